@@ -1,0 +1,174 @@
+/*
+ * bitnet.h — the C interface of libbitnet, an inference engine for ternary
+ * (BitNet b1.58) language models.
+ *
+ * This header is the manual. Read it top to bottom once; every function has a
+ * short specification: what it does, who owns what, which thread may call it,
+ * and which status codes it returns.
+ *
+ * General rules
+ * -------------
+ * - Every fallible call returns an int32_t status: BITNET_OK (0), a positive
+ *   value for a non-error outcome (BITNET_PAUSED, BITNET_DONE), or a negative
+ *   BITNET_E_* error. After an error, bitnet_last_error() on the same thread
+ *   describes it.
+ * - Objects are opaque pointers. Every *_free function accepts NULL.
+ * - Parameter structs start with `uint32_t size`, are filled with defaults by
+ *   their bitnet_*_params_init() function, and are passed by pointer. The
+ *   library reads only `size` bytes, so fields appended in later versions do
+ *   not break older callers. A NULL params pointer means "all defaults".
+ * - Strings passed in are UTF-8. Strings returned as `const char *` are owned
+ *   by the library; caller buffers are filled snprintf-style (the needed size
+ *   is reported when the buffer is too small).
+ * - Threads: a bitnet_model is immutable after loading and may be shared by
+ *   any number of threads and contexts. A bitnet_context (and a stream) is used
+ *   by one thread at a time; concurrent use is detected and returns
+ *   BITNET_E_BUSY, it never corrupts state. Functions documented as "any
+ *   thread" (version queries, bitnet_status_string, bitnet_last_error,
+ *   bitnet_context_interrupt) may be called at any time.
+ * - The library never calls exit() or abort() because of bad input.
+ */
+#ifndef BITNET_H
+#define BITNET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define BITNET_API __attribute__((visibility("default")))
+#else
+#define BITNET_API
+#endif
+
+/* ======================================================================== */
+/* Versions                                                                  */
+/* ======================================================================== */
+
+#define BITNET_VERSION_MAJOR 0
+#define BITNET_VERSION_MINOR 1
+#define BITNET_VERSION_PATCH 0
+/** MAJOR * 10000 + MINOR * 100 + PATCH, comparable with bitnet_version_number(). */
+#define BITNET_VERSION_NUMBER \
+    (BITNET_VERSION_MAJOR * 10000 + BITNET_VERSION_MINOR * 100 + BITNET_VERSION_PATCH)
+/** ABI generation; equals the SONAME major (libbitnet.so.0). */
+#define BITNET_ABI_VERSION 0
+
+/** Version of the loaded library as "MAJOR.MINOR.PATCH". Static string. Any thread. */
+BITNET_API const char *bitnet_version_string(void);
+
+/** Version of the loaded library as MAJOR*10000 + MINOR*100 + PATCH. Any thread. */
+BITNET_API int32_t bitnet_version_number(void);
+
+/**
+ * ABI version of the loaded library. A program compiled against this header
+ * should check `bitnet_abi_version() == BITNET_ABI_VERSION` at start-up.
+ * Any thread.
+ */
+BITNET_API int32_t bitnet_abi_version(void);
+
+/**
+ * Build description: version, compiler, the kernel sets compiled in and the
+ * one chosen for this CPU (e.g. "bitnet 0.1.0; kernels: avx512vnni avx2
+ * reference; using avx512vnni"). Static string, valid for the life of the
+ * process. Any thread.
+ */
+BITNET_API const char *bitnet_build_info(void);
+
+/* ======================================================================== */
+/* Status codes and errors                                                   */
+/* ======================================================================== */
+
+enum {
+    BITNET_OK = 0,
+    /** A generation stopped because its callback asked for a pause; resume it. */
+    BITNET_PAUSED = 1,
+    /** A stream has delivered its last chunk. */
+    BITNET_DONE = 2,
+
+    /** An argument is NULL, out of range or inconsistent. */
+    BITNET_E_INVALID_ARGUMENT = -1,
+    /** A file could not be opened, read, mapped or written. */
+    BITNET_E_IO = -2,
+    /** A file is malformed (bad magic, truncated, inconsistent sizes, ...). */
+    BITNET_E_FORMAT = -3,
+    /** Well-formed input that this build does not support (tensor type, architecture, ...). */
+    BITNET_E_UNSUPPORTED = -4,
+    /** Memory could not be allocated. */
+    BITNET_E_OUT_OF_MEMORY = -5,
+    /** The context has no room for more tokens. */
+    BITNET_E_CONTEXT_FULL = -6,
+    /** The object is in use by another thread or by an enclosing call. */
+    BITNET_E_BUSY = -7,
+    /** The operation was cancelled (callback, interrupt or stream cancel). */
+    BITNET_E_CANCELLED = -8,
+    /** Saved state belongs to another model or format version. */
+    BITNET_E_STATE_MISMATCH = -9,
+    /** A wait timed out. */
+    BITNET_E_TIMEOUT = -10,
+    /** A caller buffer is too small; the needed size is reported. */
+    BITNET_E_BUFFER_TOO_SMALL = -11,
+    /** A bug in the library. Please report it with bitnet_last_error(). */
+    BITNET_E_INTERNAL = -12
+};
+
+/**
+ * Static English name of a status code ("BITNET_E_FORMAT: malformed file").
+ * Unknown codes give "unknown status". Never NULL. Any thread.
+ */
+BITNET_API const char *bitnet_status_string(int32_t status);
+
+/**
+ * Message describing the last error on the calling thread, e.g.
+ * "tensor blk.3.ffn_up.weight: type 36 needs K % 128 == 0, got 300".
+ * Empty string ("") when no call on this thread has failed yet. The pointer
+ * stays valid until the next failing call on this thread. A successful call
+ * does not clear it. Each thread sees only its own message.
+ */
+BITNET_API const char *bitnet_last_error(void);
+
+/* ======================================================================== */
+/* Logging                                                                   */
+/* ======================================================================== */
+
+enum {
+    BITNET_LOG_ERROR = 0,
+    BITNET_LOG_WARN = 1,
+    BITNET_LOG_INFO = 2,
+    BITNET_LOG_DEBUG = 3
+};
+
+/**
+ * Receives one log line (no trailing newline, NUL-terminated, valid only
+ * during the call). May be called from any thread that runs library code,
+ * including worker threads; it must be thread-safe and must not call back
+ * into the library.
+ */
+typedef void (*bitnet_log_fn)(int32_t level, const char *message, void *user_data);
+
+/**
+ * Installs a process-wide log callback receiving messages whose level is
+ * <= max_level. The library is silent by default; fn == NULL silences it
+ * again. Returns BITNET_E_INVALID_ARGUMENT for a level outside
+ * BITNET_LOG_ERROR..BITNET_LOG_DEBUG. Any thread; takes effect for messages
+ * emitted after it returns.
+ */
+BITNET_API int32_t bitnet_set_log_callback(bitnet_log_fn fn, void *user_data, int32_t max_level);
+
+/* ======================================================================== */
+/* Objects                                                                   */
+/* ======================================================================== */
+
+/** A loaded model: weights, hyperparameters and tokenizer. Immutable, shareable. */
+typedef struct bitnet_model bitnet_model;
+/** An inference context: KV cache, scratch buffers, threads. One thread at a time. */
+typedef struct bitnet_context bitnet_context;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BITNET_H */
