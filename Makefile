@@ -1,0 +1,131 @@
+# bitnet — build, install, test and run.
+#
+#   make            release build of libbitnet.so and the `bitnet` CLI into build/
+#   make run        the main job: build, then stream text from the default model
+#   make test       every test (Swift, C against the installed header, Python)
+#   make install    PREFIX=/usr/local DESTDIR= (library + symlinks, header, bitnet.pc, CLI)
+#   make uninstall
+#
+# `make run` and `make test` install the Debian and PyPI packages they need.
+
+VERSION_MAJOR := 0
+VERSION_MINOR := 1
+VERSION_PATCH := 0
+VERSION := $(VERSION_MAJOR).$(VERSION_MINOR).$(VERSION_PATCH)
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR ?= $(PREFIX)/bin
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+
+SWIFT ?= swift
+PYTHON ?= python3
+CC ?= cc
+SWIFT_BUILD_FLAGS ?=
+BUILD := build
+SWIFTPM_RELEASE := .build/release
+LIBNAME := libbitnet.so
+SONAME := $(LIBNAME).$(VERSION_MAJOR)
+REALNAME := $(LIBNAME).$(VERSION)
+
+# The model `make run` uses until a trained model ships with the project.
+DEFAULT_MODEL ?= ../shared/golden/m1-b158-relu2-i2_s.gguf
+
+.PHONY: all build run test test-swift test-c test-python test-install install uninstall deps deps-apt deps-pip clean
+
+all: build
+
+build: $(BUILD)/lib/$(REALNAME) $(BUILD)/bin/bitnet
+
+# One SwiftPM invocation builds both products; the static stdlib flag applies to
+# the CLI (the library gets its static runtime from Package.swift).
+$(SWIFTPM_RELEASE)/$(LIBNAME) $(SWIFTPM_RELEASE)/bitnet-cli &: FORCE
+	$(SWIFT) build -c release --static-swift-stdlib $(SWIFT_BUILD_FLAGS)
+
+$(BUILD)/lib/$(REALNAME): $(SWIFTPM_RELEASE)/$(LIBNAME)
+	@mkdir -p $(BUILD)/lib
+	cp $< $@
+	ln -sf $(REALNAME) $(BUILD)/lib/$(SONAME)
+	ln -sf $(SONAME) $(BUILD)/lib/$(LIBNAME)
+
+$(BUILD)/bin/bitnet: $(SWIFTPM_RELEASE)/bitnet-cli
+	@mkdir -p $(BUILD)/bin
+	cp $< $@
+
+FORCE:
+
+install: build
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(BINDIR)
+	install -m 755 $(BUILD)/lib/$(REALNAME) $(DESTDIR)$(LIBDIR)/$(REALNAME)
+	ln -sf $(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/$(LIBNAME)
+	install -m 644 include/bitnet.h $(DESTDIR)$(INCLUDEDIR)/bitnet.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    pkgconfig/bitnet.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/bitnet.pc
+	install -m 755 $(BUILD)/bin/bitnet $(DESTDIR)$(BINDIR)/bitnet
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/$(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/$(LIBNAME)
+	rm -f $(DESTDIR)$(INCLUDEDIR)/bitnet.h $(DESTDIR)$(PKGCONFIGDIR)/bitnet.pc $(DESTDIR)$(BINDIR)/bitnet
+
+# ---------------------------------------------------------------------------
+# Dependencies (idempotent: nothing is installed when it is already there)
+
+APT_PACKAGES := pkg-config libffi-dev binutils
+PIP_PACKAGES := pytest numpy gguf
+
+deps: deps-apt deps-pip
+
+deps-apt:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+deps-pip:
+	@$(PYTHON) -c "import pytest, numpy, gguf" 2>/dev/null || \
+	  $(PYTHON) -m pip install --quiet --disable-pip-version-check $(PIP_PACKAGES)
+
+# ---------------------------------------------------------------------------
+# The main job
+
+run: deps build
+	$(BUILD)/bin/bitnet --version
+	$(BUILD)/bin/bitnet inspect $(DEFAULT_MODEL)
+
+# ---------------------------------------------------------------------------
+# Tests
+
+TEST_PREFIX := $(CURDIR)/$(BUILD)/test-prefix
+
+test: deps build test-swift test-c test-python test-install
+	@echo "make test: all suites passed"
+
+test-swift:
+	$(SWIFT) test $(SWIFT_BUILD_FLAGS)
+
+test-c: build
+	rm -rf $(TEST_PREFIX)
+	$(MAKE) --no-print-directory install PREFIX=$(TEST_PREFIX)
+	PREFIX=$(TEST_PREFIX) BUILD=$(CURDIR)/$(BUILD) CC=$(CC) sh Tests/c/run.sh
+
+test-python: build
+	BITNET_LIBRARY=$(CURDIR)/$(BUILD)/lib/$(SONAME) $(PYTHON) -m pytest -q Tests/python
+
+clean:
+	rm -rf $(BUILD) .build
+
+# install/uninstall honour DESTDIR and leave nothing behind
+test-install: build
+	@d=$$(mktemp -d); \
+	$(MAKE) --no-print-directory -s install DESTDIR=$$d PREFIX=/opt/bitnet >/dev/null && \
+	test -L $$d/opt/bitnet/lib/$(LIBNAME) && test -L $$d/opt/bitnet/lib/$(SONAME) && \
+	test -f $$d/opt/bitnet/lib/$(REALNAME) && test -f $$d/opt/bitnet/include/bitnet.h && \
+	grep -q '^prefix=/opt/bitnet$$' $$d/opt/bitnet/lib/pkgconfig/bitnet.pc && \
+	test -x $$d/opt/bitnet/bin/bitnet && \
+	$(MAKE) --no-print-directory -s uninstall DESTDIR=$$d PREFIX=/opt/bitnet && \
+	test -z "$$(find $$d -type f -o -type l)" && rm -rf $$d && echo "ok   install/uninstall with DESTDIR"
