@@ -1,0 +1,60 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The float work of the forward pass: norms, activations, softmax. Plain
+/// loops over unsafe pointers, which the compiler vectorizes.
+public enum FloatOps {
+    /// out = x / sqrt(mean(x²) + eps) · weight. The sum of squares is taken in
+    /// Double: it costs nothing at these sizes and keeps the scale exact to f32.
+    @inline(__always)
+    public static func rmsNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, eps: Float,
+                               into out: UnsafeMutablePointer<Float>, count n: Int) {
+        var sum: Double = 0
+        for i in 0..<n { sum += Double(x[i]) * Double(x[i]) }
+        let scale = Float(1.0 / (sum / Double(n) + Double(eps)).squareRoot())
+        for i in 0..<n { out[i] = x[i] * scale * weight[i] }
+    }
+
+    /// x[i] = relu(g[i])² · u[i]  (BitNet b1.58's FFN gate).
+    @inline(__always)
+    public static func relu2Gate(_ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>,
+                                 into out: UnsafeMutablePointer<Float>, count n: Int) {
+        for i in 0..<n {
+            let g = max(gate[i], 0)
+            out[i] = g * g * up[i]
+        }
+    }
+
+    /// x[i] = silu(g[i]) · u[i]  (llama-style FFN gate).
+    @inline(__always)
+    public static func siluGate(_ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>,
+                                into out: UnsafeMutablePointer<Float>, count n: Int) {
+        for i in 0..<n {
+            let g = gate[i]
+            out[i] = g / (1 + expf(-g)) * up[i]
+        }
+    }
+
+    /// In-place softmax; returns nothing, leaves probabilities summing to 1.
+    @inline(__always)
+    public static func softmax(_ x: UnsafeMutablePointer<Float>, count n: Int) {
+        guard n > 0 else { return }
+        var maxValue = x[0]
+        for i in 1..<n { maxValue = max(maxValue, x[i]) }
+        var sum: Float = 0
+        for i in 0..<n {
+            let e = expf(x[i] - maxValue)
+            x[i] = e
+            sum += e
+        }
+        let inv = 1 / sum
+        for i in 0..<n { x[i] *= inv }
+    }
+
+    /// y[i] += x[i].
+    @inline(__always)
+    public static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count n: Int) {
+        for i in 0..<n { y[i] += x[i] }
+    }
+}

@@ -1,0 +1,43 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Rotary position embedding, NeoX style ("rotate half"): dimension i of a
+/// head is paired with i + headDim/2 and rotated by pos · theta^(−2i/headDim).
+public struct RoPE: Sendable {
+    public let headDim: Int
+    /// theta^(−2i/headDim) for i in 0..<headDim/2, computed in Double.
+    private let inverseFrequencies: [Double]
+
+    public init(headDim: Int, theta: Double) {
+        self.headDim = headDim
+        let half = headDim / 2
+        inverseFrequencies = (0..<half).map { pow(theta, -2.0 * Double($0) / Double(headDim)) }
+    }
+
+    /// Writes cos/sin of each pair's angle at `position` into `table`
+    /// (`headDim` floats: half cosines, then half sines), shared by every head.
+    public func fillTable(position: Int, into table: UnsafeMutablePointer<Float>) {
+        let half = headDim / 2
+        for i in 0..<half {
+            let angle = Double(position) * inverseFrequencies[i]
+            table[i] = Float(cos(angle))
+            table[half + i] = Float(sin(angle))
+        }
+    }
+
+    /// Rotates `nHeads` consecutive heads of `headDim` floats in place.
+    @inline(__always)
+    public func apply(_ x: UnsafeMutablePointer<Float>, heads nHeads: Int, table: UnsafePointer<Float>) {
+        let half = headDim / 2
+        for h in 0..<nHeads {
+            let head = x + h * headDim
+            for i in 0..<half {
+                let c = table[i], s = table[half + i]
+                let a = head[i], b = head[half + i]
+                head[i] = a * c - b * s
+                head[half + i] = b * c + a * s
+            }
+        }
+    }
+}
