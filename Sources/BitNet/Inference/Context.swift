@@ -1,0 +1,168 @@
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Settings of an inference context.
+public struct ContextOptions: Sendable {
+    /// KV capacity in tokens; 0 means the model's training context, capped at 4096.
+    public var contextLength: Int = 0
+    /// Most tokens pushed through the network at once while reading a prompt.
+    public var batchSize: Int = 64
+    /// Worker threads including the caller; 0 means one per online CPU.
+    public var threads: Int = 0
+    public var kvType: KVType = .f16
+    /// Keep the logits of every position an `eval` computes, not only the last.
+    public var allLogits: Bool = false
+
+    public init() {}
+}
+
+/// A sequence being evaluated: the KV cache, scratch memory and threads that
+/// run the forward pass of a shared, immutable `Model`.
+///
+/// One thread at a time: every public operation that changes the context
+/// runs inside `exclusive`, which fails with `BITNET_E_BUSY` instead of
+/// racing when another thread (or a callback of the running call) is inside.
+/// `interrupt()` is the exception: any thread, any time.
+public final class Context: @unchecked Sendable {
+    public let model: Model
+    let weights: ModelWeights
+    let options: ContextOptions
+    public let capacity: Int
+    let cache: KVCache
+    let pool: ThreadPool
+    let forward: ForwardPass
+
+    /// The token ids whose keys and values the cache holds, in order.
+    public private(set) var tokens: [Int32] = []
+    public var count: Int { tokens.count }
+
+    /// Logits of the positions the last `eval` kept: [logitRows][nVocab].
+    /// Manually allocated so the pointer handed to C stays stable.
+    private var logitsStorage: UnsafeMutablePointer<Float>?
+    private var logitsCapacity = 0
+    public private(set) var logitRows = 0
+
+    private let busy = Atomic<Bool>(false)
+    private let interruptRequested = Atomic<Bool>(false)
+
+    public init(model: Model, options: ContextOptions = ContextOptions()) throws(BitNetError) {
+        guard let weights = model.weights else {
+            throw .invalidArgument("the model was loaded with vocab_only and cannot evaluate")
+        }
+        let hp = model.hparams
+        var options = options
+        if options.contextLength == 0 { options.contextLength = min(hp.nCtxTrain, 4096) }
+        guard options.contextLength > 0 else { throw .invalidArgument("n_ctx must be positive") }
+        guard options.batchSize > 0 else { throw .invalidArgument("n_batch must be positive") }
+        options.batchSize = min(options.batchSize, options.contextLength)
+        if options.threads <= 0 { options.threads = ThreadPool.onlineCPUs }
+        options.threads = min(options.threads, 256)
+        self.model = model
+        self.weights = weights
+        self.options = options
+        capacity = options.contextLength
+        cache = try KVCache(layers: hp.nLayer, capacity: capacity,
+                            kvDim: hp.nHeadKV * hp.headDim, type: options.kvType)
+        pool = ThreadPool(threads: options.threads)
+        forward = try ForwardPass(hparams: hp, weights: weights, cache: cache, pool: pool,
+                                  batchSize: options.batchSize)
+    }
+
+    // MARK: - Exclusive use
+
+    /// Runs `body` as the only user of this context, or throws BITNET_E_BUSY.
+    public func exclusive<T>(_ body: () throws(BitNetError) -> T) throws(BitNetError) -> T {
+        guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+            throw BitNetError(.busy, "the context is in use by another thread or by the running call")
+        }
+        defer { busy.store(false, ordering: .releasing) }
+        return try body()
+    }
+
+    /// Asks the running call to stop; honoured between layers. Any thread.
+    public func interrupt() { interruptRequested.store(true, ordering: .relaxed) }
+
+    /// Clears a pending interrupt; called when a new top-level call starts.
+    func clearInterrupt() { interruptRequested.store(false, ordering: .relaxed) }
+
+    var isInterrupted: Bool { interruptRequested.load(ordering: .relaxed) }
+
+    // MARK: - Evaluation
+
+    /// Appends `newTokens` to the sequence and computes their logits: every
+    /// position's when `allLogits` is set, else the last one's. Atomic: on any
+    /// error (full context, bad id, interrupt) the sequence is as before.
+    public func eval(_ newTokens: UnsafeBufferPointer<Int32>) throws(BitNetError) {
+        guard !newTokens.isEmpty else { return }
+        let vocab = model.hparams.nVocab
+        for (i, token) in newTokens.enumerated() where token < 0 || Int(token) >= vocab {
+            throw .invalidArgument("token \(i) has id \(token), outside the vocabulary 0..<\(vocab)")
+        }
+        guard newTokens.count <= capacity - tokens.count else {
+            throw BitNetError(.contextFull, "context holds \(tokens.count) of \(capacity) tokens; "
+                              + "\(newTokens.count) more do not fit")
+        }
+        let keepAll = options.allLogits
+        let rows = keepAll ? newTokens.count : 1
+        let logits = try logitsBuffer(floats: rows * vocab)
+        let start = tokens.count
+        var done = 0
+        while done < newTokens.count {
+            let n = min(options.batchSize, newTokens.count - done)
+            let batch = UnsafeBufferPointer(rebasing: newTokens[done..<(done + n)])
+            let isLast = done + n == newTokens.count
+            let firstLogitRow = keepAll ? 0 : (isLast ? n - 1 : n)
+            do {
+                try forward.run(tokens: batch, startPosition: start + done, logitRows: firstLogitRow..<n,
+                                logits: logits + (keepAll ? done * vocab : 0), isInterrupted: { self.isInterrupted })
+            } catch {
+                logitRows = 0
+                throw error
+            }
+            done += n
+        }
+        tokens.append(contentsOf: newTokens)
+        logitRows = rows
+    }
+
+    private func logitsBuffer(floats: Int) throws(BitNetError) -> UnsafeMutablePointer<Float> {
+        if let storage = logitsStorage, logitsCapacity >= floats { return storage }
+        free(logitsStorage)
+        logitsStorage = nil
+        logitsCapacity = 0
+        let bytes = try Memory.checkedProduct([floats, MemoryLayout<Float>.size], what: "logits")
+        let storage = try Memory.allocate(bytes: bytes, what: "logits").assumingMemoryBound(to: Float.self)
+        logitsStorage = storage
+        logitsCapacity = floats
+        return storage
+    }
+
+    deinit { free(logitsStorage) }
+
+    /// Logits of row `index` of the last eval (negative counts from the end),
+    /// nVocab floats; nil when that row was not kept. Valid until the next
+    /// call that changes the context.
+    public func logits(row index: Int = -1) -> UnsafeBufferPointer<Float>? {
+        let row = index < 0 ? logitRows + index : index
+        guard row >= 0, row < logitRows, let storage = logitsStorage else { return nil }
+        let vocab = model.hparams.nVocab
+        return UnsafeBufferPointer(start: storage + row * vocab, count: vocab)
+    }
+
+    /// Keeps the first `count` tokens (the cache beyond them is ignored and overwritten).
+    public func truncate(to count: Int) throws(BitNetError) {
+        guard count >= 0, count <= tokens.count else {
+            throw .invalidArgument("cannot keep \(count) tokens of \(tokens.count)")
+        }
+        tokens.removeSubrange(count...)
+        logitRows = 0
+    }
+
+    /// Empties the sequence.
+    public func reset() {
+        tokens.removeAll(keepingCapacity: true)
+        logitRows = 0
+    }
+}

@@ -1,0 +1,157 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The BitNet b1.58 network applied to a batch of consecutive tokens.
+///
+/// Per layer (DESIGN.md §3):
+///   n = rms(x)·attn_norm;  q,k,v = BitLinear(n);  RoPE(q, k);  cache k, v
+///   a = rms(attention(q))·attn_sub_norm;  x += BitLinear_o(a)
+///   m = rms(x)·ffn_norm;  f = act(BitLinear_gate(m)) · BitLinear_up(m)
+///   f = rms(f)·ffn_sub_norm;  x += BitLinear_down(f)
+/// then logits = embd · (rms(x)·output_norm) for the rows that need them.
+/// Residual stream, norms and the gate stay in f32 (relu² overflows f16).
+final class ForwardPass {
+    let hp: HyperParameters
+    let weights: ModelWeights
+    let cache: KVCache
+    let pool: ThreadPool
+    let batchSize: Int
+    let rope: RoPE
+
+    // Scratch, one row per token of the batch.
+    private let x: Buffer          // [batch][embd]   residual stream
+    private let normed: Buffer     // [batch][max(embd, ff)]  norm output before quantization
+    private let q: Buffer          // [batch][embd]   queries, then attention output
+    private let k: Buffer          // [batch][kvDim]
+    private let v: Buffer          // [batch][kvDim]
+    private let attention: Buffer  // [batch][embd]
+    private let gate: Buffer       // [batch][ff]
+    private let up: Buffer         // [batch][ff]
+    private let ropeTable: Buffer  // [batch][headDim]
+    private let scores: Buffer     // [threads][capacity]
+    private let activations: ActivationBatch
+
+    init(hparams hp: HyperParameters, weights: ModelWeights, cache: KVCache, pool: ThreadPool,
+         batchSize: Int) throws(BitNetError) {
+        self.hp = hp
+        self.weights = weights
+        self.cache = cache
+        self.pool = pool
+        self.batchSize = batchSize
+        rope = RoPE(headDim: hp.headDim, theta: Double(hp.ropeTheta))
+        let embd = hp.nEmbd, ff = hp.nFF, kvDim = hp.nHeadKV * hp.headDim
+        x = try Buffer(batchSize, embd)
+        normed = try Buffer(batchSize, max(embd, ff))
+        q = try Buffer(batchSize, embd)
+        k = try Buffer(batchSize, kvDim)
+        v = try Buffer(batchSize, kvDim)
+        attention = try Buffer(batchSize, embd)
+        gate = try Buffer(batchSize, ff)
+        up = try Buffer(batchSize, ff)
+        ropeTable = try Buffer(batchSize, hp.headDim)
+        scores = try Buffer(pool.threadCount, cache.capacity)
+        activations = try ActivationBatch(capacity: batchSize, width: max(embd, ff))
+    }
+
+    /// Runs `tokens` at positions `startPosition...`, writing the logits of
+    /// batch rows `logitRows` to `logits` (row-major, nVocab each).
+    func run(tokens: UnsafeBufferPointer<Int32>, startPosition: Int, logitRows: Range<Int>,
+             logits: UnsafeMutablePointer<Float>, isInterrupted: () -> Bool) throws(BitNetError) {
+        let n = tokens.count
+        let embd = hp.nEmbd
+        for (i, token) in tokens.enumerated() {
+            weights.embedding(token: Int(token), into: x.row(i))
+        }
+        for i in 0..<n { rope.fillTable(position: startPosition + i, into: ropeTable.row(i)) }
+
+        for layer in 0..<hp.nLayer {
+            if isInterrupted() { throw BitNetError(.cancelled, "interrupted") }
+            let w = weights.layers[layer]
+
+            // Attention block.
+            normalize(x, w.attnNorm, columns: embd, count: n)
+            activations.quantize(normed.base, stride: normed.width, columns: embd, count: n)
+            w.attnQ.apply(activations, count: n, into: q, pool: pool)
+            w.attnK.apply(activations, count: n, into: k, pool: pool)
+            w.attnV.apply(activations, count: n, into: v, pool: pool)
+            for i in 0..<n {
+                rope.apply(q.row(i), heads: hp.nHead, table: ropeTable.row(i))
+                rope.apply(k.row(i), heads: hp.nHeadKV, table: ropeTable.row(i))
+                cache.store(layer: layer, position: startPosition + i, keys: k.row(i), values: v.row(i))
+            }
+            attend(layer: layer, startPosition: startPosition, count: n)
+            normalize(attention, w.attnSubNorm, columns: embd, count: n)
+            activations.quantize(normed.base, stride: normed.width, columns: embd, count: n)
+            w.attnOutput.apply(activations, count: n, into: x, accumulate: true, pool: pool)
+
+            // Feed-forward block.
+            normalize(x, w.ffnNorm, columns: embd, count: n)
+            activations.quantize(normed.base, stride: normed.width, columns: embd, count: n)
+            w.ffnGate.apply(activations, count: n, into: gate, pool: pool)
+            w.ffnUp.apply(activations, count: n, into: up, pool: pool)
+            let ff = hp.nFF
+            for i in 0..<n {
+                switch hp.activation {
+                case .relu2: FloatOps.relu2Gate(gate.row(i), up.row(i), into: gate.row(i), count: ff)
+                case .silu: FloatOps.siluGate(gate.row(i), up.row(i), into: gate.row(i), count: ff)
+                }
+            }
+            normalize(gate, w.ffnSubNorm, columns: ff, count: n)
+            activations.quantize(normed.base, stride: normed.width, columns: ff, count: n)
+            w.ffnDown.apply(activations, count: n, into: x, accumulate: true, pool: pool)
+        }
+        if isInterrupted() { throw BitNetError(.cancelled, "interrupted") }
+
+        for (out, i) in logitRows.enumerated() {
+            FloatOps.rmsNorm(x.row(i), weight: weights.outputNorm, eps: hp.rmsEps,
+                             into: normed.row(0), count: embd)
+            weights.logits(of: normed.row(0), into: logits + out * hp.nVocab, pool: pool)
+        }
+    }
+
+    /// normed[i] = rms(source[i]) · weight for the batch rows.
+    private func normalize(_ source: Buffer, _ weight: UnsafePointer<Float>, columns: Int, count: Int) {
+        for i in 0..<count {
+            FloatOps.rmsNorm(source.row(i), weight: weight, eps: hp.rmsEps, into: normed.row(i), count: columns)
+        }
+    }
+
+    /// attention[i] for every batch row and head, split across threads.
+    private func attend(layer: Int, startPosition: Int, count n: Int) {
+        let heads = hp.nHead
+        let items = n * heads
+        let threads = min(pool.threadCount, items)
+        pool.parallelFor(threads) { thread in
+            let begin = items * thread / threads, end = items * (thread + 1) / threads
+            var item = begin
+            while item < end {
+                let i = item / heads
+                let headEnd = min(heads, (end - item) + item % heads)
+                Attention.attend(cache: cache, layer: layer, position: startPosition + i,
+                                 query: q.row(i), heads: (item % heads)..<headEnd,
+                                 nHead: heads, nHeadKV: hp.nHeadKV, headDim: hp.headDim,
+                                 scores: scores.row(thread), into: attention.row(i))
+                item += headEnd - item % heads
+            }
+        }
+    }
+}
+
+/// A row-major float matrix of scratch memory, 64-byte aligned.
+final class Buffer {
+    let base: UnsafeMutablePointer<Float>
+    let rows: Int
+    let width: Int
+
+    init(_ rows: Int, _ width: Int) throws(BitNetError) {
+        let bytes = try Memory.checkedProduct([rows, width, MemoryLayout<Float>.size], what: "scratch buffer")
+        base = try Memory.allocate(bytes: bytes, what: "scratch buffer").assumingMemoryBound(to: Float.self)
+        self.rows = rows
+        self.width = width
+    }
+
+    deinit { free(base) }
+
+    @inline(__always) func row(_ i: Int) -> UnsafeMutablePointer<Float> { base + i * width }
+}

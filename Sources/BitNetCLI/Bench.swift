@@ -1,0 +1,118 @@
+import ArgumentParser
+import BitNet
+
+/// Prompt and generation speed, reported like llama-bench: mean ± sd over runs.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure prompt (pp) and generation (tg) speed in tokens/s.")
+
+    @Option(name: .shortAndLong, help: "Path to a GGUF model file.")
+    var model: String
+
+    @Option(name: .shortAndLong, help: "Threads (0 = one per CPU).")
+    var threads: Int = 0
+
+    @Option(name: .shortAndLong, help: "Prompt tokens per run (0 skips the prompt test).")
+    var prompt: Int = 128
+
+    @Option(name: [.short, .customLong("gen")], help: "Generated tokens per run (0 skips the generation test).")
+    var n: Int = 64
+
+    @Option(name: .shortAndLong, help: "Repetitions.")
+    var repetitions: Int = 3
+
+    @Option(name: .customLong("batch"), help: "Prompt batch size.")
+    var batch: Int = 64
+
+    @Option(help: "KV cache type: f16 or f32.")
+    var kv: String = "f16"
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    func run() throws {
+        let loaded = try Model.load(path: model, options: ModelLoadOptions())
+        var options = ContextOptions()
+        options.threads = threads
+        options.batchSize = batch
+        options.kvType = kv == "f32" ? .f32 : .f16
+        options.contextLength = max(prompt + n, 1)
+        let context = try Context(model: loaded, options: options)
+        let vocab = loaded.hparams.vocabSize
+        var rng = BenchRandom(seed: 42)
+        let promptTokens = (0..<prompt).map { _ in Int32(rng.next() % UInt64(vocab)) }
+
+        var results: [(String, [Double])] = []
+        if prompt > 0 {
+            var speeds: [Double] = []
+            for _ in 0..<repetitions {
+                context.reset()
+                let start = ContinuousClock.now
+                try promptTokens.withUnsafeBufferPointer { try context.eval($0) }
+                speeds.append(Double(prompt) / seconds(since: start))
+            }
+            results.append(("pp\(prompt)", speeds))
+        }
+        if n > 0 {
+            var speeds: [Double] = []
+            for _ in 0..<repetitions {
+                context.reset()
+                var token: [Int32] = [Int32(rng.next() % UInt64(vocab))]
+                let start = ContinuousClock.now
+                for _ in 0..<n {
+                    try token.withUnsafeBufferPointer { try context.eval($0) }
+                    token[0] = Int32(rng.next() % UInt64(vocab))
+                }
+                speeds.append(Double(n) / seconds(since: start))
+            }
+            results.append(("tg\(n)", speeds))
+        }
+        let threadCount = context.threadCount
+        if json {
+            let entries = results.map { name, speeds in
+                let (mean, sd) = meanAndDeviation(speeds)
+                return "{\"test\":\"\(name)\",\"threads\":\(threadCount),\"mean_tps\":\(mean),\"sd_tps\":\(sd),"
+                    + "\"samples\":[\(speeds.map { "\($0)" }.joined(separator: ","))]}"
+            }
+            print("{\"model\":\"\(model)\",\"kernels\":\"\(KernelSet.selected.rawValue)\",\"results\":[\(entries.joined(separator: ","))]}")
+        } else {
+            print("| model | kernels | threads | test | t/s |")
+            print("| --- | --- | ---: | --- | ---: |")
+            for (name, speeds) in results {
+                let (mean, sd) = meanAndDeviation(speeds)
+                print("| \(model.split(separator: "/").last ?? "") | \(KernelSet.selected.rawValue) | \(threadCount) | \(name) | \(format(mean)) ± \(format(sd)) |")
+            }
+        }
+    }
+}
+
+func seconds(since start: ContinuousClock.Instant) -> Double {
+    let d = ContinuousClock.now - start
+    return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+}
+
+func meanAndDeviation(_ values: [Double]) -> (Double, Double) {
+    guard !values.isEmpty else { return (0, 0) }
+    let mean = values.reduce(0, +) / Double(values.count)
+    guard values.count > 1 else { return (mean, 0) }
+    let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1)
+    return (mean, variance.squareRoot())
+}
+
+func format(_ value: Double) -> String {
+    let scaled = (value * 100).rounded() / 100
+    return "\(scaled)"
+}
+
+/// Deterministic token ids for benchmarks (splitmix64).
+struct BenchRandom {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
