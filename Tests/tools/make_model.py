@@ -52,7 +52,6 @@ TERNARY_TYPE_ID = {"i2_s": tf.GGML_TYPE_I2_S, "tq1_0": tf.GGML_TYPE_TQ1_0, "tq2_
 K_MULTIPLE = {"i2_s": 128, "tq1_0": 256, "tq2_0": 256, "f16": 1, "f32": 1, "bf16": 1,
               "q8_0": 32, "q4_k": 256, "q6_k": 256}
 
-PROJECTIONS = ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down")
 
 DEFAULTS = dict(arch="bitnet-b1.58", act="relu2", wtype="i2_s", embtype="f16", n_embd=256, n_layer=2,
                 n_head=4, n_head_kv=2, n_ff=768, n_vocab=512, seed=1, rope_theta=500000.0, ctx=4096,
