@@ -53,7 +53,7 @@ public final class GGUFFile: @unchecked Sendable {
 
     /// Parses a file held in memory (the bytes are copied).
     public convenience init(bytes: [UInt8]) throws(BitNetError) {
-        try self.init(storage: MappedFile(copying: bytes))
+        try self.init(storage: try MappedFile(copying: bytes))
     }
 
     private init(storage: MappedFile) throws(BitNetError) {

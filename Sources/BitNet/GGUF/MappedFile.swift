@@ -58,9 +58,11 @@ final class MappedFile: @unchecked Sendable {
     }
 
     /// A heap copy of `source` (used for in-memory parsing and fuzzing).
-    init(copying source: [UInt8]) {
+    init(copying source: [UInt8]) throws(BitNetError) {
         // malloc(0) may return NULL; keep at least one byte so the pointer is real.
-        let base = malloc(max(source.count, 1))!  // a tiny allocation; failure means the process is already dying
+        guard let base = malloc(max(source.count, 1)) else {
+            throw .outOfMemory("cannot allocate \(source.count) bytes for an in-memory GGUF file")
+        }
         source.withUnsafeBytes { src in
             if let from = src.baseAddress { base.copyMemory(from: from, byteCount: src.count) }
         }
