@@ -1,4 +1,7 @@
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 @testable import BitNet
 
@@ -70,6 +73,21 @@ import Testing
         let error = caught { try Model.load(path: path) }
         #expect(error?.status == .unsupported)
         #expect(error?.message.contains("architecture '") == true)
+    }
+
+    @Test func vocabOnlyIgnoresTensorsItCannotRead() throws {
+        var recipe = TinyModel()
+        recipe.extraTensors = [("blk.0.exotic.weight", .f32, [4])]
+        var writer = recipe.writer()
+        writer.tensors[writer.tensors.count - 1].typeID = 200  // a type id from the future
+        let path = "/tmp/bitnet-h1-exotic-\(getpid()).gguf"
+        defer { unlink(path) }
+        try writer.write(to: path)
+        let full = caught { try Model.load(path: path) }
+        #expect(full?.status == .unsupported && full?.message == "tensor blk.0.exotic.weight: unknown ggml type id 200")
+        let vocab = try Model.load(path: path, options: ModelLoadOptions(vocabOnly: true))
+        #expect(vocab.isVocabOnly && vocab.file.tensors.isEmpty && vocab.hparams.nVocab == 64)
+        #expect(vocab.hparams.architecture == .bitnetB158 && vocab.hparams.nLayer == 2)
     }
 
     @Test func goldenModelLoadsVocabOnlyToo() throws {
