@@ -212,7 +212,7 @@ import Testing
             $0.tied = false
             $0.shapeOverrides["output.weight"] = [256, 32]
         }
-        expectFailure(.format, "type 36 (I2_S) needs K % 128 == 0, got 300") {
+        expectFailure(.format, "type 36 needs K % 128 == 0, got 300 (I2_S rows are whole blocks)") {
             $0.shapeOverrides["blk.0.ffn_up.weight"] = [300, 512]
         }
         expectFailure(.unsupported, "tensor blk.0.attn_q.weight: type Q8_0 is not supported here") {
