@@ -8,6 +8,7 @@ set -eu
 CC=${CC:-cc}
 CXX=${CXX:-c++}
 here=$(cd "$(dirname "$0")" && pwd)
+SHARED=${SHARED:-$(cd "$here/../../.." && pwd)/shared}
 out="$BUILD/c-tests"
 rm -rf "$out" && mkdir -p "$out"
 export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig"
@@ -47,7 +48,7 @@ for src in "$here"/test_*.c; do
   name=$(basename "$src" .c)
   if $CC -std=c99 -Wall -Wextra -Werror $(pkg-config --cflags bitnet) "$src" -o "$out/$name" \
        $(pkg-config --libs bitnet) -Wl,-rpath,"$PREFIX/lib" -lpthread; then
-    if env LD_LIBRARY_PATH= "$out/$name"; then ok "$name"; else bad "$name (exit $?)"; fi
+    if env LD_LIBRARY_PATH= "$out/$name" "$SHARED"; then ok "$name"; else bad "$name (exit $?)"; fi
   else bad "$name (compile)"; fi
 done
 
