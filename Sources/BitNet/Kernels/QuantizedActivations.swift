@@ -47,6 +47,9 @@ public final class QuantizedActivations: @unchecked Sendable {
         count = tokens
     }
 
+    /// For code that fills `values` directly (tests of extreme inputs).
+    func setCount(_ tokens: Int) { count = tokens }
+
     /// Convenience for one token.
     public func quantize(_ x: UnsafeBufferPointer<Float>) {
         precondition(x.count >= cols)
