@@ -141,6 +141,23 @@ public final class PackedTernaryMatrix: @unchecked Sendable {
         }
     }
 
+    /// An independent copy (benchmarks use many to defeat the caches).
+    func copy() throws(BitNetError) -> PackedTernaryMatrix {
+        try PackedTernaryMatrix(copying: self)
+    }
+
+    private init(copying other: PackedTernaryMatrix) throws(BitNetError) {
+        rows = other.rows
+        cols = other.cols
+        blocksPerRow = other.blocksPerRow
+        tileCount = other.tileCount
+        scaleGroups = other.scaleGroups
+        codes = try AlignedMemory(byteCount: other.codes.byteCount, what: "ternary weight copy")
+        scales = try AlignedMemory(byteCount: other.scales.byteCount, what: "ternary scales copy")
+        memcpy(codes.pointer, other.codes.pointer, codes.byteCount)
+        memcpy(scales.pointer, other.scales.pointer, scales.byteCount)
+    }
+
     static func validateShape(rows: Int, cols: Int, type: UInt32) throws(BitNetError) {
         guard rows > 0, cols > 0, rows < Int(Int32.max) else {
             throw .format("ternary weight: bad shape \(rows)x\(cols)")
