@@ -52,11 +52,8 @@ public enum KernelBenchmark {
                     let slow = kernels == .reference
                     y.withUnsafeMutableBufferPointer { out in
                         let y = out.baseAddress!
-                        let parts = threads
                         func product(_ m: PackedTernaryMatrix, _ x: QuantizedActivations) {
-                            pool.parallelFor(parts) { part in
-                                m.multiply(x, into: y, yStride: rows, rows: m.rowRange(part: part, of: parts), kernels: kernels)
-                            }
+                            m.multiply(x, into: y, yStride: rows, pool: pool, kernels: kernels)
                         }
                         let hot = time(repeats: slow ? 3 : 300) { _ in product(matrix, single) }
                         results.append(Result(operation: "matvec hot", shape: shape, kernels: kernels, threads: threads,
@@ -74,6 +71,44 @@ public enum KernelBenchmark {
                 }
             }
         }
+        results += try denseAndQuantization(kernelSets: kernelSets, pools: pools)
+        return results
+    }
+
+    /// The LM head's F16 dots (a 16384×2560 slice, 84 MB: streamed from DRAM)
+    /// and activation quantization of one 2560-wide token.
+    static func denseAndQuantization(kernelSets: [KernelSet], pools: [ThreadPool]) throws(BitNetError) -> [Result] {
+        var results: [Result] = []
+        let rows = 16384, cols = 2560
+        var halves = [UInt16](repeating: 0, count: rows * cols)
+        for i in halves.indices { halves[i] = Float16(Float((i * 7919) % 2001) / 1000 - 1).bitPattern }
+        let x = (0..<cols).map { Float(($0 * 31) % 101) / 50 - 1 }
+        var y = [Float](repeating: 0, count: rows)
+        try halves.withUnsafeBytes { (raw) throws(BitNetError) in
+            let matrix = try DenseMatrix(type: DenseMatrix.Storage.f16.rawValue, rows: rows, cols: cols, data: raw)
+            for kernels in kernelSets where kernels != .reference {
+                for pool in pools {
+                    let parts = pool.threadCount * 4
+                    let micros = x.withUnsafeBufferPointer { xs in
+                        y.withUnsafeMutableBufferPointer { out in
+                            time(repeats: 10) { _ in
+                                pool.parallelFor(parts) { part in
+                                    let lower = rows * part / parts, upper = rows * (part + 1) / parts
+                                    matrix.multiply(xs.baseAddress!, into: out.baseAddress!, rows: lower..<upper, kernels: kernels)
+                                }
+                            }
+                        }
+                    }
+                    results.append(Result(operation: "f16 dots", shape: "\(rows)x\(cols)", kernels: kernels,
+                                          threads: pool.threadCount, microseconds: micros,
+                                          weightBytes: rows * cols * 2, macs: rows * cols))
+                }
+            }
+        }
+        let activations = try QuantizedActivations(cols: cols, capacity: 1)
+        let micros = x.withUnsafeBufferPointer { xs in time(repeats: 1000) { _ in activations.quantize(xs) } }
+        results.append(Result(operation: "quantize", shape: "1x\(cols)", kernels: .reference, threads: 1,
+                              microseconds: micros, weightBytes: cols * 4, macs: cols))
         return results
     }
 

@@ -69,6 +69,23 @@ extension PackedTernaryMatrix {
         multiply(x, into: y.baseAddress!, yStride: rows, rows: range, kernels: kernels)
     }
 
+    /// All rows for all tokens, spread over `pool`'s threads.
+    ///
+    /// The rows are cut into several parts per thread (on tile boundaries),
+    /// claimed dynamically: when another process takes a core for a while,
+    /// the other thread picks up the slack instead of waiting for it.
+    public func multiply(_ x: QuantizedActivations, into y: UnsafeMutablePointer<Float>, yStride: Int,
+                         pool: ThreadPool, kernels: KernelSet = .selected) {
+        let parts = Swift.min(pool.threadCount * Self.partsPerThread, tileCount)
+        pool.parallelFor(parts) { part in
+            multiply(x, into: y, yStride: yStride, rows: rowRange(part: part, of: parts), kernels: kernels)
+        }
+    }
+
+    /// Parts per thread in `multiply(_:into:yStride:pool:)`; more parts
+    /// balance better, each costs one atomic claim.
+    public static let partsPerThread = 4
+
     /// Part `part` of `parts` of the rows, split on tile boundaries.
     public func rowRange(part: Int, of parts: Int) -> Range<Int> {
         let tilesPerPart = (tileCount + parts - 1) / parts
