@@ -84,8 +84,15 @@ public enum KernelBenchmark {
         for i in halves.indices { halves[i] = Float16(Float((i * 7919) % 2001) / 1000 - 1).bitPattern }
         let x = (0..<cols).map { Float(($0 * 31) % 101) / 50 - 1 }
         var y = [Float](repeating: 0, count: rows)
-        try halves.withUnsafeBytes { (raw) throws(BitNetError) in
-            let matrix = try DenseMatrix(type: DenseMatrix.Storage.f16.rawValue, rows: rows, cols: cols, data: raw)
+        var failure: BitNetError?
+        halves.withUnsafeBytes { raw in
+            let matrix: DenseMatrix
+            do {
+                matrix = try DenseMatrix(type: DenseMatrix.Storage.f16.rawValue, rows: rows, cols: cols, data: raw)
+            } catch {
+                failure = error
+                return
+            }
             for kernels in kernelSets where kernels != .reference {
                 for pool in pools {
                     let parts = pool.threadCount * 4
@@ -105,6 +112,7 @@ public enum KernelBenchmark {
                 }
             }
         }
+        if let failure { throw failure }
         let activations = try QuantizedActivations(cols: cols, capacity: 1)
         let micros = x.withUnsafeBufferPointer { xs in time(repeats: 1000) { _ in activations.quantize(xs) } }
         results.append(Result(operation: "quantize", shape: "1x\(cols)", kernels: .reference, threads: 1,
