@@ -87,7 +87,7 @@ public enum KernelBenchmark {
         var failure: BitNetError?
         halves.withUnsafeBytes { raw in
             let matrix: DenseMatrix
-            do {
+            do throws(BitNetError) {
                 matrix = try DenseMatrix(type: DenseMatrix.Storage.f16.rawValue, rows: rows, cols: cols, data: raw)
             } catch {
                 failure = error
