@@ -103,6 +103,21 @@ import Testing
         }
     }
 
+    @Test func poolMultiplyMatchesSingleThread() throws {
+        for threads in [1, 2, 3] {
+            let pool = try ThreadPool(threadCount: threads)
+            for (rows, tokens) in [(1, 1), (7, 1), (45, 3), (130, 6)] {
+                let c = try Self.makeCase(rows: rows, cols: 256, tokens: tokens, seed: UInt64(rows * tokens))
+                let expected = Self.run(c, .selected)
+                var y = [Float](repeating: .nan, count: tokens * (rows + 3))
+                y.withUnsafeMutableBufferPointer {
+                    c.matrix.multiply(c.activations, into: $0.baseAddress!, yStride: rows + 3, pool: pool)
+                }
+                #expect(y.elementsEqual(expected, by: { $0 == $1 || ($0.isNaN && $1.isNaN) }), "threads \(threads) rows \(rows)")
+            }
+        }
+    }
+
     /// Extreme activations (q = +127 everywhere, or −128, which the quantizer
     /// never produces but the kernels must handle) with all-(+1) and all-(−1)
     /// weights over the longest real row: no int16 saturation, no overflow.
