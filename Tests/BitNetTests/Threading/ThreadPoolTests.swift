@@ -1,4 +1,3 @@
-import Synchronization
 import Testing
 @testable import BitNet
 #if canImport(Glibc)
@@ -6,12 +5,15 @@ import Glibc
 #endif
 
 @Suite struct ThreadPoolTests {
-    /// Counts calls per index with atomics so the check itself is race-free.
-    final class Counter: Sendable {
-        let counts: Mutex<[Int]>
-        init(_ n: Int) { counts = Mutex([Int](repeating: 0, count: n)) }
-        func hit(_ i: Int) { counts.withLock { $0[i] += 1 } }
-        var values: [Int] { counts.withLock { $0 } }
+    /// Counts calls per index in plain memory: each index has its own slot,
+    /// so the pool must hand every index to one thread only and publish the
+    /// writes before parallelFor returns — TSan checks both.
+    final class Counter: @unchecked Sendable {
+        let counts: UnsafeMutableBufferPointer<Int>
+        init(_ n: Int) { counts = .allocate(capacity: n); counts.initialize(repeating: 0) }
+        deinit { counts.deallocate() }
+        func hit(_ i: Int) { counts[i] += 1 }
+        var values: [Int] { Array(counts) }
     }
 
     @Test(arguments: [1, 2, 3, 4])
@@ -61,25 +63,23 @@ import Glibc
 
     @Test func bothThreadsTakePart() throws {
         let pool = try ThreadPool(threadCount: 2)
-        let sawOtherThread = Mutex(false)
+        let otherThread = Counter(2)
         let caller = pthread_self()
-        for _ in 0..<200 where !sawOtherThread.withLock({ $0 }) {
-            pool.parallelFor(2) { _ in
-                if pthread_self() != caller { sawOtherThread.withLock { $0 = true } }
+        for _ in 0..<200 where otherThread.values == [0, 0] {
+            pool.parallelFor(2) { i in
+                if pthread_self() != caller { otherThread.hit(i) }
                 usleep(100)
             }
         }
-        let saw = sawOtherThread.withLock { $0 }
-        #expect(saw)
+        #expect(otherThread.values != [0, 0])
     }
 
     @Test func poolsComeAndGo() throws {
         for threads in [1, 2, 3] {
             let pool = try ThreadPool(threadCount: threads)
-            let total = Mutex(0)
-            pool.parallelFor(10) { i in total.withLock { $0 += i } }
-            let sum = total.withLock { $0 }
-            #expect(sum == 45)
+            let seen = Counter(10)
+            pool.parallelFor(10) { i in seen.counts[i] = i }
+            #expect(seen.values.reduce(0, +) == 45)
         }
         #expect(throws: BitNetError.self) { try ThreadPool(threadCount: 0) }
         #expect(ThreadPool.defaultThreadCount >= 1)
