@@ -23,6 +23,78 @@ int bnk_cpu_has_avx2(void);
 /** 1 when the CPU and OS support AVX-512 F/BW/VL with VNNI, else 0. */
 int bnk_cpu_has_avx512vnni(void);
 
+/* ---------------------------------------------------------------------------
+ * Ternary x int8 matrix products.
+ *
+ * Packed weight layout (built by the Swift PackedTernaryMatrix):
+ *   rows are grouped in tiles of BNK_TILE_ROWS; a tile stores, for each block
+ *   of 128 columns, the 32-byte block of each of its rows one after another:
+ *     tile t, block b, row i (0..3) -> packed + (t*blocks_per_row + b)*128 + i*32
+ *   Inside a row's 32-byte block, byte k holds the codes of columns
+ *   128b + k, 128b + 32 + k, 128b + 64 + k, 128b + 96 + k in bits 7:6, 5:4,
+ *   3:2, 1:0 (I2_S's order). Code c = w + 1 in {0, 1, 2}.
+ *   The buffer must be 64-byte aligned.
+ *
+ * Each kernel computes, for every token t and every row r in
+ * [row_begin, row_end), over the column blocks [block_begin, block_end):
+ *     dot  = sum_k c[r][k] * q[t][k]           (int32, exact)
+ *     v    = (float)(dot - q_sum[t]) * row_scale[r * row_scale_stride] * inv_scale[t]
+ *     y[t * y_stride + r] = v           (accumulate == 0)
+ *     y[t * y_stride + r] = y[...] + v  (accumulate != 0)
+ * q_sum[t] must be the sum of q[t][k] over the same column range, so that
+ * dot - q_sum = sum w*q (the codes are w + 1).
+ * ------------------------------------------------------------------------- */
+#define BNK_TILE_ROWS 4
+#define BNK_BLOCK_COLS 128
+
+typedef struct bnk_ternary_args {
+    const uint8_t *packed;     /* tiles, see above, 64-byte aligned */
+    size_t blocks_per_row;     /* columns / 128 */
+    size_t row_begin, row_end; /* rows to produce */
+    size_t block_begin, block_end; /* column blocks to sum over */
+    const int8_t *q;           /* token t's activations at q + t * q_stride (column 0) */
+    size_t q_stride;
+    const int32_t *q_sum;      /* per token: sum of q over the column range */
+    const float *inv_scale;    /* per token: 1 / s */
+    size_t n_tokens;
+    const float *row_scale;    /* row r: row_scale[r * row_scale_stride] */
+    size_t row_scale_stride;
+    float *y;                  /* y[t * y_stride + r] */
+    size_t y_stride;
+    int accumulate;
+} bnk_ternary_args;
+
+void bnk_ternary_avx2(const bnk_ternary_args *args);
+void bnk_ternary_avx512vnni(const bnk_ternary_args *args);
+
+/* ---------------------------------------------------------------------------
+ * Float dot products for embeddings / the LM head (not activation-quantized):
+ *     y[r] = sum_k E[r][k] * x[k]   for r in [row_begin, row_end)
+ * (e points at row 0, y at row 0's output).
+ * F16 rows are `cols` halves; Q8_0 rows are cols/32 blocks of
+ * { uint16 f16 scale; int8 q[32]; } (34 bytes); F32 rows are `cols` floats.
+ * ------------------------------------------------------------------------- */
+void bnk_dot_f16_avx2(const uint16_t *e, size_t cols, size_t row_begin, size_t row_end,
+                      const float *x, float *y);
+void bnk_dot_f16_avx512(const uint16_t *e, size_t cols, size_t row_begin, size_t row_end,
+                        const float *x, float *y);
+void bnk_dot_q8_0_avx2(const uint8_t *e, size_t cols, size_t row_begin, size_t row_end,
+                       const float *x, float *y);
+void bnk_dot_q8_0_avx512(const uint8_t *e, size_t cols, size_t row_begin, size_t row_end,
+                         const float *x, float *y);
+void bnk_dot_f32_avx2(const float *e, size_t cols, size_t row_begin, size_t row_end,
+                      const float *x, float *y);
+void bnk_dot_f32_avx512(const float *e, size_t cols, size_t row_begin, size_t row_end,
+                        const float *x, float *y);
+
+/* ---------------------------------------------------------------------------
+ * Threading helpers the Swift side cannot reach (macros / inline asm).
+ * ------------------------------------------------------------------------- */
+/** Pins the calling thread to `cpu`; returns 0 on success (best effort). */
+int bnk_pin_current_thread(int cpu);
+/** A spin-wait hint (`pause` on x86). */
+void bnk_cpu_relax(void);
+
 #ifdef __cplusplus
 }
 #endif

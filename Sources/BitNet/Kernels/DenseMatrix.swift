@@ -1,0 +1,97 @@
+import CBitNetKernels
+
+/// A float-valued weight matrix used without activation quantization: the
+/// token embedding and the LM head (`y[r] = Σ_k E[r][k] · x[k]`, x in f32).
+///
+/// It borrows the tensor bytes (typically the mmapped GGUF file): the owner
+/// of that memory must outlive this value. Row r is also what an embedding
+/// lookup needs (`row(_:into:)`).
+public struct DenseMatrix: @unchecked Sendable {
+    public enum Storage: UInt32, Sendable {
+        case f32 = 0
+        case f16 = 1
+        case q8_0 = 8
+    }
+
+    public let storage: Storage
+    public let rows: Int
+    public let cols: Int
+    let base: UnsafeRawPointer
+    let rowBytes: Int
+
+    /// - Throws: `.unsupported` for other types or Q8_0 rows that are not a
+    ///   multiple of 32, `.format` when `data` is too small.
+    public init(type rawTypeID: UInt32, rows: Int, cols: Int, data: UnsafeRawBufferPointer) throws(BitNetError) {
+        guard let storage = Storage(rawValue: rawTypeID) else {
+            throw .unsupported("dense matrix: ggml type \(rawTypeID) not supported (F32, F16, Q8_0)")
+        }
+        guard rows > 0, cols > 0, rows <= Int(Int32.max), cols <= Int(Int32.max) else {
+            throw .format("dense matrix: bad shape \(rows)x\(cols)")
+        }
+        let rowBytes: Int
+        switch storage {
+        case .f32: rowBytes = cols * 4
+        case .f16: rowBytes = cols * 2
+        case .q8_0:
+            guard cols % 32 == 0 else { throw .unsupported("Q8_0 matrix: row length \(cols) is not a multiple of 32") }
+            rowBytes = cols / 32 * 34
+        }
+        let (total, overflow) = rowBytes.multipliedReportingOverflow(by: rows)
+        guard !overflow, data.count >= total, let base = data.baseAddress else {
+            throw .format("dense matrix \(rows)x\(cols) type \(rawTypeID): needs \(rowBytes)·\(rows) bytes, got \(data.count)")
+        }
+        self.storage = storage
+        self.rows = rows
+        self.cols = cols
+        self.base = base
+        self.rowBytes = rowBytes
+    }
+
+    /// y[r] = E[r] · x for r in `rows` (y indexed by r; x has `cols` floats).
+    public func multiply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rows range: Range<Int>,
+                         kernels: KernelSet = .selected) {
+        precondition(range.lowerBound >= 0 && range.upperBound <= rows)
+        guard !range.isEmpty else { return }
+        let (lo, hi) = (range.lowerBound, range.upperBound)
+        switch (storage, kernels) {
+        case (.f16, .avx512vnni): bnk_dot_f16_avx512(base.assumingMemoryBound(to: UInt16.self), cols, lo, hi, x, y)
+        case (.f16, .avx2): bnk_dot_f16_avx2(base.assumingMemoryBound(to: UInt16.self), cols, lo, hi, x, y)
+        case (.q8_0, .avx512vnni): bnk_dot_q8_0_avx512(base.assumingMemoryBound(to: UInt8.self), cols, lo, hi, x, y)
+        case (.q8_0, .avx2): bnk_dot_q8_0_avx2(base.assumingMemoryBound(to: UInt8.self), cols, lo, hi, x, y)
+        case (.f32, .avx512vnni): bnk_dot_f32_avx512(base.assumingMemoryBound(to: Float.self), cols, lo, hi, x, y)
+        case (.f32, .avx2): bnk_dot_f32_avx2(base.assumingMemoryBound(to: Float.self), cols, lo, hi, x, y)
+        case (_, .reference):
+            var scratch = [Float](repeating: 0, count: cols)
+            scratch.withUnsafeMutableBufferPointer { rowValues in
+                for r in range {
+                    row(r, into: rowValues.baseAddress!)
+                    var sum: Float = 0
+                    for k in 0..<cols { sum += rowValues[k] * x[k] }
+                    y[r] = sum
+                }
+            }
+        }
+    }
+
+    /// Dequantizes row r into `out` (`cols` floats): the embedding lookup,
+    /// and the reference twin's definition of each storage type.
+    public func row(_ r: Int, into out: UnsafeMutablePointer<Float>) {
+        precondition(r >= 0 && r < rows)
+        let start = base + r * rowBytes
+        switch storage {
+        case .f32:
+            for k in 0..<cols { out[k] = start.loadUnaligned(fromByteOffset: 4 * k, as: Float.self) }
+        case .f16:
+            for k in 0..<cols {
+                out[k] = HalfPrecision.float(fromHalf: start.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self))
+            }
+        case .q8_0:
+            for b in 0..<cols / 32 {
+                let block = start + b * 34
+                let d = HalfPrecision.float(fromHalf: block.loadUnaligned(as: UInt16.self))
+                let q = (block + 2).assumingMemoryBound(to: Int8.self)
+                for j in 0..<32 { out[b * 32 + j] = Float(q[j]) * d }
+            }
+        }
+    }
+}

@@ -1,0 +1,90 @@
+/// Int8 activations of up to `capacity` tokens, the input of every ternary
+/// product (BitNet b1.58 paper numerics, per token):
+///
+///     s = 127 / max(max|v|, 1e-5)
+///     q = clamp(round_half_to_even(v · s), −128, 127)
+///
+/// It also keeps Σq per token: with codes c = w + 1 the kernels compute
+/// Σ c·q, and Σ w·q = Σ c·q − Σ q.
+///
+/// A reusable scratch object: allocate one per context and BitLinear input
+/// width, call `quantize` for each input. Not thread-safe while quantizing;
+/// read-only afterwards (the kernels read it from many threads).
+public final class QuantizedActivations: @unchecked Sendable {
+    public let cols: Int
+    public let capacity: Int
+    /// Tokens currently held.
+    public private(set) var count = 0
+
+    /// `[capacity][cols]` int8, rows 64-byte aligned when cols % 64 == 0.
+    let values: AlignedMemory
+    let sums: AlignedMemory        // Int32 [capacity]
+    let scales: AlignedMemory      // Float [capacity]: s
+    let inverseScales: AlignedMemory  // Float [capacity]: 1/s
+
+    public init(cols: Int, capacity: Int) throws(BitNetError) {
+        guard cols > 0, capacity > 0, cols <= PackedTernaryMatrix.maxColumns, capacity <= 1 << 20 else {
+            throw .invalidArgument("activations: bad size \(capacity)x\(cols)")
+        }
+        self.cols = cols
+        self.capacity = capacity
+        values = try AlignedMemory(byteCount: cols * capacity, what: "activations")
+        sums = try AlignedMemory(byteCount: 4 * capacity, what: "activations")
+        scales = try AlignedMemory(byteCount: 4 * capacity, what: "activations")
+        inverseScales = try AlignedMemory(byteCount: 4 * capacity, what: "activations")
+    }
+
+    /// Quantizes `tokens` rows of `x` (row t starts at `x + t * stride`, `cols`
+    /// floats each). Requires tokens ≤ capacity (a caller bug otherwise).
+    public func quantize(_ x: UnsafePointer<Float>, tokens: Int, stride: Int) {
+        precondition(tokens >= 0 && tokens <= capacity && stride >= cols, "activations: \(tokens) tokens > capacity \(capacity)")
+        for t in 0..<tokens {
+            let scale = Self.quantizeRow(x + t * stride, count: cols, into: values.typed(Int8.self) + t * cols,
+                                         sum: &sums.typed(Int32.self)[t])
+            scales.typed(Float.self)[t] = scale
+            inverseScales.typed(Float.self)[t] = 1 / scale
+        }
+        count = tokens
+    }
+
+    /// For code that fills `values` directly (tests of extreme inputs).
+    func setCount(_ tokens: Int) { count = tokens }
+
+    /// Convenience for one token.
+    public func quantize(_ x: UnsafeBufferPointer<Float>) {
+        precondition(x.count >= cols)
+        quantize(x.baseAddress!, tokens: 1, stride: cols)
+    }
+
+    /// The quantized row of token t.
+    public func row(_ t: Int) -> UnsafeBufferPointer<Int8> {
+        UnsafeBufferPointer(start: values.typed(Int8.self) + t * cols, count: cols)
+    }
+    public func scale(_ t: Int) -> Float { scales.typed(Float.self)[t] }
+    public func sum(_ t: Int) -> Int32 { sums.typed(Int32.self)[t] }
+
+    /// Quantizes one row, returns s. Written as plain loops over raw pointers
+    /// with compare-selects (no `max`/`min` NaN handling) so they vectorize.
+    /// NaN inputs must not trap: the compare-selects turn them into 127.
+    @inline(__always)
+    static func quantizeRow(_ v: UnsafePointer<Float>, count n: Int, into q: UnsafeMutablePointer<Int8>,
+                            sum: inout Int32) -> Float {
+        var maxAbs: Float = 0
+        for i in 0..<n {
+            let a = abs(v[i])
+            maxAbs = a > maxAbs ? a : maxAbs
+        }
+        let s = 127 / (maxAbs > 1e-5 ? maxAbs : 1e-5)
+        var total: Int32 = 0
+        for i in 0..<n {
+            let r = (v[i] * s).rounded(.toNearestOrEven)
+            let high: Float = r < 127 ? r : 127
+            let clamped: Float = high > -128 ? high : -128
+            let value = Int8(clamped)
+            q[i] = value
+            total &+= Int32(value)
+        }
+        sum = total
+        return s
+    }
+}

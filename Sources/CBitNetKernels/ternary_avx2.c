@@ -1,0 +1,94 @@
+/* Ternary x int8 products with AVX2 (maddubs: u8 x s8 pairs into saturating
+ * int16, then madd with ones into int32). See bitnet_kernels.h for the packed
+ * layout and the exact result each kernel must produce.
+ *
+ * Overflow: codes are <= 2 and |q| <= 128, so one maddubs lane is at most
+ * 2*2*128 = 512 in magnitude; the four maddubs of a block are summed in int16
+ * (<= 2048) and widened to int32 right away. */
+#include "bitnet_kernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define BNK_AVX2 __attribute__((target("avx2,fma")))
+
+static inline void store_row(const bnk_ternary_args *a, size_t r, size_t t, int32_t dot) {
+    float v = (float)(dot - a->q_sum[t]) * a->row_scale[r * a->row_scale_stride];
+    v = v * a->inv_scale[t];
+    float *dst = a->y + t * a->y_stride + r;
+    if (a->accumulate) {
+        float old = *dst;
+        *dst = old + v;
+    } else {
+        *dst = v;
+    }
+}
+
+BNK_AVX2 static inline int32_t hsum256(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* sum over one row block of c*q, widened to int32 lanes. */
+BNK_AVX2 static inline __m256i block_dot(__m256i w, __m256i q0, __m256i q1, __m256i q2, __m256i q3) {
+    const __m256i m = _mm256_set1_epi8(0x03);
+    __m256i p = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(w, 6), m), q0);
+    p = _mm256_add_epi16(p, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(w, 4), m), q1));
+    p = _mm256_add_epi16(p, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(w, 2), m), q2));
+    p = _mm256_add_epi16(p, _mm256_maddubs_epi16(_mm256_and_si256(w, m), q3));
+    return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+}
+
+/* NT tokens (1..4) share each unpacked row block. */
+BNK_AVX2 static inline __attribute__((always_inline)) void
+tile_tokens(const bnk_ternary_args *a, size_t tile, size_t t0, const int NT) {
+    int32_t dots[4][BNK_TILE_ROWS];
+    for (int i = 0; i < BNK_TILE_ROWS; i++) {
+        size_t r = tile * BNK_TILE_ROWS + i;
+        if (r < a->row_begin || r >= a->row_end) continue;
+        const uint8_t *w = a->packed + (tile * a->blocks_per_row + a->block_begin) * 128 + i * 32;
+        __m256i acc[4];
+        for (int t = 0; t < NT; t++) acc[t] = _mm256_setzero_si256();
+        for (size_t blk = a->block_begin; blk < a->block_end; blk++, w += 128) {
+            __m256i wv = _mm256_load_si256((const __m256i *)w);
+            for (int t = 0; t < NT; t++) {
+                const int8_t *qb = a->q + (t0 + t) * a->q_stride + blk * 128;
+                acc[t] = _mm256_add_epi32(acc[t], block_dot(wv,
+                    _mm256_loadu_si256((const __m256i *)qb),
+                    _mm256_loadu_si256((const __m256i *)(qb + 32)),
+                    _mm256_loadu_si256((const __m256i *)(qb + 64)),
+                    _mm256_loadu_si256((const __m256i *)(qb + 96))));
+            }
+        }
+        for (int t = 0; t < NT; t++) dots[t][i] = hsum256(acc[t]);
+    }
+    for (int t = 0; t < NT; t++) {
+        for (int i = 0; i < BNK_TILE_ROWS; i++) {
+            size_t r = tile * BNK_TILE_ROWS + i;
+            if (r < a->row_begin || r >= a->row_end) continue;
+            store_row(a, r, t0 + t, dots[t][i]);
+        }
+    }
+}
+
+BNK_AVX2 void bnk_ternary_avx2(const bnk_ternary_args *a) {
+    if (a->row_begin >= a->row_end || a->n_tokens == 0) return;
+    const size_t tile_begin = a->row_begin / BNK_TILE_ROWS;
+    const size_t tile_end = (a->row_end + BNK_TILE_ROWS - 1) / BNK_TILE_ROWS;
+    for (size_t tile = tile_begin; tile < tile_end; tile++) {
+        size_t t = 0;
+        for (; t + 4 <= a->n_tokens; t += 4) tile_tokens(a, tile, t, 4);
+        switch (a->n_tokens - t) {
+        case 3: tile_tokens(a, tile, t, 3); break;
+        case 2: tile_tokens(a, tile, t, 2); break;
+        case 1: tile_tokens(a, tile, t, 1); break;
+        default: break;
+        }
+    }
+}
+
+#else
+void bnk_ternary_avx2(const bnk_ternary_args *a) { (void)a; }
+#endif

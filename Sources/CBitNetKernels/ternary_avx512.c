@@ -1,0 +1,146 @@
+/* Ternary x int8 products with AVX-512 VNNI (vpdpbusd: u8 x s8, four products
+ * summed straight into int32, no int16 saturation). See bitnet_kernels.h for
+ * the packed layout and the exact result each kernel must produce. */
+#include "bitnet_kernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define BNK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+
+/* Writes the 4 row dots of one tile for token t (rows outside the range are skipped). */
+static inline void store_tile(const bnk_ternary_args *a, size_t tile, size_t t,
+                              const int32_t dots[BNK_TILE_ROWS]) {
+    size_t row0 = tile * BNK_TILE_ROWS;
+    for (size_t i = 0; i < BNK_TILE_ROWS; i++) {
+        size_t r = row0 + i;
+        if (r < a->row_begin || r >= a->row_end) continue;
+        float v = (float)(dots[i] - a->q_sum[t]) * a->row_scale[r * a->row_scale_stride];
+        v = v * a->inv_scale[t];
+        float *dst = a->y + t * a->y_stride + r;
+        if (a->accumulate) {
+            float old = *dst;
+            *dst = old + v;
+        } else {
+            *dst = v;
+        }
+    }
+}
+
+BNK_AVX512 static inline int32_t hsum256(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* Splits a zmm holding two rows (low 256 bits row i, high row i+1) into two sums. */
+BNK_AVX512 static inline void hsum_pair(__m512i v, int32_t *lo, int32_t *hi) {
+    *lo = hsum256(_mm512_castsi512_si256(v));
+    *hi = hsum256(_mm512_extracti64x4_epi64(v, 1));
+}
+
+/* One token. The 2-bit fields are masked in place instead of shifted down:
+ * (byte & 0xC0) = 64*c etc., so each field gets its own accumulator and the
+ * shifts happen once per tile at the end (every lane is an exact multiple). */
+BNK_AVX512 static void matvec(const bnk_ternary_args *a) {
+    const size_t tile_begin = a->row_begin / BNK_TILE_ROWS;
+    const size_t tile_end = (a->row_end + BNK_TILE_ROWS - 1) / BNK_TILE_ROWS;
+    const __m512i m3 = _mm512_set1_epi8((char)0xC0), m2 = _mm512_set1_epi8(0x30);
+    const __m512i m1 = _mm512_set1_epi8(0x0C), m0 = _mm512_set1_epi8(0x03);
+    const int8_t *q = a->q;
+    for (size_t tile = tile_begin; tile < tile_end; tile++) {
+        const uint8_t *w = a->packed + (tile * a->blocks_per_row + a->block_begin) * 128;
+        __m512i a3 = _mm512_setzero_si512(), a2 = a3, a1 = a3, a0 = a3;
+        __m512i b3 = a3, b2 = a3, b1 = a3, b0 = a3;
+        for (size_t blk = a->block_begin; blk < a->block_end; blk++, w += 128) {
+            const int8_t *qb = q + blk * 128;
+            __m512i q0 = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)qb));
+            __m512i q1 = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(qb + 32)));
+            __m512i q2 = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(qb + 64)));
+            __m512i q3 = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(qb + 96)));
+            __m512i w01 = _mm512_load_si512((const void *)w);
+            __m512i w23 = _mm512_load_si512((const void *)(w + 64));
+            a3 = _mm512_dpbusd_epi32(a3, _mm512_and_si512(w01, m3), q0);
+            a2 = _mm512_dpbusd_epi32(a2, _mm512_and_si512(w01, m2), q1);
+            a1 = _mm512_dpbusd_epi32(a1, _mm512_and_si512(w01, m1), q2);
+            a0 = _mm512_dpbusd_epi32(a0, _mm512_and_si512(w01, m0), q3);
+            b3 = _mm512_dpbusd_epi32(b3, _mm512_and_si512(w23, m3), q0);
+            b2 = _mm512_dpbusd_epi32(b2, _mm512_and_si512(w23, m2), q1);
+            b1 = _mm512_dpbusd_epi32(b1, _mm512_and_si512(w23, m1), q2);
+            b0 = _mm512_dpbusd_epi32(b0, _mm512_and_si512(w23, m0), q3);
+        }
+        __m512i s01 = _mm512_add_epi32(
+            _mm512_add_epi32(_mm512_srai_epi32(a3, 6), _mm512_srai_epi32(a2, 4)),
+            _mm512_add_epi32(_mm512_srai_epi32(a1, 2), a0));
+        __m512i s23 = _mm512_add_epi32(
+            _mm512_add_epi32(_mm512_srai_epi32(b3, 6), _mm512_srai_epi32(b2, 4)),
+            _mm512_add_epi32(_mm512_srai_epi32(b1, 2), b0));
+        int32_t dots[BNK_TILE_ROWS];
+        hsum_pair(s01, &dots[0], &dots[1]);
+        hsum_pair(s23, &dots[2], &dots[3]);
+        store_tile(a, tile, 0, dots);
+    }
+}
+
+/* NT tokens (1..4) share every weight load: the codes are unpacked once per
+ * block (shift + mask) and fed to NT x 2 accumulators. */
+BNK_AVX512 static inline __attribute__((always_inline)) void
+matmul_tile(const bnk_ternary_args *a, size_t tile, size_t t0, const int NT) {
+    const __m512i m = _mm512_set1_epi8(0x03);
+    const uint8_t *w = a->packed + (tile * a->blocks_per_row + a->block_begin) * 128;
+    __m512i acc01[4], acc23[4];
+    for (int t = 0; t < NT; t++) acc01[t] = acc23[t] = _mm512_setzero_si512();
+    for (size_t blk = a->block_begin; blk < a->block_end; blk++, w += 128) {
+        __m512i w01 = _mm512_load_si512((const void *)w);
+        __m512i w23 = _mm512_load_si512((const void *)(w + 64));
+        __m512i c01[4], c23[4];
+        c01[0] = _mm512_and_si512(_mm512_srli_epi16(w01, 6), m);
+        c01[1] = _mm512_and_si512(_mm512_srli_epi16(w01, 4), m);
+        c01[2] = _mm512_and_si512(_mm512_srli_epi16(w01, 2), m);
+        c01[3] = _mm512_and_si512(w01, m);
+        c23[0] = _mm512_and_si512(_mm512_srli_epi16(w23, 6), m);
+        c23[1] = _mm512_and_si512(_mm512_srli_epi16(w23, 4), m);
+        c23[2] = _mm512_and_si512(_mm512_srli_epi16(w23, 2), m);
+        c23[3] = _mm512_and_si512(w23, m);
+        for (int t = 0; t < NT; t++) {
+            const int8_t *qb = a->q + (t0 + t) * a->q_stride + blk * 128;
+            for (int j = 0; j < 4; j++) {
+                __m512i qj = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(qb + 32 * j)));
+                acc01[t] = _mm512_dpbusd_epi32(acc01[t], c01[j], qj);
+                acc23[t] = _mm512_dpbusd_epi32(acc23[t], c23[j], qj);
+            }
+        }
+    }
+    for (int t = 0; t < NT; t++) {
+        int32_t dots[BNK_TILE_ROWS];
+        hsum_pair(acc01[t], &dots[0], &dots[1]);
+        hsum_pair(acc23[t], &dots[2], &dots[3]);
+        store_tile(a, tile, t0 + t, dots);
+    }
+}
+
+BNK_AVX512 static void matmul(const bnk_ternary_args *a) {
+    const size_t tile_begin = a->row_begin / BNK_TILE_ROWS;
+    const size_t tile_end = (a->row_end + BNK_TILE_ROWS - 1) / BNK_TILE_ROWS;
+    for (size_t tile = tile_begin; tile < tile_end; tile++) {
+        size_t t = 0;
+        for (; t + 4 <= a->n_tokens; t += 4) matmul_tile(a, tile, t, 4);
+        switch (a->n_tokens - t) {
+        case 3: matmul_tile(a, tile, t, 3); break;
+        case 2: matmul_tile(a, tile, t, 2); break;
+        case 1: matmul_tile(a, tile, t, 1); break;
+        default: break;
+        }
+    }
+}
+
+void bnk_ternary_avx512vnni(const bnk_ternary_args *a) {
+    if (a->row_begin >= a->row_end || a->n_tokens == 0) return;
+    if (a->n_tokens == 1) matvec(a);
+    else matmul(a);
+}
+
+#else
+void bnk_ternary_avx512vnni(const bnk_ternary_args *a) { (void)a; }
+#endif
