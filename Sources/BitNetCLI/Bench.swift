@@ -38,7 +38,7 @@ struct Bench: ParsableCommand {
         options.kvType = kv == "f32" ? .f32 : .f16
         options.contextLength = max(prompt + n, 1)
         let context = try Context(model: loaded, options: options)
-        let vocab = loaded.hparams.vocabSize
+        let vocab = loaded.hparams.nVocab
         var rng = BenchRandom(seed: 42)
         let promptTokens = (0..<prompt).map { _ in Int32(rng.next() % UInt64(vocab)) }
 

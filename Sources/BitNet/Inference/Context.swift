@@ -14,6 +14,8 @@ public struct ContextOptions: Sendable {
     public var kvType: KVType = .f16
     /// Keep the logits of every position an `eval` computes, not only the last.
     public var allLogits: Bool = false
+    /// The int8 and dense kernels to run; tests compare sets within one process.
+    public var kernels: KernelSet = .selected
 
     public init() {}
 }
@@ -37,6 +39,7 @@ public final class Context: @unchecked Sendable {
     /// The token ids whose keys and values the cache holds, in order.
     public private(set) var tokens: [Int32] = []
     public var count: Int { tokens.count }
+    public var threadCount: Int { pool.threadCount }
 
     /// Logits of the positions the last `eval` kept: [logitRows][nVocab].
     /// Manually allocated so the pointer handed to C stays stable.
@@ -57,7 +60,7 @@ public final class Context: @unchecked Sendable {
         guard options.contextLength > 0 else { throw .invalidArgument("n_ctx must be positive") }
         guard options.batchSize > 0 else { throw .invalidArgument("n_batch must be positive") }
         options.batchSize = min(options.batchSize, options.contextLength)
-        if options.threads <= 0 { options.threads = ThreadPool.onlineCPUs }
+        if options.threads <= 0 { options.threads = ThreadPool.defaultThreadCount }
         options.threads = min(options.threads, 256)
         self.model = model
         self.weights = weights
@@ -65,9 +68,9 @@ public final class Context: @unchecked Sendable {
         capacity = options.contextLength
         cache = try KVCache(layers: hp.nLayer, capacity: capacity,
                             kvDim: hp.nHeadKV * hp.headDim, type: options.kvType)
-        pool = ThreadPool(threads: options.threads)
+        pool = try ThreadPool(threadCount: options.threads)
         forward = try ForwardPass(hparams: hp, weights: weights, cache: cache, pool: pool,
-                                  batchSize: options.batchSize)
+                                  batchSize: options.batchSize, kernels: options.kernels)
     }
 
     // MARK: - Exclusive use

@@ -17,6 +17,7 @@ final class ForwardPass {
     let cache: KVCache
     let pool: ThreadPool
     let batchSize: Int
+    let kernels: KernelSet
     let rope: RoPE
 
     // Scratch, one row per token of the batch.
@@ -29,16 +30,19 @@ final class ForwardPass {
     private let gate: Buffer       // [batch][ff]
     private let up: Buffer         // [batch][ff]
     private let ropeTable: Buffer  // [batch][headDim]
+    private let projected: Buffer  // [batch][embd]   attn_output / ffn_down result before the residual add
     private let scores: Buffer     // [threads][capacity]
-    private let activations: ActivationBatch
+    private let embdActivations: QuantizedActivations  // int8 inputs of q/k/v, gate/up, attn_output
+    private let ffActivations: QuantizedActivations    // int8 input of ffn_down
 
     init(hparams hp: HyperParameters, weights: ModelWeights, cache: KVCache, pool: ThreadPool,
-         batchSize: Int) throws(BitNetError) {
+         batchSize: Int, kernels: KernelSet) throws(BitNetError) {
         self.hp = hp
         self.weights = weights
         self.cache = cache
         self.pool = pool
         self.batchSize = batchSize
+        self.kernels = kernels
         rope = RoPE(headDim: hp.headDim, theta: Double(hp.ropeTheta))
         let embd = hp.nEmbd, ff = hp.nFF, kvDim = hp.nHeadKV * hp.headDim
         x = try Buffer(batchSize, embd)
@@ -50,8 +54,10 @@ final class ForwardPass {
         gate = try Buffer(batchSize, ff)
         up = try Buffer(batchSize, ff)
         ropeTable = try Buffer(batchSize, hp.headDim)
+        projected = try Buffer(batchSize, embd)
         scores = try Buffer(pool.threadCount, cache.capacity)
-        activations = try ActivationBatch(capacity: batchSize, width: max(embd, ff))
+        embdActivations = try QuantizedActivations(cols: embd, capacity: batchSize)
+        ffActivations = try QuantizedActivations(cols: ff, capacity: batchSize)
     }
 
     /// Runs `tokens` at positions `startPosition...`, writing the logits of
@@ -71,10 +77,10 @@ final class ForwardPass {
 
             // Attention block.
             normalize(x, w.attnNorm, columns: embd, count: n)
-            activations.quantize(normed.base, stride: normed.width, columns: embd, count: n)
-            w.attnQ.apply(activations, count: n, into: q, pool: pool)
-            w.attnK.apply(activations, count: n, into: k, pool: pool)
-            w.attnV.apply(activations, count: n, into: v, pool: pool)
+            embdActivations.quantize(normed.base, tokens: n, stride: normed.width)
+            project(w.attnQ, embdActivations, into: q)
+            project(w.attnK, embdActivations, into: k)
+            project(w.attnV, embdActivations, into: v)
             for i in 0..<n {
                 rope.apply(q.row(i), heads: hp.nHead, table: ropeTable.row(i))
                 rope.apply(k.row(i), heads: hp.nHeadKV, table: ropeTable.row(i))
@@ -82,14 +88,15 @@ final class ForwardPass {
             }
             attend(layer: layer, startPosition: startPosition, count: n)
             normalize(attention, w.attnSubNorm, columns: embd, count: n)
-            activations.quantize(normed.base, stride: normed.width, columns: embd, count: n)
-            w.attnOutput.apply(activations, count: n, into: x, accumulate: true, pool: pool)
+            embdActivations.quantize(normed.base, tokens: n, stride: normed.width)
+            project(w.attnOutput, embdActivations, into: projected)
+            addResidual(count: n)
 
             // Feed-forward block.
             normalize(x, w.ffnNorm, columns: embd, count: n)
-            activations.quantize(normed.base, stride: normed.width, columns: embd, count: n)
-            w.ffnGate.apply(activations, count: n, into: gate, pool: pool)
-            w.ffnUp.apply(activations, count: n, into: up, pool: pool)
+            embdActivations.quantize(normed.base, tokens: n, stride: normed.width)
+            project(w.ffnGate, embdActivations, into: gate)
+            project(w.ffnUp, embdActivations, into: up)
             let ff = hp.nFF
             for i in 0..<n {
                 switch hp.activation {
@@ -98,16 +105,27 @@ final class ForwardPass {
                 }
             }
             normalize(gate, w.ffnSubNorm, columns: ff, count: n)
-            activations.quantize(normed.base, stride: normed.width, columns: ff, count: n)
-            w.ffnDown.apply(activations, count: n, into: x, accumulate: true, pool: pool)
+            ffActivations.quantize(normed.base, tokens: n, stride: normed.width)
+            project(w.ffnDown, ffActivations, into: projected)
+            addResidual(count: n)
         }
         if isInterrupted() { throw BitNetError(.cancelled, "interrupted") }
 
         for (out, i) in logitRows.enumerated() {
             FloatOps.rmsNorm(x.row(i), weight: weights.outputNorm, eps: hp.rmsEps,
                              into: normed.row(0), count: embd)
-            weights.logits(of: normed.row(0), into: logits + out * hp.nVocab, pool: pool)
+            weights.logits(of: normed.row(0), into: logits + out * hp.nVocab, pool: pool, kernels: kernels)
         }
+    }
+
+    /// out[t] = W · activations[t] for the tokens held, rows split across the pool.
+    private func project(_ matrix: PackedTernaryMatrix, _ activations: QuantizedActivations, into out: Buffer) {
+        matrix.multiply(activations, into: out.base, yStride: out.width, pool: pool, kernels: kernels)
+    }
+
+    /// x[i] += projected[i].
+    private func addResidual(count: Int) {
+        for i in 0..<count { FloatOps.add(projected.row(i), into: x.row(i), count: hp.nEmbd) }
     }
 
     /// normed[i] = rms(source[i]) · weight for the batch rows.

@@ -70,6 +70,8 @@ public final class Model: Sendable {
     /// The separate LM head; nil when it is tied to `tokenEmbedding`.
     public let output: TensorView?
     public let layers: [Layer]
+    /// The weights prepared for computing (repacked ternary matrices); nil for vocab-only models.
+    public let weights: ModelWeights?
 
     public var metadata: [String: GGUFValue] { file.metadata }
     public var fileSize: Int { file.fileSize }
@@ -88,14 +90,16 @@ public final class Model: Sendable {
         if let progress, !progress(0) { throw BitNetError(.cancelled, "loading '\(path)' cancelled by the progress callback") }
         let file = try GGUFFile(path: path, useMmap: options.useMmap, lock: options.useMlock,
                                 metadataOnly: options.vocabOnly, progress: readProgress)
-        let model = try Model(file: file, vocabOnly: options.vocabOnly)
+        let repackProgress: ((Double) -> Bool)? = progress.map { report in { report(0.9 + $0 * 0.1) } }
+        let model = try Model(file: file, vocabOnly: options.vocabOnly, progress: repackProgress)
         if let progress, !progress(1) { throw BitNetError(.cancelled, "loading '\(path)' cancelled by the progress callback") }
         Log.info("loaded \(path): \(model.hparams.architectureName), \(model.layers.count) layers, \(file.tensors.count) tensors, \(file.fileSize) bytes")
         return model
     }
 
     /// Builds a model from an already parsed file (also used for in-memory files).
-    public init(file: GGUFFile, vocabOnly: Bool = false) throws(BitNetError) {
+    /// `progress` (0...1, false cancels) covers repacking the weights.
+    public init(file: GGUFFile, vocabOnly: Bool = false, progress: ((Double) -> Bool)? = nil) throws(BitNetError) {
         self.file = file
         self.isVocabOnly = vocabOnly
         let hparams = try HyperParameters(file: file, vocabOnly: vocabOnly)
@@ -105,6 +109,7 @@ public final class Model: Sendable {
             outputNorm = .empty
             output = nil
             layers = []
+            weights = nil
             return
         }
         let loader = WeightLoader(file: file, hparams: hparams)
@@ -120,6 +125,8 @@ public final class Model: Sendable {
         }
         self.layers = layers
         try loader.rejectStrayBlocks()
+        weights = try ModelWeights(layers: layers, outputNorm: outputNorm, tokenEmbedding: tokenEmbedding,
+                                   output: output, progress: progress)
     }
 }
 

@@ -1,0 +1,109 @@
+/// A model's weights in the form the forward pass computes with, prepared
+/// once at load and shared read-only by every context.
+///
+/// - Ternary projections are repacked into `PackedTernaryMatrix` (≈2 bits per
+///   weight, the layout the SIMD kernels stream).
+/// - Embedding and LM head stay in the file mapping when the dense kernels
+///   read their type directly (F32, F16, Q8_0); BF16, Q4_K and Q6_K are
+///   expanded to F32 once, since no kernel reads them.
+/// - Norm vectors are copied into aligned memory (file offsets need not be
+///   4-byte aligned when `general.alignment` is small).
+public final class ModelWeights: @unchecked Sendable {
+    struct Layer {
+        let attnNorm: UnsafePointer<Float>
+        let attnSubNorm: UnsafePointer<Float>
+        let ffnNorm: UnsafePointer<Float>
+        let ffnSubNorm: UnsafePointer<Float>
+        let attnQ: PackedTernaryMatrix
+        let attnK: PackedTernaryMatrix
+        let attnV: PackedTernaryMatrix
+        let attnOutput: PackedTernaryMatrix
+        let ffnGate: PackedTernaryMatrix
+        let ffnUp: PackedTernaryMatrix
+        let ffnDown: PackedTernaryMatrix
+    }
+
+    let layers: [Layer]
+    let outputNorm: UnsafePointer<Float>
+    let embeddingMatrix: DenseMatrix
+    let lmHeadMatrix: DenseMatrix
+    /// Memory this object owns: norms and expanded dense matrices.
+    private let owned: [AlignedMemory]
+
+    /// Bytes of repacked and expanded weights held outside the file mapping.
+    public let ownedBytes: Int
+
+    /// Prepares the validated tensors of a model (see `Model.init`).
+    init(layers modelLayers: [BitNet.Layer], outputNorm outputNormTensor: TensorView, tokenEmbedding: TensorView,
+         output: TensorView?, progress: ((Double) -> Bool)? = nil) throws(BitNetError) {
+        var owned: [AlignedMemory] = []
+        func norm(_ tensor: TensorView) throws(BitNetError) -> UnsafePointer<Float> {
+            let memory = try AlignedMemory(byteCount: tensor.elementCount * 4, what: "norm \(tensor.name)")
+            try Dequantize.values(type: tensor.type, from: tensor.data, count: tensor.elementCount,
+                                  into: memory.typed(Float.self))
+            owned.append(memory)
+            return UnsafePointer(memory.typed(Float.self))
+        }
+        func dense(_ tensor: TensorView) throws(BitNetError) -> DenseMatrix {
+            let rows = tensor.rowCount, cols = tensor.rowLength
+            if DenseMatrix.Storage(rawValue: tensor.type.id) != nil {
+                return try DenseMatrix(type: tensor.type.id, rows: rows, cols: cols, data: tensor.data)
+            }
+            let count = try Memory.checkedProduct([rows, cols], what: "tensor \(tensor.name)")
+            let memory = try AlignedMemory(byteCount: count * 4, what: "tensor \(tensor.name) as F32")
+            try Dequantize.values(type: tensor.type, from: tensor.data, count: count, into: memory.typed(Float.self))
+            owned.append(memory)
+            return try DenseMatrix(type: GGMLType.f32.id, rows: rows, cols: cols,
+                                   data: UnsafeRawBufferPointer(start: memory.pointer, count: count * 4))
+        }
+        func ternary(_ layer: BitNet.Layer, _ projection: Projection) throws(BitNetError) -> PackedTernaryMatrix {
+            let tensor = layer.weight(projection)
+            do {
+                return try PackedTernaryMatrix(type: tensor.type.id, rows: tensor.rowCount, cols: tensor.rowLength,
+                                               data: tensor.data, extraScale: layer.scale(projection)?.scalarValue)
+            } catch {
+                throw BitNetError(error.status, "tensor \(tensor.name): \(error.message)")
+            }
+        }
+
+        var layers: [Layer] = []
+        for (index, layer) in modelLayers.enumerated() {
+            if let progress, !progress(Double(index) / Double(max(modelLayers.count, 1))) {
+                throw BitNetError(.cancelled, "loading cancelled by the progress callback")
+            }
+            layers.append(Layer(
+                attnNorm: try norm(layer.attnNorm), attnSubNorm: try norm(layer.attnSubNorm),
+                ffnNorm: try norm(layer.ffnNorm), ffnSubNorm: try norm(layer.ffnSubNorm),
+                attnQ: try ternary(layer, .q), attnK: try ternary(layer, .k), attnV: try ternary(layer, .v),
+                attnOutput: try ternary(layer, .output),
+                ffnGate: try ternary(layer, .gate), ffnUp: try ternary(layer, .up), ffnDown: try ternary(layer, .down)))
+        }
+        self.layers = layers
+        outputNorm = try norm(outputNormTensor)
+        embeddingMatrix = try dense(tokenEmbedding)
+        if let output { lmHeadMatrix = try dense(output) } else { lmHeadMatrix = embeddingMatrix }
+        self.owned = owned
+        ownedBytes = owned.reduce(0) { $0 + $1.byteCount }
+            + layers.reduce(0) { total, l in
+                total + [l.attnQ, l.attnK, l.attnV, l.attnOutput, l.ffnGate, l.ffnUp, l.ffnDown]
+                    .reduce(0) { $0 + $1.byteCount }
+            }
+    }
+
+    /// Row `token` of the embedding table, as floats.
+    func embedding(token: Int, into out: UnsafeMutablePointer<Float>) {
+        embeddingMatrix.row(token, into: out)
+    }
+
+    /// logits[r] = lmHead[r] · x for every vocabulary row, split across the pool.
+    func logits(of x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, pool: ThreadPool,
+                kernels: KernelSet = .selected) {
+        let rows = lmHeadMatrix.rows
+        let parts = min(pool.threadCount * 8, max(rows / 64, 1))
+        pool.parallelFor(parts) { part in
+            // 64-row aligned parts keep two threads off each other's cache lines.
+            let lower = rows * part / parts & ~63, upper = part == parts - 1 ? rows : rows * (part + 1) / parts & ~63
+            lmHeadMatrix.multiply(x, into: out, rows: lower..<upper, kernels: kernels)
+        }
+    }
+}
