@@ -283,6 +283,95 @@ BITNET_API int32_t bitnet_model_meta_key(const bitnet_model *model, int32_t inde
  */
 BITNET_API void bitnet_model_free(bitnet_model *model);
 
+/* ======================================================================== */
+/* Contexts and evaluation                                                   */
+/* ======================================================================== */
+
+/** How the KV cache stores keys and values. */
+enum {
+    /** IEEE half precision (default): half the memory of f32, logits within ~1e-3. */
+    BITNET_KV_F16 = 0,
+    /** Single precision: exact to the forward pass's own arithmetic. */
+    BITNET_KV_F32 = 1
+};
+
+typedef struct bitnet_context_params {
+    uint32_t size;      /**< sizeof(bitnet_context_params); set by bitnet_context_params_init */
+    uint32_t n_ctx;     /**< KV capacity in tokens (the sequence length limit). 0 (default) = the model's training context, at most 4096 */
+    uint32_t n_batch;   /**< most prompt tokens computed at once; default 64. Larger batches reuse each weight load for more tokens */
+    int32_t n_threads;  /**< threads including the caller; 0 (default) = one per online CPU */
+    int32_t kv_type;    /**< BITNET_KV_F16 (default) or BITNET_KV_F32 */
+    int32_t logits_all; /**< non-zero: keep the logits of every position of each eval, not only the last (default 0) */
+} bitnet_context_params;
+
+/** Fills *params with the defaults above. NULL is ignored. Any thread. */
+BITNET_API void bitnet_context_params_init(bitnet_context_params *params);
+
+/**
+ * Creates a context for `model`: allocates the KV cache (n_ctx tokens),
+ * scratch memory and the worker threads. The model must outlive the context.
+ * On success *out receives the context (free it with bitnet_context_free).
+ * Errors: BITNET_E_INVALID_ARGUMENT (NULL model/out, bad params, a
+ * vocab_only model), BITNET_E_OUT_OF_MEMORY (n_ctx too large for this
+ * machine; the message says how many bytes were needed). Any thread.
+ */
+BITNET_API int32_t bitnet_context_new(const bitnet_model *model, const bitnet_context_params *params,
+                                      bitnet_context **out);
+
+/** Frees a context and joins its threads. NULL is ignored. Not while another call on it runs. */
+BITNET_API void bitnet_context_free(bitnet_context *ctx);
+
+/**
+ * Appends `n` tokens to the context's sequence and computes the logits of
+ * the last one (of every one with logits_all). A long input is processed in
+ * batches of n_batch. All or nothing: on any error the sequence is unchanged.
+ * Errors: BITNET_E_INVALID_ARGUMENT (NULL, n == 0, an id outside the
+ * vocabulary), BITNET_E_CONTEXT_FULL (n_past + n > n_ctx), BITNET_E_BUSY
+ * (another thread is using ctx), BITNET_E_CANCELLED (bitnet_context_interrupt).
+ */
+BITNET_API int32_t bitnet_context_eval(bitnet_context *ctx, const int32_t *tokens, size_t n);
+
+/**
+ * The logits (n_vocab floats) of the last position of the last successful
+ * eval, or NULL when there are none (nothing evaluated since creation, reset
+ * or truncate; ctx NULL). Owned by the context; valid until the next call
+ * that changes it (eval, generate, reset, truncate, free).
+ */
+BITNET_API const float *bitnet_context_logits(const bitnet_context *ctx);
+
+/**
+ * Logits of row i of the last eval: with logits_all, row i is the i-th token
+ * of that eval; without, only i = 0 (the last token) exists. Negative i
+ * counts from the end (-1 = last). NULL when the row does not exist.
+ * Lifetime as bitnet_context_logits.
+ */
+BITNET_API const float *bitnet_context_logits_ith(const bitnet_context *ctx, int32_t i);
+
+/** Number of tokens in the context's sequence (0 for NULL). */
+BITNET_API int32_t bitnet_context_n_past(const bitnet_context *ctx);
+
+/** KV capacity in tokens (n_ctx), 0 for NULL. */
+BITNET_API int32_t bitnet_context_n_ctx(const bitnet_context *ctx);
+
+/**
+ * Keeps the first n_keep tokens of the sequence and forgets the rest (their
+ * cache entries are overwritten later). Errors: BITNET_E_INVALID_ARGUMENT
+ * (n_keep > n_past), BITNET_E_BUSY.
+ */
+BITNET_API int32_t bitnet_context_truncate(bitnet_context *ctx, int32_t n_keep);
+
+/** Empties the sequence (same as truncate to 0). Errors: BITNET_E_INVALID_ARGUMENT, BITNET_E_BUSY. */
+BITNET_API int32_t bitnet_context_reset(bitnet_context *ctx);
+
+/**
+ * Asks the call running on ctx (eval, generate) to stop; it returns
+ * BITNET_E_CANCELLED within one layer of work, leaving the context as it was
+ * before that call. A request made while nothing runs is dropped when the next
+ * call starts. Safe from any thread, including signal-free watchdog threads.
+ * Errors: BITNET_E_INVALID_ARGUMENT (NULL).
+ */
+BITNET_API int32_t bitnet_context_interrupt(bitnet_context *ctx);
+
 #ifdef __cplusplus
 }
 #endif

@@ -33,9 +33,12 @@ for std in c++11 c++17; do
 done
 
 # 2. The shared library is self-contained and exports only the API.
-if nm -D --defined-only "$lib" | awk '{print $NF}' | grep -v '^bitnet_' | grep -q .; then
-  bad "non-bitnet_ symbols exported:"; nm -D --defined-only "$lib" | grep -v ' bitnet_' | head
-else ok "only bitnet_* symbols exported ($(nm -D --defined-only "$lib" | wc -l) symbols)"; fi
+# Exported = defined dynamic symbols with GLOBAL or WEAK binding (LOCAL entries
+# in .dynsym, such as Swift type metadata, cannot be bound by other objects).
+exported=$(readelf --dyn-syms -W "$lib" | awk '$7 != "UND" && ($5 == "GLOBAL" || $5 == "WEAK") {print $8}')
+if echo "$exported" | grep -v '^bitnet_' | grep -q .; then
+  bad "non-bitnet_ symbols exported:"; echo "$exported" | grep -v '^bitnet_' | head
+else ok "only bitnet_* symbols exported ($(echo "$exported" | wc -l) symbols)"; fi
 if readelf -d "$lib" | grep -q 'SONAME.*\[libbitnet\.so\.0\]'; then ok "SONAME libbitnet.so.0"; else bad "SONAME"; fi
 if readelf -d "$lib" | grep NEEDED | grep -q swift; then bad "library needs a Swift runtime library"; else ok "no libswift* in NEEDED"; fi
 if env -u LD_LIBRARY_PATH ldd "$lib" | grep -q swift; then bad "ldd shows libswift*"; else ok "ldd shows no libswift*"; fi
@@ -47,7 +50,7 @@ else ok "no RUNPATH into the toolchain"; fi
 for src in "$here"/test_*.c; do
   name=$(basename "$src" .c)
   if $CC -std=c99 -Wall -Wextra -Werror $(pkg-config --cflags bitnet) "$src" -o "$out/$name" \
-       $(pkg-config --libs bitnet) -Wl,-rpath,"$PREFIX/lib" -lpthread; then
+       $(pkg-config --libs bitnet) -Wl,-rpath,"$PREFIX/lib" -lpthread -lm; then
     if env LD_LIBRARY_PATH= "$out/$name" "$SHARED"; then ok "$name"; else bad "$name (exit $?)"; fi
   else bad "$name (compile)"; fi
 done

@@ -76,19 +76,19 @@ public final class Context: @unchecked Sendable {
     // MARK: - Exclusive use
 
     /// Runs `body` as the only user of this context, or throws BITNET_E_BUSY.
+    /// Starting a call clears an interrupt left over from an earlier one.
     public func exclusive<T>(_ body: () throws(BitNetError) -> T) throws(BitNetError) -> T {
         guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
             throw BitNetError(.busy, "the context is in use by another thread or by the running call")
         }
         defer { busy.store(false, ordering: .releasing) }
+        // An interrupt aimed at an earlier call must not cancel this one.
+        interruptRequested.store(false, ordering: .relaxed)
         return try body()
     }
 
     /// Asks the running call to stop; honoured between layers. Any thread.
     public func interrupt() { interruptRequested.store(true, ordering: .relaxed) }
-
-    /// Clears a pending interrupt; called when a new top-level call starts.
-    func clearInterrupt() { interruptRequested.store(false, ordering: .relaxed) }
 
     var isInterrupted: Bool { interruptRequested.load(ordering: .relaxed) }
 
