@@ -1,0 +1,62 @@
+/// Partial selection of the `k` largest values with a bounded min-heap.
+///
+/// Why not sort: with V = 128k and k = 50, a full sort costs ~V log V; the
+/// heap scan costs one comparison per token plus O(log k) for the rare token
+/// that beats the current k-th best. The heap's root is the *worst* kept
+/// candidate, so the common case is `value > floor` and move on.
+enum LargestSelection {
+    /// Writes the `k` largest of `values` into `out`, best first; ties go to
+    /// the lower index. `values` must not contain NaN (the chain replaces it).
+    static func select(_ k: Int, of values: UnsafeBufferPointer<Float>, into out: inout [TokenCandidate]) {
+        out.removeAll(keepingCapacity: true)
+        let k = min(k, values.count)
+        guard k > 0 else { return }
+        for index in 0..<k {
+            out.append(TokenCandidate(id: Int32(truncatingIfNeeded: index), logit: values[index]))
+        }
+        out.withUnsafeMutableBufferPointer { heap in
+            for index in stride(from: k / 2 - 1, through: 0, by: -1) {
+                siftDown(heap, from: index)
+            }
+            var floor = heap[0].logit
+            var index = k
+            let n = values.count
+            while index < n {
+                let value = values[index]
+                // Later indices lose ties, so strictly greater is the whole test.
+                if value > floor {
+                    heap[0] = TokenCandidate(id: Int32(truncatingIfNeeded: index), logit: value)
+                    siftDown(heap, from: 0)
+                    floor = heap[0].logit
+                }
+                index += 1
+            }
+        }
+        out.sort(by: TokenCandidate.ranksBefore)
+    }
+
+    /// `a` would be dropped before `b`.
+    @inline(__always)
+    private static func isWorse(_ a: TokenCandidate, _ b: TokenCandidate) -> Bool {
+        a.logit < b.logit || (a.logit == b.logit && a.id > b.id)
+    }
+
+    @inline(__always)
+    private static func siftDown(_ heap: UnsafeMutableBufferPointer<TokenCandidate>, from start: Int) {
+        var parent = start
+        let n = heap.count
+        while true {
+            let left = 2 * parent + 1
+            if left >= n { return }
+            var worst = left
+            let right = left + 1
+            if right < n && isWorse(heap[right], heap[left]) { worst = right }
+            if isWorse(heap[worst], heap[parent]) {
+                heap.swapAt(worst, parent)
+                parent = worst
+            } else {
+                return
+            }
+        }
+    }
+}
