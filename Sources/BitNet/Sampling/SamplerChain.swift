@@ -82,6 +82,18 @@ public struct SamplerChain: Sendable {
         return SampledToken(token: token, logprob: normalizer.logProbability(logits[Int(token)]))
     }
 
+    /// The candidates left just before the final stage (greedy or dist), for
+    /// tests that compare the filters with a reference. Same side effects on
+    /// `logits` as `sample`; the generator is not advanced.
+    mutating func survivingCandidates(logits: UnsafeMutableBufferPointer<Float>) -> [TokenCandidate] {
+        Self.sanitize(logits)
+        var candidates = TokenCandidates(vocabulary: logits)
+        for index in stages.indices.dropLast() {
+            stages[index].apply(to: &candidates, random: &random)
+        }
+        return candidates.candidateList
+    }
+
     /// Convenience for callers holding an array.
     public mutating func sample(logits: inout [Float]) throws(BitNetError) -> SampledToken {
         var result: Result<SampledToken, BitNetError>
