@@ -139,14 +139,7 @@ public struct SamplerChain: Sendable {
     /// NaN would poison every comparison and sum: treat it as "impossible".
     /// +inf would make exp(inf − inf) = NaN: clamp it to the largest finite value.
     private static func sanitize(_ logits: UnsafeMutableBufferPointer<Float>) {
-        for index in logits.indices {
-            let value = logits[index]
-            if value.isNaN {
-                logits[index] = -.infinity
-            } else if value == .infinity {
-                logits[index] = .greatestFiniteMagnitude
-            }
-        }
+        VectorMath.sanitize(logits)
     }
 }
 

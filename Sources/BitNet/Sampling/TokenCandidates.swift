@@ -32,14 +32,10 @@ struct SoftmaxNormalizer: Sendable {
         self.sumExp = sumExp
     }
 
-    /// Two passes over a float buffer: the max, then the shifted exponentials.
+    /// Two vectorized passes over a float buffer: the max, then the shifted exponentials.
     init(of logits: UnsafeBufferPointer<Float>) {
-        var maximum = -Float.infinity
-        for value in logits where value > maximum { maximum = value }
-        var sum: Float = 0
-        if maximum > -.infinity {
-            for value in logits { sum += expf(value - maximum) }
-        }
+        let maximum = VectorMath.maximum(logits)
+        let sum = maximum > -.infinity ? VectorMath.sumExp(logits, minus: maximum) : 0
         self.init(maxLogit: maximum, sumExp: sum)
     }
 

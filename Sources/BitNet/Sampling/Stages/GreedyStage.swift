@@ -6,13 +6,12 @@ struct GreedyStage: SamplerStage {
     mutating func apply(to candidates: inout TokenCandidates, random: inout RandomGenerator) {
         var best: TokenCandidate?
         if candidates.coversVocabulary {
-            var bestLogit = -Float.infinity
-            var bestIndex = -1
-            for (index, logit) in candidates.vocabulary.enumerated() where logit > bestLogit {
-                bestLogit = logit
-                bestIndex = index
+            // The vectorized max is computed anyway (the logprob needs it); then
+            // the first token holding it.
+            let maximum = candidates.maxLogit()
+            if maximum > -.infinity, let index = candidates.vocabulary.firstIndex(of: maximum) {
+                best = TokenCandidate(id: Int32(truncatingIfNeeded: index), logit: maximum)
             }
-            if bestIndex >= 0 { best = TokenCandidate(id: Int32(truncatingIfNeeded: bestIndex), logit: bestLogit) }
         } else {
             for item in candidates.items where item.logit > -.infinity {
                 if let current = best, !TokenCandidate.ranksBefore(item, current) { continue }

@@ -14,8 +14,8 @@ struct TopPStage: SamplerStage {
     mutating func apply(to candidates: inout TokenCandidates, random: inout RandomGenerator) {
         guard p < 1, candidates.count > 1 else { return }
         let normalizer = candidates.candidateNormalizer()
-        let (p, minKeep) = (self.p, self.minKeep)
-        cut.apply(to: &candidates, normalizer: normalizer, key: nil, sortedByLogit: true) { mass, kept in
+        let (p, minKeep) = (Double(self.p), self.minKeep)
+        cut.apply(to: &candidates, normalizer: normalizer, ranking: RankByLogit()) { mass, kept in
             mass >= p && kept >= minKeep
         }
     }

@@ -33,10 +33,8 @@ struct TypicalStage: SamplerStage {
         let logSum = logf(normalizer.sumExp)
         let entropy = logSum - weightedShift / normalizer.sumExp
         let target = maximum + logSum - entropy
-        let (p, minKeep) = (self.p, self.minKeep)
-        cut.apply(
-            to: &candidates, normalizer: normalizer, key: { -abs($0 - target) }, sortedByLogit: false
-        ) { mass, kept in
+        let (p, minKeep) = (Double(self.p), self.minKeep)
+        cut.apply(to: &candidates, normalizer: normalizer, ranking: RankByDistance(target: target)) { mass, kept in
             mass > p && kept >= minKeep
         }
     }
