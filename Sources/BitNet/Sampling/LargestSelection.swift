@@ -21,14 +21,29 @@ enum LargestSelection {
             var floor = heap[0].logit
             var index = k
             let n = values.count
-            while index < n {
+            // Offers one value; later indices lose ties, so strictly greater is the whole test.
+            @inline(__always) func offer(_ index: Int) {
                 let value = values[index]
-                // Later indices lose ties, so strictly greater is the whole test.
                 if value > floor {
                     heap[0] = TokenCandidate(id: Int32(truncatingIfNeeded: index), logit: value)
                     siftDown(heap, from: 0)
                     floor = heap[0].logit
                 }
+            }
+            // 16 lanes at a time: once the heap is warm almost no chunk holds a
+            // value above the floor, and such chunks cost one vector compare.
+            if let base = values.baseAddress {
+                let raw = UnsafeRawPointer(base)
+                while index + 16 <= n {
+                    let chunk = raw.loadUnaligned(fromByteOffset: index * 4, as: SIMD16<Float>.self)
+                    if any(chunk .> SIMD16(repeating: floor)) {
+                        for lane in index..<(index + 16) { offer(lane) }
+                    }
+                    index += 16
+                }
+            }
+            while index < n {
+                offer(index)
                 index += 1
             }
         }

@@ -70,6 +70,7 @@ struct TokenCandidates {
     /// Set by the final stage (greedy or distribution).
     var selected: Int32?
     private var cachedVocabularyNormalizer: SoftmaxNormalizer?
+    private var cachedVocabularyMax: Float?
 
     /// - Parameter storage: a reusable array, so steady-state sampling allocates nothing.
     init(vocabulary: UnsafeMutableBufferPointer<Float>, storage: [TokenCandidate] = []) {
@@ -100,9 +101,20 @@ struct TokenCandidates {
     /// Softmax normalizer of the whole vocabulary, computed at most once per call.
     mutating func vocabularyNormalizer() -> SoftmaxNormalizer {
         if let cached = cachedVocabularyNormalizer { return cached }
-        let normalizer = SoftmaxNormalizer(of: UnsafeBufferPointer(vocabulary))
+        let maximum = vocabularyMax()
+        let vocabulary = UnsafeBufferPointer(self.vocabulary)
+        let sum = maximum > -.infinity ? VectorMath.sumExp(vocabulary, minus: maximum) : 0
+        let normalizer = SoftmaxNormalizer(maxLogit: maximum, sumExp: sum)
         cachedVocabularyNormalizer = normalizer
         return normalizer
+    }
+
+    /// The vocabulary's max alone: cheap (no exp), cached like the normalizer.
+    mutating func vocabularyMax() -> Float {
+        if let cached = cachedVocabularyMax { return cached }
+        let maximum = VectorMath.maximum(UnsafeBufferPointer(vocabulary))
+        cachedVocabularyMax = maximum
+        return maximum
     }
 
     /// Softmax normalizer of the current candidates only (llama.cpp renormalizes
@@ -114,7 +126,7 @@ struct TokenCandidates {
 
     /// The highest logit among the candidates.
     mutating func maxLogit() -> Float {
-        if coversVocabulary { return vocabularyNormalizer().maxLogit }
+        if coversVocabulary { return vocabularyMax() }
         if isSortedDescending, let first = items.first { return first.logit }
         var maximum = -Float.infinity
         for candidate in items where candidate.logit > maximum { maximum = candidate.logit }
@@ -130,6 +142,7 @@ struct TokenCandidates {
         guard index >= 0, index < vocabulary.count else { return }
         vocabulary[index] = transform(vocabulary[index])
         cachedVocabularyNormalizer = nil
+        cachedVocabularyMax = nil
         if !coversVocabulary, let position = items.firstIndex(where: { $0.id == id }) {
             items[position].logit = transform(items[position].logit)
             isSortedDescending = false
