@@ -18,36 +18,44 @@ enum LargestSelection {
             for index in stride(from: k / 2 - 1, through: 0, by: -1) {
                 siftDown(heap, from: index)
             }
-            var floor = heap[0].logit
-            var index = k
-            let n = values.count
-            // Offers one value; later indices lose ties, so strictly greater is the whole test.
-            @inline(__always) func offer(_ index: Int) {
-                let value = values[index]
-                if value > floor {
-                    heap[0] = TokenCandidate(id: Int32(truncatingIfNeeded: index), logit: value)
+            scan(values, from: k, into: heap)
+        }
+        out.sort(by: TokenCandidate.ranksBefore)
+    }
+
+    /// Offers values[start...] to the heap. Later indices lose ties, so
+    /// "strictly greater than the worst kept" is the whole test.
+    private static func scan(
+        _ values: UnsafeBufferPointer<Float>, from start: Int, into heap: UnsafeMutableBufferPointer<TokenCandidate>
+    ) {
+        guard let base = values.baseAddress else { return }
+        let n = values.count
+        var floor = heap[0].logit
+        var floorLanes = SIMD16<Float>(repeating: floor)
+        var index = start
+        // 16 lanes at a time: once the heap is warm almost no chunk holds a
+        // value above the floor, and such a chunk costs one vector compare.
+        let raw = UnsafeRawPointer(base)
+        while index + 16 <= n {
+            let chunk = raw.loadUnaligned(fromByteOffset: index * 4, as: SIMD16<Float>.self)
+            if any(chunk .> floorLanes) {
+                for lane in index..<(index + 16) where base[lane] > floor {
+                    heap[0] = TokenCandidate(id: Int32(truncatingIfNeeded: lane), logit: base[lane])
                     siftDown(heap, from: 0)
                     floor = heap[0].logit
                 }
+                floorLanes = SIMD16(repeating: floor)
             }
-            // 16 lanes at a time: once the heap is warm almost no chunk holds a
-            // value above the floor, and such chunks cost one vector compare.
-            if let base = values.baseAddress {
-                let raw = UnsafeRawPointer(base)
-                while index + 16 <= n {
-                    let chunk = raw.loadUnaligned(fromByteOffset: index * 4, as: SIMD16<Float>.self)
-                    if any(chunk .> SIMD16(repeating: floor)) {
-                        for lane in index..<(index + 16) { offer(lane) }
-                    }
-                    index += 16
-                }
-            }
-            while index < n {
-                offer(index)
-                index += 1
-            }
+            index += 16
         }
-        out.sort(by: TokenCandidate.ranksBefore)
+        while index < n {
+            if base[index] > floor {
+                heap[0] = TokenCandidate(id: Int32(truncatingIfNeeded: index), logit: base[index])
+                siftDown(heap, from: 0)
+                floor = heap[0].logit
+            }
+            index += 1
+        }
     }
 
     /// `a` would be dropped before `b`.
