@@ -32,13 +32,7 @@ struct SoftmaxNormalizer: Sendable {
         self.sumExp = sumExp
     }
 
-    /// Two vectorized passes over a float buffer: the max, then the shifted exponentials.
-    init(of logits: UnsafeBufferPointer<Float>) {
-        let maximum = VectorMath.maximum(logits)
-        let sum = maximum > -.infinity ? VectorMath.sumExp(logits, minus: maximum) : 0
-        self.init(maxLogit: maximum, sumExp: sum)
-    }
-
+    /// Over a (short) candidate list.
     init(of candidates: UnsafeBufferPointer<TokenCandidate>) {
         var maximum = -Float.infinity
         for candidate in candidates where candidate.logit > maximum { maximum = candidate.logit }

@@ -55,6 +55,41 @@ enum VectorMath {
         return total
     }
 
+    /// Σ exp(x − shift) and Σ exp(x − shift)·(x − shift) together: the two
+    /// sums an entropy needs. Values of −inf contribute 0 to both.
+    static func sumExpAndWeightedShift(_ values: UnsafeBufferPointer<Float>, minus shift: Float)
+        -> (sumExp: Float, weightedShift: Float) {
+        let n = values.count
+        var index = 0
+        var sum: Float = 0
+        var weighted: Float = 0
+        if n >= Lanes.scalarCount, let base = values.baseAddress {
+            let raw = UnsafeRawPointer(base)
+            var sumLanes = Lanes(repeating: 0)
+            var weightedLanes = Lanes(repeating: 0)
+            let shiftLanes = Lanes(repeating: shift)
+            let constants = ExpConstants()
+            while index + Lanes.scalarCount <= n {
+                let shifted = raw.loadUnaligned(fromByteOffset: index * 4, as: Lanes.self) - shiftLanes
+                let weight = exp(shifted, constants)
+                sumLanes += weight
+                // 0 × −inf would be NaN: those lanes weigh 0 anyway.
+                weightedLanes += weight * shifted.replacing(with: constants.zero, where: shifted .< constants.floor)
+                index += Lanes.scalarCount
+            }
+            sum = sumLanes.sum()
+            weighted = weightedLanes.sum()
+        }
+        while index < n {
+            let shifted = values[index] - shift
+            let weight = exp(shifted)
+            sum += weight
+            if weight > 0 { weighted += weight * shifted }
+            index += 1
+        }
+        return (sum, weighted)
+    }
+
     /// weights[i] = exp(values[i] − shift), for shift >= every value.
     static func storeExp(_ values: UnsafeBufferPointer<Float>, minus shift: Float,
                          into weights: UnsafeMutableBufferPointer<Float>) {

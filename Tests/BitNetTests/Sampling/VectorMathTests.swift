@@ -33,6 +33,21 @@ import Glibc
             let reference = values.reduce(0.0) { $0 + libmExp(Double($1 - maximum)) }
             let got = Double(VectorMath.sumExp(buffer, minus: maximum))
             #expect(abs(got - reference) / reference < 1e-5)
+            // With a few banned (−inf) entries, which must add 0 to both sums.
+            var withBanned = values
+            for index in stride(from: 0, to: size, by: 7) where values[index] != maximum { withBanned[index] = -.infinity }
+            let (sumExp, weightedShift) = withBanned.withUnsafeBufferPointer {
+                VectorMath.sumExpAndWeightedShift($0, minus: maximum)
+            }
+            var referenceSum = 0.0
+            var referenceWeighted = 0.0
+            for value in withBanned where value > -.infinity {
+                let weight = libmExp(Double(value - maximum))
+                referenceSum += weight
+                referenceWeighted += weight * Double(value - maximum)
+            }
+            #expect(abs(Double(sumExp) - referenceSum) / referenceSum < 1e-5)
+            #expect(abs(Double(weightedShift) - referenceWeighted) <= 1e-5 * abs(referenceWeighted) + 1e-6)
             var weights = [Float](repeating: -1, count: size)
             weights.withUnsafeMutableBufferPointer { VectorMath.storeExp(buffer, minus: maximum, into: $0) }
             for (value, weight) in zip(values, weights) {

@@ -6,41 +6,39 @@ import Glibc
 /// seeded generator: one uniform number, one walk over the cumulative weights.
 struct DistributionStage: SamplerStage {
     let name = "dist"
+    /// exp(logit − max) per candidate, in candidate order; reused across calls.
+    private var weights: [Float] = []
 
     mutating func apply(to candidates: inout TokenCandidates, random: inout RandomGenerator) {
-        let normalizer = candidates.candidateNormalizer()
-        guard normalizer.maxLogit > -.infinity, normalizer.sumExp > 0 else {
-            candidates.selected = nil
-            return
-        }
-        let target = Double(normalizer.sumExp) * random.nextUnitDouble()
-        let maximum = normalizer.maxLogit
-        // The walk adds the same terms in the same order as the normalizer, so
-        // it reaches the full sum; the fallback (last token with weight) only
-        // covers target rounding up to the sum itself.
-        var cumulative: Float = 0
-        var lastWithWeight: Int32?
-        if candidates.coversVocabulary {
-            for (index, logit) in candidates.vocabulary.enumerated() {
-                let weight = expf(logit - maximum)
-                if weight > 0 { lastWithWeight = Int32(truncatingIfNeeded: index) }
-                cumulative += weight
-                if Double(cumulative) > target && weight > 0 {
-                    candidates.selected = Int32(truncatingIfNeeded: index)
-                    return
-                }
+        candidates.selected = nil
+        let maximum = candidates.maxLogit()
+        guard maximum > -.infinity else { return }
+        let count = candidates.count
+        if weights.count < count { weights = [Float](repeating: 0, count: count) }
+        // The total and the walk use the very same weights, summed in the same
+        // order, so the walk reaches the total; the fallback only covers the
+        // draw rounding up to the total itself.
+        var total = 0.0
+        weights.withUnsafeMutableBufferPointer { weights in
+            if candidates.coversVocabulary {
+                VectorMath.storeExp(UnsafeBufferPointer(candidates.vocabulary), minus: maximum, into: weights)
+            } else {
+                for (index, item) in candidates.items.enumerated() { weights[index] = expf(item.logit - maximum) }
             }
-        } else {
-            for item in candidates.items {
-                let weight = expf(item.logit - maximum)
-                if weight > 0 { lastWithWeight = item.id }
-                cumulative += weight
-                if Double(cumulative) > target && weight > 0 {
-                    candidates.selected = item.id
-                    return
-                }
+            for index in 0..<count { total += Double(weights[index]) }
+        }
+        let target = total * random.nextUnitDouble()
+        var cumulative = 0.0
+        var chosen = -1
+        weights.withUnsafeBufferPointer { weights in
+            for index in 0..<count where weights[index] > 0 {
+                chosen = index
+                cumulative += Double(weights[index])
+                if cumulative > target { break }
             }
         }
-        candidates.selected = lastWithWeight
+        guard chosen >= 0 else { return }
+        candidates.selected = candidates.coversVocabulary
+            ? Int32(truncatingIfNeeded: chosen) : candidates.items[chosen].id
     }
 }

@@ -14,6 +14,7 @@ struct TopPStage: SamplerStage {
     mutating func apply(to candidates: inout TokenCandidates, random: inout RandomGenerator) {
         guard p < 1, candidates.count > 1 else { return }
         let normalizer = candidates.candidateNormalizer()
+        guard normalizer.sumExp > 0 else { return }  // everything banned; the final stage reports it
         let (p, minKeep) = (Double(self.p), self.minKeep)
         cut.apply(to: &candidates, normalizer: normalizer, ranking: RankByLogit()) { mass, kept in
             mass >= p && kept >= minKeep

@@ -22,26 +22,28 @@ struct TypicalStage: SamplerStage {
 
     mutating func apply(to candidates: inout TokenCandidates, random: inout RandomGenerator) {
         guard p < 1, candidates.count > 1 else { return }
-        let normalizer = candidates.candidateNormalizer()
-        let maximum = normalizer.maxLogit
+        // One pass for both the normalizer and the entropy's Σ w·(logit − max).
+        let maximum = candidates.maxLogit()
+        guard maximum > -.infinity else { return }  // nothing can be drawn; the final stage reports it
+        var sumExp: Float = 0
         var weightedShift: Float = 0
         if candidates.coversVocabulary {
-            for logit in candidates.vocabulary { weightedShift += expf(logit - maximum) * shift(logit, maximum) }
+            (sumExp, weightedShift) = VectorMath.sumExpAndWeightedShift(
+                UnsafeBufferPointer(candidates.vocabulary), minus: maximum)
         } else {
-            for item in candidates.items { weightedShift += expf(item.logit - maximum) * shift(item.logit, maximum) }
+            for item in candidates.items where item.logit > -.infinity {
+                let weight = expf(item.logit - maximum)
+                sumExp += weight
+                weightedShift += weight * (item.logit - maximum)
+            }
         }
-        let logSum = logf(normalizer.sumExp)
-        let entropy = logSum - weightedShift / normalizer.sumExp
+        let normalizer = SoftmaxNormalizer(maxLogit: maximum, sumExp: sumExp)
+        let logSum = logf(sumExp)
+        let entropy = logSum - weightedShift / sumExp
         let target = maximum + logSum - entropy
         let (p, minKeep) = (Double(self.p), self.minKeep)
         cut.apply(to: &candidates, normalizer: normalizer, ranking: RankByDistance(target: target)) { mass, kept in
             mass > p && kept >= minKeep
         }
-    }
-
-    /// logit − max, with banned (−inf) tokens contributing 0 instead of 0 × −inf = NaN.
-    @inline(__always)
-    private func shift(_ logit: Float, _ maximum: Float) -> Float {
-        logit > -.infinity ? logit - maximum : 0
     }
 }
