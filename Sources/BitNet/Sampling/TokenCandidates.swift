@@ -168,13 +168,11 @@ struct TokenCandidates {
         isSortedDescending = false
     }
 
-    /// Keeps the `k` best-ranked candidates, sorted. O(V log k) from the full
-    /// vocabulary (one compare per token in practice), O(n log n) from a list.
+    /// Keeps the `k` best-ranked candidates, sorted. O(V) from the full
+    /// vocabulary (a vector compare per 16 tokens in practice), O(n log n)
+    /// from a list. Keeps everything, unsorted, when there are no more than `k`.
     mutating func keepLargest(_ k: Int) {
-        guard k < count else {
-            sortDescending()
-            return
-        }
+        guard k < count else { return }
         if coversVocabulary {
             LargestSelection.select(max(k, 0), of: UnsafeBufferPointer(vocabulary), into: &items)
             coversVocabulary = false
@@ -216,12 +214,10 @@ struct TokenCandidates {
         }
     }
 
-    /// Replaces the set by an explicit list (order as given).
-    mutating func replace(with list: some Sequence<TokenCandidate>, sorted: Bool) {
-        var fresh = takeStorage()
-        fresh.removeAll(keepingCapacity: true)
-        fresh.append(contentsOf: list)
-        items = fresh
+    /// Makes `list` the candidate set (order as given) without copying: the
+    /// two arrays are swapped, and `list` receives the old storage for reuse.
+    mutating func replace(with list: inout [TokenCandidate], sorted: Bool) {
+        swap(&items, &list)
         coversVocabulary = false
         isSortedDescending = sorted
     }

@@ -37,7 +37,7 @@ enum SamplingTestSupport {
                 for i in stride(from: list.count - 1, to: 0, by: -1) {
                     list.swapAt(i, Int(shuffler.next() % UInt64(i + 1)))
                 }
-                candidates.replace(with: list, sorted: false)
+                candidates.replace(with: &list, sorted: false)
             }
             stage.apply(to: &candidates, random: &random)
             let survivors = candidates.candidateList.sorted { $0.id < $1.id }

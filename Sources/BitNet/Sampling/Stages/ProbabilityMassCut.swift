@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// How top-p and typical-p rank candidates before cutting: a key per logit,
 /// higher first (ties: lower id first). A protocol so the O(V) loops are
 /// specialized per ranking instead of calling a closure per token.
@@ -41,6 +37,7 @@ struct ProbabilityMassCut: Sendable {
     private var boundary: [TokenCandidate] = []
     private var weights: [Float] = []
     private var bucketMass: [Double] = []
+    private var bucketPopulation: [Int] = []
 
     /// - Parameter isEnough: given the (normalized) mass so far and how many
     ///   are kept, whether to stop; must be monotone in both.
@@ -61,7 +58,7 @@ struct ProbabilityMassCut: Sendable {
                 mass += Double(normalizer.probability(candidate.logit))
                 if isEnough(mass, position + 1) {
                     ranked.removeLast(ranked.count - position - 1)
-                    candidates.replace(with: ranked, sorted: true)
+                    candidates.replace(with: &ranked, sorted: true)
                     return
                 }
             }
@@ -125,13 +122,16 @@ struct ProbabilityMassCut: Sendable {
         }
         bucketMass.removeAll(keepingCapacity: true)
         bucketMass.append(contentsOf: repeatElement(0, count: buckets))
-        var bucketPopulation = [Int](repeating: 0, count: buckets)
+        bucketPopulation.removeAll(keepingCapacity: true)
+        bucketPopulation.append(contentsOf: repeatElement(0, count: buckets))
         weights.withUnsafeBufferPointer { weights in
             bucketMass.withUnsafeMutableBufferPointer { mass in
-                for index in 0..<n {
-                    let b = bucket(vocabulary[index])
-                    mass[b] += Double(weights[index])
-                    bucketPopulation[b] += 1
+                bucketPopulation.withUnsafeMutableBufferPointer { population in
+                    for index in 0..<n {
+                        let b = bucket(vocabulary[index])
+                        mass[b] += Double(weights[index])
+                        population[b] += 1
+                    }
                 }
             }
         }
@@ -163,9 +163,9 @@ struct ProbabilityMassCut: Sendable {
         var mass = massBefore
         for candidate in boundary {
             kept.append(candidate)
-            mass += Double(expf(candidate.logit - normalizer.maxLogit))
+            mass += Double(weights[Int(candidate.id)])
             if isEnough(mass / total, kept.count) { break }
         }
-        candidates.replace(with: kept, sorted: false)
+        candidates.replace(with: &kept, sorted: false)
     }
 }
