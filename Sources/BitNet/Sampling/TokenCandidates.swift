@@ -143,15 +143,18 @@ struct TokenCandidates {
         }
     }
 
-    /// Divides every candidate's logit by `divisor` > 0 (temperature). Builds
-    /// the list first if needed: the vocabulary stays as it is for the logprob.
-    mutating func divideLogits(by divisor: Float) {
+    /// Temperature: every candidate's logit becomes (logit − max) / `divisor`
+    /// (divisor > 0). Softmax ignores the shift, so the distribution is exactly
+    /// that of logit / divisor, but a tiny divisor can only push logits down to
+    /// −inf (weight 0), never up to +inf (exp(inf − inf) = NaN). Builds the
+    /// list first if needed: the vocabulary stays as it is for the logprob.
+    mutating func applyTemperature(_ divisor: Float) {
+        let maximum = maxLogit()
+        guard maximum > -.infinity else { return }
         materialize()
         items.withUnsafeMutableBufferPointer { buffer in
-            for i in buffer.indices { buffer[i].logit /= divisor }
+            for i in buffer.indices { buffer[i].logit = (buffer[i].logit - maximum) / divisor }
         }
-        // A positive divisor keeps the order.
-        if !(divisor > 0) { isSortedDescending = false }
     }
 
     // MARK: - Narrowing

@@ -242,6 +242,16 @@ import Glibc
         #expect(throws: BitNetError.self) { try greedy.sample(logits: &nans) }
     }
 
+    @Test func tinyTemperatureBehavesLikeGreedy() throws {
+        var chain = try SamplerChain(SamplingParams(temperature: 1e-30, topK: 0, topP: 1, seed: 3))
+        for _ in 0..<50 {
+            var logits: [Float] = [1e10, 2e10, -5, 3e10, .infinity]
+            #expect(try chain.sample(logits: &logits).token == 4)
+            logits = [1, 2, 3, 2.5]
+            #expect(try chain.sample(logits: &logits).token == 2)
+        }
+    }
+
     @Test func invalidParamsAreRejected() {
         let bad: [SamplingParams] = [
             SamplingParams(temperature: -1), SamplingParams(temperature: .nan), SamplingParams(topK: -2),

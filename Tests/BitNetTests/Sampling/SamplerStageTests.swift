@@ -150,12 +150,13 @@ import Glibc
         }
     }
 
-    @Test func temperatureDividesLogits() {
-        let logits: [Float] = [1, -2, 0.5, 3]
+    @Test func temperatureDividesLogitsShiftedByTheMax() {
+        // logit / 0.5 up to a constant shift (softmax ignores it): (logit − 3) / 0.5.
+        let logits: [Float] = [1, -2, 0.5, 3, -.infinity]
         for fromList in [false, true] {
             var stage = TemperatureStage(temperature: 0.5)
             let (survivors, _) = Support.run(&stage, logits: logits, fromList: fromList)
-            #expect(survivors.map(\.logit) == [2, -4, 1, 6])
+            #expect(survivors.map(\.logit) == [-4, -10, -5, 0, -.infinity])
         }
     }
 

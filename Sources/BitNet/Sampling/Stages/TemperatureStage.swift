@@ -1,5 +1,6 @@
 /// Divides the candidates' logits by the temperature (> 0; 0 is greedy and
-/// handled by `GreedyStage`). Last before the draw, as in llama.cpp, so the
+/// handled by `GreedyStage`), after shifting them so the best is 0 (same
+/// distribution, no overflow; see `TokenCandidates.applyTemperature`). Last before the draw, as in llama.cpp, so the
 /// filters above see the model's own distribution.
 struct TemperatureStage: SamplerStage {
     let name = "temperature"
@@ -7,6 +8,6 @@ struct TemperatureStage: SamplerStage {
 
     mutating func apply(to candidates: inout TokenCandidates, random: inout RandomGenerator) {
         guard temperature > 0, temperature != 1 else { return }
-        candidates.divideLogits(by: temperature)
+        candidates.applyTemperature(temperature)
     }
 }
