@@ -154,6 +154,23 @@ public final class Context: @unchecked Sendable {
         return UnsafeBufferPointer(start: storage + row * vocab, count: vocab)
     }
 
+    /// Makes the sequence equal `prompt` and computes the logits of its last
+    /// token, reusing the longest prefix the context already holds: only the
+    /// tokens after it are evaluated. Returns how many tokens were reused.
+    /// (The prefix cache extends the reuse to prefixes stored earlier.)
+    @discardableResult
+    public func ingest(prompt: [Int32]) throws(BitNetError) -> Int {
+        guard !prompt.isEmpty else { throw .invalidArgument("the prompt has no tokens") }
+        var common = 0
+        while common < min(prompt.count, tokens.count), prompt[common] == tokens[common] { common += 1 }
+        // The last prompt token is always evaluated: its logits are the point.
+        let reused = min(common, prompt.count - 1)
+        try truncate(to: reused)
+        // On failure the context holds the reused prefix (eval is all or nothing).
+        try prompt[reused...].withUnsafeBufferPointer { (rest) throws(BitNetError) in try eval(rest) }
+        return reused
+    }
+
     /// Keeps the first `count` tokens (the cache beyond them is ignored and overwritten).
     public func truncate(to count: Int) throws(BitNetError) {
         guard count >= 0, count <= tokens.count else {
