@@ -1,0 +1,170 @@
+/// A read-only map from byte strings to token ids.
+///
+/// Encoding looks up byte slices of the input (whole pre-tokenized words,
+/// merged SentencePiece symbols) millions of times per second; a Swift
+/// `Dictionary<[UInt8], Int32>` would need an allocated key for each lookup.
+/// This table keeps every key in one byte arena and probes with a slice.
+struct ByteStringTable: Sendable {
+    private var arena: [UInt8] = []
+    /// Start of each entry's key in `arena`, and its length.
+    private var keyStart: [Int32] = []
+    private var keyLength: [Int32] = []
+    private var values: [Int32] = []
+    /// Open addressing, linear probing: entry index + 1, 0 = empty.
+    private var slots: [Int32]
+    private var mask: Int
+
+    init(expectedCount: Int) {
+        var capacity = 16
+        while capacity < expectedCount * 2 { capacity <<= 1 }
+        slots = Array(repeating: 0, count: capacity)
+        mask = capacity - 1
+    }
+
+    var count: Int { values.count }
+
+    @inline(__always)
+    static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        // FNV-1a, 64-bit: cheap, and good enough for short token texts.
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        return Int(truncatingIfNeeded: h ^ (h >> 29))
+    }
+
+    /// Inserts `key` unless present; the first id inserted for a key wins
+    /// (duplicate token texts resolve to the lowest id, as llama.cpp does).
+    mutating func insert(_ key: UnsafeBufferPointer<UInt8>, value: Int32) {
+        if lookup(key) != nil { return }
+        if (values.count + 1) * 2 > slots.count { grow() }
+        let entry = Int32(values.count)
+        keyStart.append(Int32(arena.count))
+        keyLength.append(Int32(key.count))
+        arena.append(contentsOf: key)
+        values.append(value)
+        place(entry: entry, hash: Self.hash(key))
+    }
+
+    mutating func insert(_ key: [UInt8], value: Int32) {
+        key.withUnsafeBufferPointer { insert($0, value: value) }
+    }
+
+    private mutating func place(entry: Int32, hash: Int) {
+        var slot = hash & mask
+        while slots[slot] != 0 { slot = (slot + 1) & mask }
+        slots[slot] = entry + 1
+    }
+
+    private mutating func grow() {
+        let capacity = slots.count * 2
+        slots = Array(repeating: 0, count: capacity)
+        mask = capacity - 1
+        for entry in 0..<values.count {
+            let start = Int(keyStart[entry]), length = Int(keyLength[entry])
+            let h = arena.withUnsafeBufferPointer { Self.hash(UnsafeBufferPointer(rebasing: $0[start..<start + length])) }
+            place(entry: Int32(entry), hash: h)
+        }
+    }
+
+    func lookup(_ key: UnsafeBufferPointer<UInt8>) -> Int32? {
+        var slot = Self.hash(key) & mask
+        return slots.withUnsafeBufferPointer { slots in
+            arena.withUnsafeBufferPointer { arena in
+                while true {
+                    let s = Int(slots[slot])
+                    if s == 0 { return nil }
+                    let entry = s - 1
+                    let length = Int(keyLength[entry])
+                    if length == key.count {
+                        let start = Int(keyStart[entry])
+                        var equal = true
+                        var i = 0
+                        while i < length {
+                            if arena[start + i] != key[i] { equal = false; break }
+                            i += 1
+                        }
+                        if equal { return values[entry] }
+                    }
+                    slot = (slot + 1) & mask
+                }
+            }
+        }
+    }
+
+    func lookup(_ key: [UInt8]) -> Int32? {
+        key.withUnsafeBufferPointer { lookup($0) }
+    }
+}
+
+/// A map from a pair of token ids to a merge: its rank and the merged token.
+/// Keyed by ids, not strings, so the BPE merge loop never touches text.
+struct MergeTable: Sendable {
+    private var keys: [UInt64]
+    private var values: [UInt64]  // rank << 32 | merged id
+    private var mask: Int
+    private(set) var count = 0
+    private static let empty = UInt64.max
+
+    init(expectedCount: Int) {
+        var capacity = 16
+        while capacity < expectedCount * 2 { capacity <<= 1 }
+        keys = Array(repeating: Self.empty, count: capacity)
+        values = Array(repeating: 0, count: capacity)
+        mask = capacity - 1
+    }
+
+    @inline(__always)
+    private static func key(_ left: Int32, _ right: Int32) -> UInt64 {
+        UInt64(UInt32(bitPattern: left)) << 32 | UInt64(UInt32(bitPattern: right))
+    }
+
+    @inline(__always)
+    private static func slot(_ key: UInt64, _ mask: Int) -> Int {
+        // Fibonacci hashing spreads the structured id pairs over the table.
+        Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 20) & mask
+    }
+
+    /// Adds a merge unless the pair already has one (the lower rank wins).
+    mutating func insert(left: Int32, right: Int32, rank: Int32, merged: Int32) {
+        if count * 2 + 2 > keys.count { grow() }
+        let k = Self.key(left, right)
+        var slot = Self.slot(k, mask)
+        while keys[slot] != Self.empty {
+            if keys[slot] == k { return }
+            slot = (slot + 1) & mask
+        }
+        keys[slot] = k
+        values[slot] = UInt64(UInt32(bitPattern: rank)) << 32 | UInt64(UInt32(bitPattern: merged))
+        count += 1
+    }
+
+    private mutating func grow() {
+        let oldKeys = keys, oldValues = values
+        keys = Array(repeating: Self.empty, count: oldKeys.count * 2)
+        values = Array(repeating: 0, count: oldKeys.count * 2)
+        mask = keys.count - 1
+        for i in 0..<oldKeys.count where oldKeys[i] != Self.empty {
+            var slot = Self.slot(oldKeys[i], mask)
+            while keys[slot] != Self.empty { slot = (slot + 1) & mask }
+            keys[slot] = oldKeys[i]
+            values[slot] = oldValues[i]
+        }
+    }
+
+    /// The merge of `left` followed by `right`, if the vocabulary has one.
+    @inline(__always)
+    func lookup(_ left: Int32, _ right: Int32) -> (rank: Int32, merged: Int32)? {
+        let k = Self.key(left, right)
+        return keys.withUnsafeBufferPointer { keys in
+            var slot = Self.slot(k, mask)
+            while true {
+                let stored = keys[slot]
+                if stored == k {
+                    let v = values[slot]
+                    return (Int32(truncatingIfNeeded: v >> 32), Int32(truncatingIfNeeded: v))
+                }
+                if stored == Self.empty { return nil }
+                slot = (slot + 1) & mask
+            }
+        }
+    }
+}
