@@ -217,6 +217,9 @@ public final class Tokenizer: Sendable {
         return out
     }
 
+    /// The BPE encoder, for tests comparing it with a reference merge loop.
+    var bytePairEncoderForTesting: BytePairEncoder? { bytePair }
+
     // MARK: - Token facts
 
     public func tokenType(_ id: Int32) -> TokenType? {
