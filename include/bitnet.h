@@ -366,7 +366,8 @@ BITNET_API int32_t bitnet_vocab_size(const bitnet_model *model);
  * {u}<|eot_id|>Assistant: ", roles capitalised, contents trimmed) or "llama3"
  * ("<|begin_of_text|><|start_header_id|>{role}<|end_header_id|>\n\n{content}<|eot_id|>");
  * NULL selects the model's own: its tokenizer.chat_template when recognised,
- * else "bitnet" for the bitnet-b1.58 / bitnet-25 architectures. The prompt
+ * else "bitnet" for the bitnet-b1.58 / bitnet-25 architectures, else "llama3"
+ * when the vocabulary has a <|start_header_id|> token. The prompt
  * starts with the BOS text: tokenize it with parse_special = 1 (add_bos = 1
  * does not add a second BOS). Returns BITNET_OK; BITNET_E_BUFFER_TOO_SMALL;
  * BITNET_E_INVALID_ARGUMENT (unknown template name, NULL roles/contents or an

@@ -182,6 +182,9 @@ public final class Tokenizer: Sendable {
         if template == nil, let arch = data.architecture, arch == "bitnet-b1.58" || arch == "bitnet-25" {
             template = .bitnet
         }
+        if template == nil, table.lookup(Array("<|start_header_id|>".utf8)) != nil {
+            template = .llama3  // a Llama 3 vocabulary without a template
+        }
         chatTemplate = template
     }
 

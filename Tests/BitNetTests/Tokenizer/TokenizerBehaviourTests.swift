@@ -70,3 +70,15 @@ import Testing
         #expect(t.chatTemplate == .bitnet)
     }
 }
+
+@Suite struct ModelTokenizerTests {
+    @Test func modelCarriesItsTokenizer() throws {
+        let model = try Model.load(path: "\(VocabFixtures.goldenDirectory)/m1-b158-relu2-i2_s.gguf")
+        let tokenizer = try #require(model.tokenizer)
+        #expect(tokenizer.vocabularySize == 512 && tokenizer.vocabularySize == model.hparams.nVocab)
+        #expect(tokenizer.chatTemplate == .bitnet)
+        let vocabOnly = try Model.load(path: "\(VocabFixtures.vocabDirectory)/ggml-vocab-llama-bpe.gguf", options: ModelLoadOptions(vocabOnly: true))
+        #expect(vocabOnly.tokenizer?.eot == 128009)
+        #expect(vocabOnly.tokenizer?.chatTemplate == .llama3)
+    }
+}
