@@ -34,8 +34,14 @@ struct Tokenize: ParsableCommand {
 
     func run() throws {
         let loaded: Tokenizer?
+        let clock = ContinuousClock()
+        var parseTime = Duration.zero, buildTime = Duration.zero
         do throws(BitNetError) {
-            loaded = try Tokenizer(gguf: try GGUFFile(path: model))
+            let start = clock.now
+            let gguf = try GGUFFile(path: model)
+            parseTime = clock.now - start
+            loaded = try Tokenizer(gguf: gguf)
+            buildTime = clock.now - start - parseTime
         } catch {
             throw CLIError(error)
         }
@@ -43,6 +49,7 @@ struct Tokenize: ParsableCommand {
             throw CLIError(BitNetError(.unsupported, "\(model) has no tokenizer metadata"))
         }
         if let bench {
+            print("GGUF parse: \(parseTime), tokenizer build: \(buildTime)")
             try benchmark(tokenizer, path: bench)
             return
         }
@@ -80,7 +87,7 @@ struct Tokenize: ParsableCommand {
         }
         let clock = ContinuousClock()
         let warmStart = clock.now
-        _ = tokenizer.encode("warm up: builds the character table")
+        _ = tokenizer.encode("warm up: é")
         print("first call (builds the 64K character class table): \(clock.now - warmStart)")
         _ = tokenizer.encode(text)
         var best = Duration.seconds(1_000_000)

@@ -5,7 +5,7 @@ english.txt: the Rust release notes and CPython's IDLE NEWS (English prose with 
 mixed.txt:   vim's message catalogs (msgunfmt) in Russian, Japanese, Chinese,
              Korean, Ukrainian, Vietnamese, Greek-free European languages...:
              each entry pairs the English msgid with its translation.
-Both are cut to exactly 1,000,000 bytes at a character boundary (backing off
+english.txt and mixed.txt are cut to exactly 1,000,000 bytes at a character boundary (backing off
 over a partial UTF-8 sequence). Usage: make_corpora.py OUTDIR
 """
 import glob, os, subprocess, sys
@@ -48,3 +48,22 @@ data = mixed.encode("utf-8")
 while len(data) < 1_000_000:
     data += data
 open(os.path.join(out, "mixed.txt"), "wb").write(cut(data))
+
+# random.txt: ~300 KB of code points drawn from many blocks (assigned or not),
+# some repeated, for the Hugging Face cross-check (compare_hf.py), not for speed.
+import random
+random.seed(5)
+pools = [(0x20, 0x7E)] * 6 + [(0x09, 0x0D), (0xA0, 0x24F), (0x300, 0x36F), (0x370, 0x52F), (0x590, 0x6FF),
+         (0x900, 0xDFF), (0x1000, 0x1FFF), (0x2000, 0x2BFF), (0x3000, 0x30FF), (0x4E00, 0x9FFF),
+         (0xAC00, 0xD7A3), (0xF900, 0xFFFD), (0x10000, 0x1FFFF), (0x1F300, 0x1FAFF), (0x20000, 0x2FFFF),
+         (0xE0000, 0xE01EF)]
+parts, n = [], 0
+while n < 300000:
+    lo, hi = random.choice(pools)
+    c = random.randint(lo, hi)
+    if 0xD800 <= c <= 0xDFFF:
+        continue
+    s = chr(c) * random.choice([1, 1, 1, 2, 3])
+    parts.append(s)
+    n += len(s.encode())
+open(os.path.join(out, "random.txt"), "w", encoding="utf-8").write("".join(parts))

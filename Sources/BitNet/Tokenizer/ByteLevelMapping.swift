@@ -51,10 +51,35 @@ enum ByteLevelMapping {
         return bytes
     }
 
+    /// Decodes the UTF-8 spelling of a token into `bytes` (replacing its
+    /// contents); false if some code point is outside the mapping.
+    static func decode(_ utf8: UnsafeBufferPointer<UInt8>, into bytes: inout [UInt8]) -> Bool {
+        bytes.removeAll(keepingCapacity: true)
+        var i = 0
+        while i < utf8.count {
+            let b0 = utf8[i]
+            let scalar: UInt32
+            if b0 < 0x80 {
+                scalar = UInt32(b0); i += 1
+            } else if b0 & 0xE0 == 0xC0, i + 1 < utf8.count {
+                // Every mapped code point is below U+0800: two bytes at most.
+                scalar = UInt32(b0 & 0x1F) << 6 | UInt32(utf8[i + 1] & 0x3F); i += 2
+            } else {
+                return false
+            }
+            guard let b = byte(for: scalar) else { return false }
+            bytes.append(b)
+        }
+        return true
+    }
+
     /// Spells raw bytes the GPT-2 way (for tests and diagnostics).
     static func encode(_ bytes: [UInt8]) -> String {
         var text = ""
-        for b in bytes { text.unicodeScalars.append(Unicode.Scalar(scalarForByte[Int(b)])!) }
+        for b in bytes {
+            // Every table entry is below U+0144, so the scalar always exists.
+            if let scalar = Unicode.Scalar(scalarForByte[Int(b)]) { text.unicodeScalars.append(scalar) }
+        }
         return text
     }
 }

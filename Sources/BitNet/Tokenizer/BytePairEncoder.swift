@@ -21,6 +21,7 @@ struct BytePairEncoder: Sendable {
         var prev: [Int32] = []
         var next: [Int32] = []
         var heap: [Candidate] = []
+        var cache = WordCache()
     }
 
     struct Candidate {
@@ -48,6 +49,17 @@ struct BytePairEncoder: Sendable {
             if id >= 0 { output.append(id) }
             return
         }
+        let hash = ByteStringTable.hash(word)
+        if ws.cache.appendCached(word, hash: hash, to: &output) { return }
+        let firstOutput = output.count
+        merge(word, into: &output, &ws)
+        ws.cache.store(word, hash: hash, tokens: output[firstOutput...])
+    }
+
+    /// The merge loop proper (no shortcuts, no cache).
+    func merge(_ word: UnsafeBufferPointer<UInt8>, into output: inout [Int32], _ ws: inout Workspace) {
+        let n = word.count
+        if n == 0 { return }
         ws.ids.removeAll(keepingCapacity: true)
         ws.prev.removeAll(keepingCapacity: true)
         ws.next.removeAll(keepingCapacity: true)

@@ -6,12 +6,13 @@
 /// This table keeps every key in one byte arena and probes with a slice.
 struct ByteStringTable: Sendable {
     private var arena: [UInt8] = []
-    /// Start of each entry's key in `arena`, and its length.
-    private var keyStart: [Int32] = []
-    private var keyLength: [Int32] = []
+    /// Each entry's key as `start << 32 | length` in `arena`, and its value.
+    private var keys: [UInt64] = []
     private var values: [Int32] = []
-    /// Open addressing, linear probing: entry index + 1, 0 = empty.
-    private var slots: [Int32]
+    /// Open addressing, linear probing: `fingerprint << 32 | (entry + 1)`,
+    /// 0 = empty. The fingerprint (high hash bits) rejects almost every
+    /// mismatch without touching the arena.
+    private var slots: [UInt64]
     private var mask: Int
 
     init(expectedCount: Int) {
@@ -31,27 +32,30 @@ struct ByteStringTable: Sendable {
         return Int(truncatingIfNeeded: h ^ (h >> 29))
     }
 
+    @inline(__always)
+    private static func fingerprint(_ hash: Int) -> UInt64 { (UInt64(truncatingIfNeeded: hash) >> 32) << 32 }
+
     /// Inserts `key` unless present; the first id inserted for a key wins
     /// (duplicate token texts resolve to the lowest id, as llama.cpp does).
     mutating func insert(_ key: UnsafeBufferPointer<UInt8>, value: Int32) {
-        if lookup(key) != nil { return }
+        let h = Self.hash(key)
+        if lookup(key, hash: h) != nil { return }
         if (values.count + 1) * 2 > slots.count { grow() }
-        let entry = Int32(values.count)
-        keyStart.append(Int32(arena.count))
-        keyLength.append(Int32(key.count))
+        let entry = values.count
+        keys.append(UInt64(arena.count) << 32 | UInt64(key.count))
         arena.append(contentsOf: key)
         values.append(value)
-        place(entry: entry, hash: Self.hash(key))
+        place(entry: entry, hash: h)
     }
 
     mutating func insert(_ key: [UInt8], value: Int32) {
         key.withUnsafeBufferPointer { insert($0, value: value) }
     }
 
-    private mutating func place(entry: Int32, hash: Int) {
+    private mutating func place(entry: Int, hash: Int) {
         var slot = hash & mask
         while slots[slot] != 0 { slot = (slot + 1) & mask }
-        slots[slot] = entry + 1
+        slots[slot] = Self.fingerprint(hash) | UInt64(entry + 1)
     }
 
     private mutating func grow() {
@@ -59,34 +63,43 @@ struct ByteStringTable: Sendable {
         slots = Array(repeating: 0, count: capacity)
         mask = capacity - 1
         for entry in 0..<values.count {
-            let start = Int(keyStart[entry]), length = Int(keyLength[entry])
+            let start = Int(keys[entry] >> 32), length = Int(keys[entry] & 0xFFFF_FFFF)
             let h = arena.withUnsafeBufferPointer { Self.hash(UnsafeBufferPointer(rebasing: $0[start..<start + length])) }
-            place(entry: Int32(entry), hash: h)
+            place(entry: entry, hash: h)
         }
     }
 
     func lookup(_ key: UnsafeBufferPointer<UInt8>) -> Int32? {
-        var slot = Self.hash(key) & mask
+        lookup(key, hash: Self.hash(key))
+    }
+
+    @inline(__always)
+    private func lookup(_ key: UnsafeBufferPointer<UInt8>, hash: Int) -> Int32? {
+        let fingerprint = Self.fingerprint(hash)
+        var slot = hash & mask
         return slots.withUnsafeBufferPointer { slots in
-            arena.withUnsafeBufferPointer { arena in
-                while true {
-                    let s = Int(slots[slot])
-                    if s == 0 { return nil }
-                    let entry = s - 1
-                    let length = Int(keyLength[entry])
-                    if length == key.count {
-                        let start = Int(keyStart[entry])
-                        var equal = true
-                        var i = 0
-                        while i < length {
-                            if arena[start + i] != key[i] { equal = false; break }
-                            i += 1
-                        }
-                        if equal { return values[entry] }
-                    }
-                    slot = (slot + 1) & mask
+            while true {
+                let s = slots[slot]
+                if s == 0 { return nil }
+                if s & 0xFFFF_FFFF_0000_0000 == fingerprint {
+                    let entry = Int(s & 0xFFFF_FFFF) - 1
+                    let k = keys[entry]
+                    if Int(k & 0xFFFF_FFFF) == key.count, matches(start: Int(k >> 32), key) { return values[entry] }
                 }
+                slot = (slot + 1) & mask
             }
+        }
+    }
+
+    @inline(__always)
+    private func matches(start: Int, _ key: UnsafeBufferPointer<UInt8>) -> Bool {
+        arena.withUnsafeBufferPointer { arena in
+            var i = 0
+            while i < key.count {
+                if arena[start + i] != key[i] { return false }
+                i += 1
+            }
+            return true
         }
     }
 
@@ -119,8 +132,12 @@ struct MergeTable: Sendable {
 
     @inline(__always)
     private static func slot(_ key: UInt64, _ mask: Int) -> Int {
-        // Fibonacci hashing spreads the structured id pairs over the table.
-        Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 20) & mask
+        // Both ids must reach the low bits the mask keeps: a murmur3-style
+        // finalizer mixes every key bit into every slot bit.
+        var h = key ^ (key >> 33)
+        h = h &* 0xFF51_AFD7_ED55_8CCD
+        h ^= h >> 33
+        return Int(truncatingIfNeeded: h) & mask
     }
 
     /// Adds a merge unless the pair already has one (the lower rank wins).

@@ -64,7 +64,9 @@ public final class Tokenizer: Sendable {
 
         // Token id for each text, used to resolve merges, specials and words.
         var table = ByteStringTable(expectedCount: n)
-        for (id, text) in data.tokens.enumerated() { table.insert(Array(text.utf8), value: Int32(id)) }
+        for (id, text) in data.tokens.enumerated() {
+            Self.withUTF8(text) { table.insert($0, value: Int32(id)) }
+        }
 
         var bytes: [UInt8] = []
         var starts: [Int] = [0]
@@ -86,10 +88,17 @@ public final class Tokenizer: Sendable {
             // Pieces: byte-level spellings decoded back to raw bytes; texts that
             // are not byte-level spellings (added tokens) stay as they are.
             var wordTable = ByteStringTable(expectedCount: n)
+            var decoded: [UInt8] = []
             for (id, text) in data.tokens.enumerated() {
                 let type = types[id]
-                let decoded = (type == .normal || type == .unused || type == .undefined)
-                    ? (ByteLevelMapping.decode(text) ?? Array(text.utf8)) : Array(text.utf8)
+                Self.withUTF8(text) { utf8 in
+                    let isSpelling = (type == .normal || type == .unused || type == .undefined)
+                        && ByteLevelMapping.decode(utf8, into: &decoded)
+                    if !isSpelling {
+                        decoded.removeAll(keepingCapacity: true)
+                        decoded.append(contentsOf: utf8)
+                    }
+                }
                 bytes.append(contentsOf: decoded)
                 starts.append(bytes.count)
                 if type == .normal || type == .undefined { wordTable.insert(decoded, value: Int32(id)) }
@@ -100,20 +109,32 @@ public final class Tokenizer: Sendable {
                 byteTokens[b] = table.lookup(Array(spelling.utf8)) ?? -1
             }
             var merges = MergeTable(expectedCount: data.merges.count)
+            var joined: [UInt8] = []
             for (rank, merge) in data.merges.enumerated() {
-                let utf8 = Array(merge.utf8)
-                // Split at the first space after the first byte: a left part may
-                // itself be a lone space in some vocabularies.
-                guard utf8.count >= 3, let space = utf8[1...].firstIndex(of: 0x20) else {
+                enum Outcome { case merge(Int32, Int32, Int32), notAPair, unknownToken, notAToken }
+                let outcome = Self.withUTF8(merge) { utf8 -> Outcome in
+                    // Split at the first space after the first byte: a left part
+                    // may itself be a lone space in some vocabularies.
+                    guard utf8.count >= 3, let space = utf8[1...].firstIndex(of: 0x20) else { return .notAPair }
+                    let leftText = UnsafeBufferPointer(rebasing: utf8[..<space])
+                    let rightText = UnsafeBufferPointer(rebasing: utf8[(space + 1)...])
+                    guard let left = table.lookup(leftText), let right = table.lookup(rightText) else { return .unknownToken }
+                    joined.removeAll(keepingCapacity: true)
+                    joined.append(contentsOf: leftText)
+                    joined.append(contentsOf: rightText)
+                    guard let merged = table.lookup(joined) else { return .notAToken }
+                    return .merge(left, right, merged)
+                }
+                switch outcome {
+                case .merge(let left, let right, let merged):
+                    merges.insert(left: left, right: right, rank: Int32(rank), merged: merged)
+                case .notAPair:
                     throw .format("tokenizer.ggml.merges[\(rank)] = \"\(merge)\" is not \"left right\"")
-                }
-                guard let left = table.lookup(Array(utf8[..<space])),
-                      let right = table.lookup(Array(utf8[(space + 1)...])) else {
+                case .unknownToken:
                     throw .format("tokenizer.ggml.merges[\(rank)] = \"\(merge)\" names a token that is not in the vocabulary")
+                case .notAToken:
+                    continue  // a merge whose result is not a token can never be emitted
                 }
-                // A merge whose result is not a token can never be emitted; skip it.
-                guard let merged = table.lookup(Array(utf8[..<space]) + Array(utf8[(space + 1)...])) else { continue }
-                merges.insert(left: left, right: right, rank: Int32(rank), merged: merged)
             }
             bytePair = BytePairEncoder(merges: merges, byteTokens: byteTokens,
                                        ignoreMerges: preKind == .llama3, wordTable: wordTable)
@@ -186,6 +207,12 @@ public final class Tokenizer: Sendable {
             template = .llama3  // a Llama 3 vocabulary without a template
         }
         chatTemplate = template
+    }
+
+    /// Runs `body` on the UTF-8 bytes of `text` without copying native strings.
+    private static func withUTF8<R>(_ text: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        if let result = text.utf8.withContiguousStorageIfAvailable(body) { return result }
+        return Array(text.utf8).withUnsafeBufferPointer(body)
     }
 
     /// `<0x41>` -> 0x41.

@@ -41,7 +41,11 @@ import Testing
                 word = Array(randomText(&rng, maxLength: 1 + trial % 67).utf8)
             }
             var fast: [Int32] = []
-            word.withUnsafeBufferPointer { encoder.encode(word: $0, into: &fast, workspace: &workspace) }
+            word.withUnsafeBufferPointer { encoder.merge($0, into: &fast, &workspace) }
+            // The cached path must give the same answer the second time.
+            var again: [Int32] = []
+            for _ in 0..<2 { again.removeAll(); word.withUnsafeBufferPointer { encoder.encode(word: $0, into: &again, workspace: &workspace) } }
+            #expect(again == fast)
             #expect(fast == Self.referenceMerge(word, encoder), "\(name): \(word)")
         }
     }
