@@ -198,7 +198,7 @@ typedef struct bitnet_model_params {
     uint32_t size;           /**< sizeof(bitnet_model_params); set by _init */
     int32_t use_mmap;        /**< 1 (default): map the file; 0: read it into memory */
     int32_t use_mlock;       /**< 1: pin the weights in RAM (best effort, logged on failure); default 0 */
-    int32_t vocab_only;      /**< 1: load metadata/tokenizer only, no weights, any architecture; default 0 */
+    int32_t vocab_only;      /**< 1: metadata/tokenizer only: tensors are not read, any architecture; default 0 */
     bitnet_progress_fn progress_callback; /**< NULL (default) = no progress reports */
     void *progress_user_data;             /**< passed to progress_callback */
 } bitnet_model_params;

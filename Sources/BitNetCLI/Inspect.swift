@@ -1,5 +1,8 @@
 import ArgumentParser
 import BitNet
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,6 +18,8 @@ struct Inspect: ParsableCommand {
     var maxArrayElements = 6
 
     func run() throws {
+        let clock = ContinuousClock()
+        let start = clock.now
         let file: GGUFFile
         do {
             file = try GGUFFile(path: model, useMmap: !noMmap)
@@ -29,7 +34,9 @@ struct Inspect: ParsableCommand {
         var validationError: BitNetError?
         do {
             let loaded = try Model(file: file, vocabOnly: file.tensors.isEmpty)
+            let elapsed = clock.now - start
             printHyperParameters(loaded)
+            print("load:        \(elapsed.formattedMilliseconds) (open, parse, validate), peak RSS \(peakRSS())")
         } catch {
             validationError = error
             print("model:       NOT LOADABLE: \(error.message) [\(error.status.staticDescription)]")
@@ -87,6 +94,20 @@ struct CLIError: Error, CustomStringConvertible {
     let error: BitNetError
     init(_ error: BitNetError) { self.error = error }
     var description: String { "\(error.message) [\(error.status.staticDescription)]" }
+}
+
+/// Peak resident set size of this process so far.
+private func peakRSS() -> String {
+    var usage = rusage()
+    guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return "unknown" }
+    return megabytes(Int(usage.ru_maxrss) * 1024)  // ru_maxrss is in KiB on Linux
+}
+
+private extension Duration {
+    var formattedMilliseconds: String {
+        let ms = Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
+        return "\(Double(Int(ms * 10)) / 10) ms"
+    }
 }
 
 private func megabytes(_ bytes: Int) -> String {

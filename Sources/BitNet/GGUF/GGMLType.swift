@@ -74,7 +74,7 @@ public struct GGMLType: Hashable, Sendable, CustomStringConvertible {
     public func tensorByteSize(dims: [Int], tensorName: String) throws(BitNetError) -> Int {
         let rowLength = dims.first ?? 1
         guard rowLength % blockSize == 0 else {
-            throw .format("tensor \(tensorName): type \(id) (\(name)) needs K % \(blockSize) == 0, got \(rowLength)")
+            throw .format("tensor \(tensorName): type \(id) needs K % \(blockSize) == 0, got \(rowLength) (\(name) rows are whole blocks)")
         }
         guard let rowBytes = rowByteSize(rowLength) else {
             throw .format("tensor \(tensorName): row of \(rowLength) elements of \(name) overflows")

@@ -46,17 +46,22 @@ public final class GGUFFile: @unchecked Sendable {
     private let valueOffsets: [String: Int]
 
     /// Opens and validates the file at `path` (mmap unless `useMmap` is false).
-    public convenience init(path: String, useMmap: Bool = true, lock: Bool = false,
+    ///
+    /// With `metadataOnly` parsing stops after the metadata: `tensors` is empty
+    /// and tensor infos are neither read nor validated (a vocab-only load must
+    /// not fail because of a tensor type this build does not know).
+    public convenience init(path: String, useMmap: Bool = true, lock: Bool = false, metadataOnly: Bool = false,
                             progress: ((Double) -> Bool)? = nil) throws(BitNetError) {
-        try self.init(storage: MappedFile(path: path, useMmap: useMmap, lock: lock, progress: progress))
+        try self.init(storage: MappedFile(path: path, useMmap: useMmap, lock: lock, progress: progress),
+                      metadataOnly: metadataOnly)
     }
 
     /// Parses a file held in memory (the bytes are copied).
-    public convenience init(bytes: [UInt8]) throws(BitNetError) {
-        try self.init(storage: MappedFile(copying: bytes))
+    public convenience init(bytes: [UInt8], metadataOnly: Bool = false) throws(BitNetError) {
+        try self.init(storage: try MappedFile(copying: bytes), metadataOnly: metadataOnly)
     }
 
-    private init(storage: MappedFile) throws(BitNetError) {
+    private init(storage: MappedFile, metadataOnly: Bool) throws(BitNetError) {
         self.storage = storage
         var reader = ByteReader(storage.bytes)
 
@@ -119,10 +124,11 @@ public final class GGUFFile: @unchecked Sendable {
         self.alignment = alignment
 
         // Tensor infos.
+        let parsedTensors = metadataOnly ? 0 : Int(tensorCount)
         var infos = [GGUFTensorInfo]()
-        infos.reserveCapacity(Int(tensorCount))
-        var index = [String: Int](minimumCapacity: Int(tensorCount))
-        for i in 0..<Int(tensorCount) {
+        infos.reserveCapacity(parsedTensors)
+        var index = [String: Int](minimumCapacity: parsedTensors)
+        for i in 0..<parsedTensors {
             let info = try GGUFFile.readTensorInfo(from: &reader, position: i, alignment: alignment)
             guard index[info.name] == nil else { throw .format("duplicate tensor name '\(info.name)'") }
             index[info.name] = infos.count

@@ -2,6 +2,15 @@
 import Glibc
 #endif
 
+/// The system calls MappedFile reads through, replaceable so tests can inject
+/// short reads, errors and files that shrink while being read.
+struct FileIO: Sendable {
+    /// read(2): bytes read, 0 at end of file, -1 with `errno` set.
+    var read: @Sendable (_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int
+
+    static let system = FileIO(read: { fd, buffer, count in Glibc.read(fd, buffer, count) })
+}
+
 /// The bytes of a model file, either memory-mapped read-only or read into
 /// the heap, released when the last owner goes away.
 ///
@@ -20,7 +29,7 @@ final class MappedFile: @unchecked Sendable {
     /// from `progress` stops with `BITNET_E_CANCELLED`. `lock` pins the pages
     /// in RAM (a failure is logged, not fatal: it usually means RLIMIT_MEMLOCK).
     init(path: String, useMmap: Bool, lock: Bool = false,
-         progress: ((Double) -> Bool)? = nil) throws(BitNetError) {
+         progress: ((Double) -> Bool)? = nil, io: FileIO = .system) throws(BitNetError) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .io("cannot open '\(path)': \(errnoText())") }
         defer { close(fd) }
@@ -44,7 +53,7 @@ final class MappedFile: @unchecked Sendable {
                 throw .outOfMemory("cannot allocate \(size) bytes to read '\(path)'")
             }
             do throws(BitNetError) {
-                try MappedFile.readAll(fd: fd, into: base, count: size, path: path, progress: progress)
+                try MappedFile.readAll(fd: fd, into: base, count: size, path: path, progress: progress, io: io)
             } catch {
                 free(base)
                 throw error
@@ -58,9 +67,11 @@ final class MappedFile: @unchecked Sendable {
     }
 
     /// A heap copy of `source` (used for in-memory parsing and fuzzing).
-    init(copying source: [UInt8]) {
+    init(copying source: [UInt8]) throws(BitNetError) {
         // malloc(0) may return NULL; keep at least one byte so the pointer is real.
-        let base = malloc(max(source.count, 1))!  // a tiny allocation; failure means the process is already dying
+        guard let base = malloc(max(source.count, 1)) else {
+            throw .outOfMemory("cannot allocate \(source.count) bytes for an in-memory GGUF file")
+        }
         source.withUnsafeBytes { src in
             if let from = src.baseAddress { base.copyMemory(from: from, byteCount: src.count) }
         }
@@ -78,11 +89,11 @@ final class MappedFile: @unchecked Sendable {
     }
 
     private static func readAll(fd: Int32, into base: UnsafeMutableRawPointer, count: Int, path: String,
-                                progress: ((Double) -> Bool)?) throws(BitNetError) {
+                                progress: ((Double) -> Bool)?, io: FileIO) throws(BitNetError) {
         let chunk = 16 << 20
         var done = 0
         while done < count {
-            let n = read(fd, base + done, min(chunk, count - done))
+            let n = io.read(fd, base + done, min(chunk, count - done))
             if n < 0 {
                 if errno == EINTR { continue }
                 throw .io("cannot read '\(path)' at offset \(done): \(errnoText())")

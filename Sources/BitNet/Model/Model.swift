@@ -88,7 +88,8 @@ public final class Model: Sendable {
         // Reading without mmap is the slow part: it gets 0...0.9 of the progress range.
         let readProgress: ((Double) -> Bool)? = progress.map { report in { report($0 * 0.9) } }
         if let progress, !progress(0) { throw BitNetError(.cancelled, "loading '\(path)' cancelled by the progress callback") }
-        let file = try GGUFFile(path: path, useMmap: options.useMmap, lock: options.useMlock, progress: readProgress)
+        let file = try GGUFFile(path: path, useMmap: options.useMmap, lock: options.useMlock,
+                                metadataOnly: options.vocabOnly, progress: readProgress)
         let model = try Model(file: file, vocabOnly: options.vocabOnly)
         if let progress, !progress(1) { throw BitNetError(.cancelled, "loading '\(path)' cancelled by the progress callback") }
         Log.info("loaded \(path): \(model.hparams.architectureName), \(model.layers.count) layers, \(file.tensors.count) tensors, \(file.fileSize) bytes")

@@ -27,7 +27,7 @@ import Testing
         let base = try #require(tokenizer.bytePairEncoderForTesting)
         // Compare the merge loop itself, without the whole-word shortcut.
         let encoder = BytePairEncoder(merges: base.merges, byteTokens: base.byteTokens, ignoreMerges: false, wordTable: base.wordTable)
-        var rng = SplitMix64(state: 7)
+        var rng = TokenizerTestRNG(state: 7)
         var workspace = BytePairEncoder.Workspace()
         for trial in 0..<3000 {
             // Odd lengths and long words included; words from random text and

@@ -2,7 +2,7 @@ import Testing
 @testable import BitNet
 
 /// A small deterministic generator (tests must be reproducible).
-struct SplitMix64: RandomNumberGenerator {
+struct TokenizerTestRNG: RandomNumberGenerator {
     var state: UInt64
     mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
@@ -15,7 +15,7 @@ struct SplitMix64: RandomNumberGenerator {
 
 /// Random text mixing scripts, digits, punctuation, every kind of whitespace,
 /// combining marks, emoji and unassigned/private-use code points.
-func randomText(_ rng: inout SplitMix64, maxLength: Int = 40) -> String {
+func randomText(_ rng: inout TokenizerTestRNG, maxLength: Int = 40) -> String {
     let pools: [ClosedRange<UInt32>] = [
         0x20...0x7E, 0x20...0x7E, 0x20...0x7E,  // ASCII, weighted
         0x09...0x0D, 0xA0...0xFF, 0x100...0x24F, 0x300...0x36F, 0x370...0x3FF, 0x400...0x4FF,
@@ -36,7 +36,7 @@ func randomText(_ rng: inout SplitMix64, maxLength: Int = 40) -> String {
     @Test(arguments: ["llama-bpe", "gpt-2", "llama-spm"])
     func randomUnicodeRoundTrips(_ name: String) throws {
         let tokenizer = try VocabFixtures.tokenizer(name)
-        var rng = SplitMix64(state: 0xB17_4E7)
+        var rng = TokenizerTestRNG(state: 0xB17_4E7)
         for _ in 0..<400 {
             let text = randomText(&rng)
             let ids = tokenizer.encode(text)
@@ -48,7 +48,7 @@ func randomText(_ rng: inout SplitMix64, maxLength: Int = 40) -> String {
 
     @Test func goldenVocabularyRoundTrips() throws {
         let tokenizer = try VocabFixtures.tokenizer("\(VocabFixtures.goldenDirectory)/m1-b158-relu2-i2_s.gguf")
-        var rng = SplitMix64(state: 42)
+        var rng = TokenizerTestRNG(state: 42)
         for _ in 0..<300 {
             let text = randomText(&rng)
             #expect(tokenizer.decode(tokenizer.encode(text)) == Array(text.utf8), "\(text.debugDescription)")

@@ -5,7 +5,7 @@ import Testing
     @Test(arguments: ["llama-bpe", "gpt-2", "llama-spm"])
     func chunksAreCompleteUTF8AndConcatenateToTheText(_ name: String) throws {
         let tokenizer = try VocabFixtures.tokenizer(name)
-        var rng = SplitMix64(state: 99)
+        var rng = TokenizerTestRNG(state: 99)
         for _ in 0..<200 {
             let text = randomText(&rng)
             var stream = StreamingDetokenizer(tokenizer: tokenizer)
