@@ -8,6 +8,8 @@
 struct SentencePieceEncoder: Sendable {
     let table: ByteStringTable
     let scores: [Float]
+    /// Whether merging may produce token i (false for control and unknown tokens).
+    let mergeable: [Bool]
     /// Token id of `<0xXX>` for each byte (-1: missing, use `unknown`).
     let byteTokens: [Int32]
     let unknown: Int32?
@@ -49,7 +51,8 @@ struct SentencePieceEncoder: Sendable {
             guard left >= 0, right >= 0 else { return }
             let start = Int(symbols[left].start)
             let length = Int(symbols[left].length + symbols[right].length)
-            guard let id = table.lookup(UnsafeBufferPointer(rebasing: text[start..<start + length])) else { return }
+            guard let id = table.lookup(UnsafeBufferPointer(rebasing: text[start..<start + length])),
+                  mergeable[Int(id)] else { return }
             let score = Int(id) < scores.count ? scores[Int(id)] : 0
             push(&heap, Candidate(score: score, left: Int32(left), length: Int32(length), id: id))
         }
@@ -73,7 +76,7 @@ struct SentencePieceEncoder: Sendable {
         while k >= 0 {
             let s = symbols[k]
             let piece = UnsafeBufferPointer(rebasing: text[Int(s.start)..<Int(s.start + s.length)])
-            if let id = table.lookup(piece) {
+            if let id = table.lookup(piece), mergeable[Int(id)] {
                 output.append(id)
             } else {
                 for byte in piece {

@@ -127,6 +127,9 @@ public final class Tokenizer: Sendable {
                 }
                 switch outcome {
                 case .merge(let left, let right, let merged):
+                    // Plain text must never turn into a control token, whatever the merges say.
+                    let type = types[Int(merged)]
+                    if type == .control || type == .unknown { continue }
                     merges.insert(left: left, right: right, rank: Int32(rank), merged: merged)
                 case .notAPair:
                     throw .format("tokenizer.ggml.merges[\(rank)] = \"\(merge)\" is not \"left right\"")
@@ -165,7 +168,10 @@ public final class Tokenizer: Sendable {
                 starts.append(bytes.count)
             }
             let unknown = try checkedID(data.unknownID ?? 0, "unknown_token_id")
-            sentencePiece = SentencePieceEncoder(table: table, scores: data.scores, byteTokens: byteTokens, unknown: unknown)
+            // Only text tokens may result from merging characters: never control/unknown ones.
+            let mergeable = types.map { $0 != .control && $0 != .unknown }
+            sentencePiece = SentencePieceEncoder(table: table, scores: data.scores, mergeable: mergeable,
+                                                 byteTokens: byteTokens, unknown: unknown)
             bytePair = nil
             preTokenizer = nil
             addsBOS = data.addBOS ?? true

@@ -82,3 +82,21 @@ import Testing
         #expect(vocabOnly.tokenizer?.chatTemplate == .llama3)
     }
 }
+
+@Suite struct ControlTokenSafetyTests {
+    /// A vocabulary whose merges and scores would spell a control token from
+    /// plain text: the tokenizer must still never emit it.
+    @Test func mergesNeverProduceControlTokens() throws {
+        // Byte-level: "a" + "b" -> "ab" is a control token; "ab" + "c" would follow.
+        let bpe = try Tokenizer(TokenizerData(model: "gpt2", pre: "gpt-2", tokens: ["a", "b", "c", "ab", "abc"],
+                                              tokenTypes: [1, 1, 1, 3, 1], merges: ["a b", "ab c"]))
+        #expect(bpe.encode("abc") == [0, 1, 2])
+        #expect(bpe.encode("ab", parseSpecial: true) == [3])
+        // SentencePiece: "<s>" spelled from characters.
+        let spm = try Tokenizer(TokenizerData(model: "llama", tokens: ["<unk>", "<s>", "</s>", "<", "s", ">", "<s", "▁"],
+                                              tokenTypes: [2, 3, 3, 1, 1, 1, 1, 1], scores: [0, 0, 0, -1, -1, -1, 5, -1]))
+        let ids = spm.encode("<s>")
+        #expect(!ids.contains(1) && !ids.contains(0))
+        #expect(ids == [7, 6, 5])
+    }
+}
