@@ -33,20 +33,88 @@ struct SentencePieceEncoder: Sendable {
         }
     }
 
-    func encode(_ text: UnsafeBufferPointer<UInt8>, into output: inout [Int32]) {
-        guard text.count > 0 else { return }
+    /// True when no mergeable token has '▁' after its first character
+    /// (tokens made only of '▁' aside). Then no token can span "x▁" and
+    /// every word start is a boundary merging never crosses: each word can be
+    /// merged on its own, with the same result and a tiny heap.
+    var splitsAtWordStarts: Bool
+
+    init(table: ByteStringTable, tokens: [[UInt8]], scores: [Float], mergeable: [Bool], byteTokens: [Int32], unknown: Int32?) {
+        self.table = table
+        self.scores = scores
+        self.mergeable = mergeable
+        self.byteTokens = byteTokens
+        self.unknown = unknown
+        var splits = true
+        for (id, text) in tokens.enumerated() where mergeable[id] {
+            var allSpaces = true
+            var innerSpace = false
+            var k = 0
+            while k < text.count {
+                if Self.isSpaceMark(text, k) {
+                    if k > 0 { innerSpace = true }
+                    k += 3
+                } else {
+                    allSpaces = false
+                    k += 1
+                }
+            }
+            if innerSpace && !allSpaces { splits = false; break }
+        }
+        splitsAtWordStarts = splits
+    }
+
+    /// U+2581 '▁' = E2 96 81 at `k`.
+    @inline(__always)
+    static func isSpaceMark<C: RandomAccessCollection>(_ text: C, _ k: C.Index) -> Bool where C.Element == UInt8, C.Index == Int {
+        k + 2 < text.endIndex && text[k] == 0xE2 && text[k + 1] == 0x96 && text[k + 2] == 0x81
+    }
+
+    /// Reused buffers.
+    struct Workspace {
         var symbols: [Symbol] = []
+        var heap: [Candidate] = []
+    }
+
+    func encode(_ text: UnsafeBufferPointer<UInt8>, into output: inout [Int32]) {
+        var ws = Workspace()
+        guard splitsAtWordStarts else {
+            encodeSegment(text, into: &output, &ws)
+            return
+        }
+        // Cut before every '▁' that follows something other than '▁'.
+        var start = 0
+        var k = 3
+        while k < text.count {
+            if text[k] == 0xE2 && Self.isSpaceMark(text, k) && !Self.isSpaceMark(text, k - 3) {
+                encodeSegment(UnsafeBufferPointer(rebasing: text[start..<k]), into: &output, &ws)
+                start = k
+                k += 3
+            } else {
+                k += 1
+            }
+        }
+        encodeSegment(UnsafeBufferPointer(rebasing: text[start...]), into: &output, &ws)
+    }
+
+    private func encodeSegment(_ text: UnsafeBufferPointer<UInt8>, into output: inout [Int32], _ ws: inout Workspace) {
+        guard text.count > 0 else { return }
+        ws.symbols.removeAll(keepingCapacity: true)
+        ws.heap.removeAll(keepingCapacity: true)
         var i = 0
         while i < text.count {
             let b = text[i]
             let length = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4
             let clamped = min(length, text.count - i)
-            symbols.append(Symbol(start: Int32(i), length: Int32(clamped), prev: Int32(symbols.count - 1), next: Int32(symbols.count + 1)))
+            ws.symbols.append(Symbol(start: Int32(i), length: Int32(clamped), prev: Int32(ws.symbols.count - 1), next: Int32(ws.symbols.count + 1)))
             i += clamped
         }
-        symbols[symbols.count - 1].next = -1
+        ws.symbols[ws.symbols.count - 1].next = -1
+        mergeSymbols(text, &ws.symbols, &ws.heap, into: &output)
+    }
 
-        var heap: [Candidate] = []
+    private func mergeSymbols(_ text: UnsafeBufferPointer<UInt8>, _ symbols: inout [Symbol], _ heap: inout [Candidate],
+                              into output: inout [Int32]) {
         func tryPair(_ left: Int, _ right: Int) {
             guard left >= 0, right >= 0 else { return }
             let start = Int(symbols[left].start)

@@ -170,7 +170,8 @@ public final class Tokenizer: Sendable {
             let unknown = try checkedID(data.unknownID ?? 0, "unknown_token_id")
             // Only text tokens may result from merging characters: never control/unknown ones.
             let mergeable = types.map { $0 != .control && $0 != .unknown }
-            sentencePiece = SentencePieceEncoder(table: table, scores: data.scores, mergeable: mergeable,
+            sentencePiece = SentencePieceEncoder(table: table, tokens: data.tokens.map { Array($0.utf8) },
+                                                 scores: data.scores, mergeable: mergeable,
                                                  byteTokens: byteTokens, unknown: unknown)
             bytePair = nil
             preTokenizer = nil
@@ -255,6 +256,8 @@ public final class Tokenizer: Sendable {
 
     /// The BPE encoder, for tests comparing it with a reference merge loop.
     var bytePairEncoderForTesting: BytePairEncoder? { bytePair }
+    /// The SentencePiece encoder, for tests comparing word-split and whole-text merging.
+    var sentencePieceEncoderForTesting: SentencePieceEncoder? { sentencePiece }
 
     // MARK: - Token facts
 
