@@ -6,7 +6,15 @@ import Glibc
 /// and immutable afterwards (safe to share between threads).
 ///
 /// Text enters as `String` (always valid UTF-8 in Swift) or as bytes that
-/// are validated first; the C API rejects invalid UTF-8 before calling in.
+/// are validated first (`encode(utf8:)` throws `.invalidArgument`; the C API
+/// passes that on as BITNET_E_INVALID_ARGUMENT).
+///
+/// Round trip: `decode(encode(x)) == x` byte for byte for every string with
+/// both model kinds (SentencePiece prepends one space when encoding and
+/// `decode` drops it again). Not a round trip: text tokenized with
+/// `parseSpecial` (control tokens decode to nothing unless `renderSpecial`,
+/// and SentencePiece prepends a space to the text after each special token,
+/// as llama.cpp does).
 public final class Tokenizer: Sendable {
     public enum Kind: Sendable {
         /// Byte-level BPE (`gpt2`), with its pre-tokenizer.
