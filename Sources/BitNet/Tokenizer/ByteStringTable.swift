@@ -111,8 +111,10 @@ struct ByteStringTable: Sendable {
 /// A map from a pair of token ids to a merge: its rank and the merged token.
 /// Keyed by ids, not strings, so the BPE merge loop never touches text.
 struct MergeTable: Sendable {
-    private var keys: [UInt64]
-    private var values: [UInt64]  // rank << 32 | merged id
+    /// Open addressing, linear probing. Slot i is `entries[2i]` (the key:
+    /// left << 32 | right) and `entries[2i + 1]` (rank << 32 | merged id):
+    /// key and value share a cache line, so a lookup costs one miss.
+    private var entries: [UInt64]
     private var mask: Int
     private(set) var count = 0
     private static let empty = UInt64.max
@@ -120,8 +122,7 @@ struct MergeTable: Sendable {
     init(expectedCount: Int) {
         var capacity = 16
         while capacity < expectedCount * 2 { capacity <<= 1 }
-        keys = Array(repeating: Self.empty, count: capacity)
-        values = Array(repeating: 0, count: capacity)
+        entries = Array(repeating: Self.empty, count: 2 * capacity)
         mask = capacity - 1
     }
 
@@ -142,28 +143,28 @@ struct MergeTable: Sendable {
 
     /// Adds a merge unless the pair already has one (the lower rank wins).
     mutating func insert(left: Int32, right: Int32, rank: Int32, merged: Int32) {
-        if count * 2 + 2 > keys.count { grow() }
+        if (count + 1) * 2 > mask + 1 { grow() }
         let k = Self.key(left, right)
         var slot = Self.slot(k, mask)
-        while keys[slot] != Self.empty {
-            if keys[slot] == k { return }
+        while entries[2 * slot] != Self.empty {
+            if entries[2 * slot] == k { return }
             slot = (slot + 1) & mask
         }
-        keys[slot] = k
-        values[slot] = UInt64(UInt32(bitPattern: rank)) << 32 | UInt64(UInt32(bitPattern: merged))
+        entries[2 * slot] = k
+        entries[2 * slot + 1] = UInt64(UInt32(bitPattern: rank)) << 32 | UInt64(UInt32(bitPattern: merged))
         count += 1
     }
 
     private mutating func grow() {
-        let oldKeys = keys, oldValues = values
-        keys = Array(repeating: Self.empty, count: oldKeys.count * 2)
-        values = Array(repeating: 0, count: oldKeys.count * 2)
-        mask = keys.count - 1
-        for i in 0..<oldKeys.count where oldKeys[i] != Self.empty {
-            var slot = Self.slot(oldKeys[i], mask)
-            while keys[slot] != Self.empty { slot = (slot + 1) & mask }
-            keys[slot] = oldKeys[i]
-            values[slot] = oldValues[i]
+        let old = entries
+        let capacity = 2 * (mask + 1)
+        entries = Array(repeating: Self.empty, count: 2 * capacity)
+        mask = capacity - 1
+        for i in stride(from: 0, to: old.count, by: 2) where old[i] != Self.empty {
+            var slot = Self.slot(old[i], mask)
+            while entries[2 * slot] != Self.empty { slot = (slot + 1) & mask }
+            entries[2 * slot] = old[i]
+            entries[2 * slot + 1] = old[i + 1]
         }
     }
 
@@ -171,12 +172,12 @@ struct MergeTable: Sendable {
     @inline(__always)
     func lookup(_ left: Int32, _ right: Int32) -> (rank: Int32, merged: Int32)? {
         let k = Self.key(left, right)
-        return keys.withUnsafeBufferPointer { keys in
+        return entries.withUnsafeBufferPointer { entries in
             var slot = Self.slot(k, mask)
             while true {
-                let stored = keys[slot]
+                let stored = entries[2 * slot]
                 if stored == k {
-                    let v = values[slot]
+                    let v = entries[2 * slot + 1]
                     return (Int32(truncatingIfNeeded: v >> 32), Int32(truncatingIfNeeded: v))
                 }
                 if stored == Self.empty { return nil }
