@@ -58,11 +58,14 @@ public final class Tokenizer: Sendable {
         guard data.scores.isEmpty || data.scores.count == n else {
             throw .format("tokenizer.ggml.scores has \(data.scores.count) entries for \(n) tokens")
         }
-        func checkedID(_ id: Int?, _ key: String) throws(BitNetError) -> Int32? {
+        func checkedID(_ id: Int?, _ key: String) -> Int32? {
             guard let id else { return nil }
-            // Some converters write -1 (or an id past the end) for "none".
-            if id < 0 { return nil }
-            guard id < n else { throw .format("tokenizer.ggml.\(key) = \(id) is outside the vocabulary of \(n) tokens") }
+            // Some converters write -1 (or an id past the end) for "none";
+            // like llama.cpp, treat a bad id as absent rather than refuse the model.
+            guard id >= 0, id < n else {
+                if id >= 0 { Log.warn("tokenizer.ggml.\(key) = \(id) is outside the vocabulary of \(n) tokens; ignored") }
+                return nil
+            }
             return Int32(id)
         }
         vocabularySize = n
@@ -153,8 +156,8 @@ public final class Tokenizer: Sendable {
             sentencePiece = nil
             addsBOS = data.addBOS ?? (preKind == .llama3)
             addsSpacePrefix = false
-            bos = try checkedID(data.bosID, "bos_token_id")
-            eos = try checkedID(data.eosID, "eos_token_id")
+            bos = checkedID(data.bosID, "bos_token_id")
+            eos = checkedID(data.eosID, "eos_token_id")
 
         case "llama":
             kind = .sentencePiece
@@ -175,7 +178,7 @@ public final class Tokenizer: Sendable {
                 bytes.append(contentsOf: piece)
                 starts.append(bytes.count)
             }
-            let unknown = try checkedID(data.unknownID ?? 0, "unknown_token_id")
+            let unknown = checkedID(data.unknownID ?? 0, "unknown_token_id")
             // Only text tokens may result from merging characters: never control/unknown ones.
             let mergeable = types.map { $0 != .control && $0 != .unknown }
             sentencePiece = SentencePieceEncoder(table: table, tokens: data.tokens.map { Array($0.utf8) },
@@ -185,16 +188,16 @@ public final class Tokenizer: Sendable {
             preTokenizer = nil
             addsBOS = data.addBOS ?? true
             addsSpacePrefix = data.addSpacePrefix ?? true
-            bos = try checkedID(data.bosID ?? 1, "bos_token_id")
-            eos = try checkedID(data.eosID ?? 2, "eos_token_id")
+            bos = checkedID(data.bosID ?? 1, "bos_token_id")
+            eos = checkedID(data.eosID ?? 2, "eos_token_id")
 
         default:
             throw .unsupported("tokenizer.ggml.model = \"\(data.model)\" is not supported (known: gpt2, llama)")
         }
         pieceBytes = bytes
         pieceStart = starts
-        pad = try checkedID(data.padID, "padding_token_id")
-        if let eot = try checkedID(data.eotID, "eot_token_id") {
+        pad = checkedID(data.padID, "padding_token_id")
+        if let eot = checkedID(data.eotID, "eot_token_id") {
             self.eot = eot
         } else {
             // No key: find the end-of-turn token by its text, as llama.cpp does.

@@ -60,7 +60,12 @@ import Testing
         #expect(throws: BitNetError.self) { try Tokenizer(TokenizerData(model: "gpt2", tokens: ["a", "b"], merges: ["a"])) }
         #expect(throws: BitNetError.self) { try Tokenizer(TokenizerData(model: "gpt2", tokens: ["a", "b"], merges: ["a c"])) }
         #expect(throws: BitNetError.self) { try Tokenizer(TokenizerData(model: "gpt2", tokens: ["a"], tokenTypes: [1, 1])) }
-        #expect(throws: BitNetError.self) { try Tokenizer(TokenizerData(model: "gpt2", tokens: ["a"], bosID: 5)) }
+    }
+
+    @Test func outOfRangeSpecialIDsAreIgnored() throws {
+        let t = try Tokenizer(TokenizerData(model: "gpt2", tokens: ["a"], bosID: 5, eosID: -1, eotID: 0))
+        #expect(t.bos == nil && t.eos == nil && t.eot == 0)
+        #expect(t.encode("a", addBOS: true) == [0])
     }
 
     @Test func bitnetArchitectureWithoutPreUsesLlama3() throws {
