@@ -372,6 +372,101 @@ BITNET_API int32_t bitnet_context_reset(bitnet_context *ctx);
  */
 BITNET_API int32_t bitnet_context_interrupt(bitnet_context *ctx);
 
+/* ======================================================================== */
+/* Tokens                                                                    */
+/* ======================================================================== */
+
+/*
+ * Every model carries its tokenizer: "gpt2" byte-level BPE (Llama 3 / 2B4T,
+ * GPT-2, the pre-tokenizer chosen by tokenizer.ggml.pre) or "llama"
+ * SentencePiece BPE with byte fallback. Token ids are int32_t in
+ * 0 ..< bitnet_vocab_size(). All functions here only read the model and may be
+ * called from any thread, concurrently. A model loaded from a file without
+ * tokenizer metadata makes them fail with BITNET_E_UNSUPPORTED (the token-id
+ * getters return -1).
+ */
+
+/**
+ * Converts `len` bytes of UTF-8 `text` (not necessarily NUL-terminated; text
+ * may be NULL when len is 0) into token ids.
+ *
+ * add_bos != 0 puts the model's BOS token first (unless the text already
+ * produced it, e.g. "<|begin_of_text|>" with parse_special; never twice).
+ * parse_special != 0 turns the text of control tokens such as "<|eot_id|>"
+ * into their ids; with 0 such text is ordinary characters. Control tokens are
+ * never produced from plain text otherwise. SentencePiece models prepend one
+ * space to the text, as their reference implementation does.
+ *
+ * Writes at most `cap` ids to `tokens` (NULL allowed when cap is 0) and the
+ * full count to *n_tokens (required). Returns BITNET_OK;
+ * BITNET_E_BUFFER_TOO_SMALL when cap < *n_tokens (the first cap ids are
+ * written; call again with a buffer of *n_tokens); BITNET_E_INVALID_ARGUMENT
+ * for invalid UTF-8 (the message gives the byte offset) or NULL pointers;
+ * BITNET_E_UNSUPPORTED when the model has no tokenizer.
+ */
+BITNET_API int32_t bitnet_tokenize(const bitnet_model *model, const char *text, size_t len, int add_bos,
+                                   int parse_special, int32_t *tokens, size_t cap, size_t *n_tokens);
+
+/**
+ * Converts `n` token ids back into text, snprintf-style: writes at most
+ * cap - 1 bytes plus a NUL to buf (buf may be NULL when cap is 0) and the full
+ * length (without NUL) to *len (len may be NULL). Control tokens (BOS, EOS,
+ * <|eot_id|>, ...) produce no text; SentencePiece models drop the one leading
+ * space that tokenization prepends. The bytes are exactly those of the tokens:
+ * a sequence cut inside a multi-byte character ends with an incomplete one
+ * (use the streaming generation API for text that is always valid UTF-8).
+ * Returns BITNET_OK; BITNET_E_BUFFER_TOO_SMALL (output truncated, *len has the
+ * needed length); BITNET_E_INVALID_ARGUMENT (an id outside the vocabulary,
+ * NULL tokens with n > 0); BITNET_E_UNSUPPORTED (no tokenizer).
+ */
+BITNET_API int32_t bitnet_detokenize(const bitnet_model *model, const int32_t *tokens, size_t n, char *buf,
+                                     size_t cap, size_t *len);
+
+/**
+ * The bytes one token stands for, snprintf-style like bitnet_detokenize().
+ * A byte-level token may be a fragment of a UTF-8 character. Control tokens
+ * give their text ("<|eot_id|>"); SentencePiece pieces have '▁' turned into
+ * spaces. Returns BITNET_OK, BITNET_E_BUFFER_TOO_SMALL,
+ * BITNET_E_INVALID_ARGUMENT (token outside the vocabulary) or
+ * BITNET_E_UNSUPPORTED.
+ */
+BITNET_API int32_t bitnet_token_to_piece(const bitnet_model *model, int32_t token, char *buf, size_t cap,
+                                         size_t *len);
+
+/** Beginning-of-text token id, or -1 (no such token, no tokenizer, NULL model). */
+BITNET_API int32_t bitnet_token_bos(const bitnet_model *model);
+/** End-of-text token id, or -1. */
+BITNET_API int32_t bitnet_token_eos(const bitnet_model *model);
+/**
+ * End-of-turn token id (tokenizer.ggml.eot_token_id, else found by its text,
+ * e.g. "<|eot_id|>" = 128009 for 2B4T), or -1. Chat generation stops at it.
+ */
+BITNET_API int32_t bitnet_token_eot(const bitnet_model *model);
+/** Number of tokens in the tokenizer's vocabulary, or -1. */
+BITNET_API int32_t bitnet_vocab_size(const bitnet_model *model);
+
+/**
+ * Renders a conversation of `n` messages (roles[i], contents[i]: NUL-terminated
+ * UTF-8, e.g. "system", "user", "assistant") into a prompt, snprintf-style into
+ * buf / *len like bitnet_detokenize(). add_assistant != 0 appends the opening of
+ * the assistant's reply.
+ *
+ * template_name: "bitnet" (2B4T: "<|begin_of_text|>System: {s}<|eot_id|>User:
+ * {u}<|eot_id|>Assistant: ", roles capitalised, contents trimmed) or "llama3"
+ * ("<|begin_of_text|><|start_header_id|>{role}<|end_header_id|>\n\n{content}<|eot_id|>");
+ * NULL selects the model's own: its tokenizer.chat_template when recognised,
+ * else "bitnet" for the bitnet-b1.58 / bitnet-25 architectures, else "llama3"
+ * when the vocabulary has a <|start_header_id|> token. The prompt
+ * starts with the BOS text: tokenize it with parse_special = 1 (add_bos = 1
+ * does not add a second BOS). Returns BITNET_OK; BITNET_E_BUFFER_TOO_SMALL;
+ * BITNET_E_INVALID_ARGUMENT (unknown template name, NULL roles/contents or an
+ * element of them, invalid UTF-8); BITNET_E_UNSUPPORTED (template_name NULL
+ * and the model's template is not one of the above).
+ */
+BITNET_API int32_t bitnet_apply_chat_template(const bitnet_model *model, const char *template_name,
+                                              const char *const *roles, const char *const *contents, size_t n,
+                                              int add_assistant, char *buf, size_t cap, size_t *len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -72,6 +72,8 @@ public final class Model: Sendable {
     public let layers: [Layer]
     /// The weights prepared for computing (repacked ternary matrices); nil for vocab-only models.
     public let weights: ModelWeights?
+    /// The text <-> token converter; nil only when the file has no `tokenizer.*` metadata.
+    public let tokenizer: Tokenizer?
 
     public var metadata: [String: GGUFValue] { file.metadata }
     public var fileSize: Int { file.fileSize }
@@ -104,6 +106,12 @@ public final class Model: Sendable {
         self.isVocabOnly = vocabOnly
         let hparams = try HyperParameters(file: file, vocabOnly: vocabOnly)
         self.hparams = hparams
+        let tokenizer = try Tokenizer(gguf: file)
+        // Embeddings may have padding rows, but every token needs one.
+        if !vocabOnly, let tokenizer, tokenizer.vocabularySize > hparams.nVocab {
+            throw .format("tokenizer has \(tokenizer.vocabularySize) tokens but the model only \(hparams.nVocab) embedding rows")
+        }
+        self.tokenizer = tokenizer
         if vocabOnly {
             tokenEmbedding = .empty
             outputNorm = .empty
