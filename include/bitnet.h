@@ -167,6 +167,122 @@ typedef struct bitnet_model bitnet_model;
 /** An inference context: KV cache, scratch buffers, threads. One thread at a time. */
 typedef struct bitnet_context bitnet_context;
 
+/* ======================================================================== */
+/* Models                                                                    */
+/* ======================================================================== */
+
+/*
+ * Supported files: GGUF v2 and v3 with architecture "bitnet-b1.58" or
+ * "bitnet-25" (Microsoft's 2B4T uploads, I2_S weights) or "bitnet" (llama.cpp's
+ * converter: TQ1_0, TQ2_0, F16, BF16, F32 weights). Embeddings / LM head may be
+ * F32, F16, BF16, Q8_0, Q4_K or Q6_K.
+ *
+ * Every count, offset and size in the file is validated before any tensor data
+ * is touched; a malformed file fails with BITNET_E_FORMAT (or BITNET_E_IO /
+ * BITNET_E_UNSUPPORTED) and a message naming the key or tensor at fault.
+ * Remaining risk with use_mmap = 1: if another process truncates the file while
+ * it is loaded, reading the lost pages raises SIGBUS. Load with use_mmap = 0
+ * (a private heap copy) when files may change underneath the process.
+ */
+
+/**
+ * Progress of bitnet_model_load, from 0.0 to 1.0, called on the loading thread
+ * (a few times when mapping; per 16 MiB chunk when reading with use_mmap = 0).
+ * Return 0 to continue; any other value aborts the load with
+ * BITNET_E_CANCELLED (nothing is leaked, *out stays NULL).
+ */
+typedef int32_t (*bitnet_progress_fn)(float progress, void *user_data);
+
+/** Options for bitnet_model_load. Fill with bitnet_model_params_init() first. */
+typedef struct bitnet_model_params {
+    uint32_t size;           /**< sizeof(bitnet_model_params); set by _init */
+    int32_t use_mmap;        /**< 1 (default): map the file; 0: read it into memory */
+    int32_t use_mlock;       /**< 1: pin the weights in RAM (best effort, logged on failure); default 0 */
+    int32_t vocab_only;      /**< 1: metadata/tokenizer only: tensors are not read, any architecture; default 0 */
+    bitnet_progress_fn progress_callback; /**< NULL (default) = no progress reports */
+    void *progress_user_data;             /**< passed to progress_callback */
+} bitnet_model_params;
+
+/** FFN activations reported in bitnet_model_info.activation. */
+enum {
+    BITNET_ACTIVATION_RELU2 = 0, /**< relu(x)^2 (bitnet-b1.58, bitnet-25, bitnet + hidden_activation=relu2) */
+    BITNET_ACTIVATION_SILU = 1   /**< x * sigmoid(x) (bitnet default) */
+};
+
+/** Facts about a loaded model, filled by bitnet_model_info_get(). */
+typedef struct bitnet_model_info {
+    uint32_t size;        /**< set to sizeof(bitnet_model_info) before the call */
+    char arch[32];        /**< general.architecture, NUL-terminated (truncated if longer) */
+    int32_t n_vocab;      /**< vocabulary size */
+    int32_t n_ctx_train;  /**< context length the model was trained with */
+    int32_t n_embd;       /**< hidden size */
+    int32_t n_layer;      /**< transformer blocks */
+    int32_t n_head;       /**< attention (query) heads */
+    int32_t n_head_kv;    /**< key/value heads (GQA) */
+    int32_t n_ff;         /**< FFN hidden size */
+    int32_t weight_type;  /**< ggml type id of the linear weights (36 = I2_S, 34 = TQ1_0, 35 = TQ2_0, 1 = F16, ...); -1 if vocab-only */
+    int32_t n_rot;        /**< rotary dimensions per head */
+    int64_t n_params;     /**< elements in all tensors of the file */
+    uint64_t file_size;   /**< bytes of the GGUF file */
+    float rope_freq_base; /**< RoPE theta */
+    float rms_norm_eps;   /**< RMSNorm epsilon */
+    int32_t activation;   /**< BITNET_ACTIVATION_* */
+    int32_t tied_output;  /**< 1 if the LM head is the token embedding */
+    int32_t vocab_only;   /**< 1 if loaded with vocab_only (hyperparameters best effort, may be 0) */
+} bitnet_model_info;
+
+/** Fills *params with defaults (including params->size). NULL is ignored. Any thread. */
+BITNET_API void bitnet_model_params_init(bitnet_model_params *params);
+
+/**
+ * Loads the GGUF model at `path` (params == NULL: defaults) and stores a new
+ * handle in *out; free it with bitnet_model_free(). On failure *out is set to
+ * NULL. The model is immutable and may be shared by any number of threads.
+ * Returns BITNET_OK; BITNET_E_INVALID_ARGUMENT (path or out NULL, bad
+ * params->size); BITNET_E_IO (missing file, directory, unreadable);
+ * BITNET_E_FORMAT (malformed or inconsistent file); BITNET_E_UNSUPPORTED
+ * (unknown architecture, tensor type or GGUF version); BITNET_E_OUT_OF_MEMORY;
+ * BITNET_E_CANCELLED (the progress callback returned non-zero).
+ */
+BITNET_API int32_t bitnet_model_load(const char *path, const bitnet_model_params *params, bitnet_model **out);
+
+/**
+ * Fills *info. Set info->size = sizeof(bitnet_model_info) first: the library
+ * writes at most that many bytes and stores the number written in info->size.
+ * Returns BITNET_OK or BITNET_E_INVALID_ARGUMENT (NULL pointer, size < 4).
+ * Any thread.
+ */
+BITNET_API int32_t bitnet_model_info_get(const bitnet_model *model, bitnet_model_info *info);
+
+/**
+ * Copies the value of metadata `key` as text into buf (snprintf-style: at most
+ * cap - 1 bytes plus a NUL; buf may be NULL when cap is 0) and the full length
+ * without NUL into *len (len may be NULL). Strings are returned as stored
+ * (invalid UTF-8 replaced by U+FFFD), numbers in decimal ("4096", "1e-05",
+ * "500000.0"), booleans as "true"/"false", arrays as "[a, b, ...]" with
+ * quoted strings. Returns BITNET_OK; BITNET_E_BUFFER_TOO_SMALL (the text was
+ * truncated, *len has the needed length); BITNET_E_INVALID_ARGUMENT (NULL
+ * model or key, or no such key — check bitnet_last_error()). Any thread.
+ */
+BITNET_API int32_t bitnet_model_meta_get(const bitnet_model *model, const char *key, char *buf, size_t cap, size_t *len);
+
+/** Number of metadata keys of the model (0 for NULL). Any thread. */
+BITNET_API int32_t bitnet_model_meta_count(const bitnet_model *model);
+
+/**
+ * Copies the name of metadata key number `index` (0 <= index <
+ * bitnet_model_meta_count(), in file order) into buf, snprintf-style like
+ * bitnet_model_meta_get(). BITNET_E_INVALID_ARGUMENT when index is out of
+ * range. Any thread.
+ */
+BITNET_API int32_t bitnet_model_meta_key(const bitnet_model *model, int32_t index, char *buf, size_t cap, size_t *len);
+
+/**
+ * Releases a model. NULL is ignored. The caller must free every context using
+ * the model first; after this call the handle is invalid.
+ */
+BITNET_API void bitnet_model_free(bitnet_model *model);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,200 @@
+/// How to load a model.
+public struct ModelLoadOptions: Sendable {
+    /// Map the file (default) instead of reading it into the heap.
+    public var useMmap = true
+    /// Pin the file's pages in RAM (best effort).
+    public var useMlock = false
+    /// Read only metadata (tokenizer); no weights, any architecture.
+    public var vocabOnly = false
+    /// Called with the progress in 0...1; return false to cancel (BITNET_E_CANCELLED).
+    public var progress: (@Sendable (Double) -> Bool)?
+
+    public init(useMmap: Bool = true, useMlock: Bool = false, vocabOnly: Bool = false,
+                progress: (@Sendable (Double) -> Bool)? = nil) {
+        self.useMmap = useMmap
+        self.useMlock = useMlock
+        self.vocabOnly = vocabOnly
+        self.progress = progress
+    }
+}
+
+/// The seven linear projections of a transformer block.
+public enum Projection: String, Sendable, CaseIterable {
+    case q = "attn_q", k = "attn_k", v = "attn_v", output = "attn_output"
+    case gate = "ffn_gate", up = "ffn_up", down = "ffn_down"
+}
+
+/// One transformer block's weights (views into the model file).
+public struct Layer: Sendable {
+    public let attnNorm: TensorView
+    public let attnQ: TensorView
+    public let attnK: TensorView
+    public let attnV: TensorView
+    public let attnOutput: TensorView
+    public let attnSubNorm: TensorView
+    public let ffnNorm: TensorView
+    public let ffnGate: TensorView
+    public let ffnUp: TensorView
+    public let ffnDown: TensorView
+    public let ffnSubNorm: TensorView
+    /// Optional per-projection scalar scales (`blk.N.attn_q.scale`, ...).
+    public let scales: [Projection: TensorView]
+
+    public func weight(_ projection: Projection) -> TensorView {
+        switch projection {
+        case .q: attnQ
+        case .k: attnK
+        case .v: attnV
+        case .output: attnOutput
+        case .gate: ffnGate
+        case .up: ffnUp
+        case .down: ffnDown
+        }
+    }
+
+    public func scale(_ projection: Projection) -> TensorView? { scales[projection] }
+}
+
+/// A loaded model: hyperparameters, metadata and views of every weight.
+///
+/// Immutable after load and safe to share between threads. The weights are
+/// not copied: views point into the file mapping this object keeps alive.
+/// A vocab-only model has metadata only — `layers` is empty and the
+/// embedding/norm views are `TensorView.empty`.
+public final class Model: Sendable {
+    public let file: GGUFFile
+    public let hparams: HyperParameters
+    public let isVocabOnly: Bool
+    public let tokenEmbedding: TensorView
+    public let outputNorm: TensorView
+    /// The separate LM head; nil when it is tied to `tokenEmbedding`.
+    public let output: TensorView?
+    public let layers: [Layer]
+
+    public var metadata: [String: GGUFValue] { file.metadata }
+    public var fileSize: Int { file.fileSize }
+    /// The matrix the logits come from: `output`, or the tied embedding.
+    public var lmHead: TensorView { output ?? tokenEmbedding }
+    /// Total elements of all tensors in the file.
+    public var parameterCount: Int { file.tensors.reduce(0) { $0 + $1.elementCount } }
+    /// Storage type of the linear (BitLinear) weights, nil for vocab-only models.
+    public var weightType: GGMLType? { layers.first?.attnQ.type }
+
+    /// Loads and validates the model at `path`.
+    public static func load(path: String, options: ModelLoadOptions = ModelLoadOptions()) throws(BitNetError) -> Model {
+        let progress = options.progress
+        // Reading without mmap is the slow part: it gets 0...0.9 of the progress range.
+        let readProgress: ((Double) -> Bool)? = progress.map { report in { report($0 * 0.9) } }
+        if let progress, !progress(0) { throw BitNetError(.cancelled, "loading '\(path)' cancelled by the progress callback") }
+        let file = try GGUFFile(path: path, useMmap: options.useMmap, lock: options.useMlock,
+                                metadataOnly: options.vocabOnly, progress: readProgress)
+        let model = try Model(file: file, vocabOnly: options.vocabOnly)
+        if let progress, !progress(1) { throw BitNetError(.cancelled, "loading '\(path)' cancelled by the progress callback") }
+        Log.info("loaded \(path): \(model.hparams.architectureName), \(model.layers.count) layers, \(file.tensors.count) tensors, \(file.fileSize) bytes")
+        return model
+    }
+
+    /// Builds a model from an already parsed file (also used for in-memory files).
+    public init(file: GGUFFile, vocabOnly: Bool = false) throws(BitNetError) {
+        self.file = file
+        self.isVocabOnly = vocabOnly
+        let hparams = try HyperParameters(file: file, vocabOnly: vocabOnly)
+        self.hparams = hparams
+        if vocabOnly {
+            tokenEmbedding = .empty
+            outputNorm = .empty
+            output = nil
+            layers = []
+            return
+        }
+        let loader = WeightLoader(file: file, hparams: hparams)
+        let h = hparams
+        tokenEmbedding = try loader.tensor("token_embd.weight", shape: [h.nEmbd, h.nVocab], allowed: WeightLoader.embeddingTypes)
+        outputNorm = try loader.tensor("output_norm.weight", shape: [h.nEmbd], allowed: WeightLoader.normTypes)
+        output = h.tiedOutput ? nil
+            : try loader.tensor("output.weight", shape: [h.nEmbd, h.nVocab], allowed: WeightLoader.embeddingTypes)
+        var layers = [Layer]()
+        layers.reserveCapacity(h.nLayer)
+        for index in 0..<h.nLayer {
+            layers.append(try loader.layer(index))
+        }
+        self.layers = layers
+        try loader.rejectStrayBlocks()
+    }
+}
+
+/// Finds, type-checks and shape-checks the tensors of a model.
+struct WeightLoader {
+    let file: GGUFFile
+    let hparams: HyperParameters
+
+    static let linearTypes: Set<GGMLType> = [.i2_s, .tq1_0, .tq2_0, .f32, .f16, .bf16]
+    static let embeddingTypes: Set<GGMLType> = [.f32, .f16, .bf16, .q8_0, .q4_K, .q6_K]
+    static let normTypes: Set<GGMLType> = [.f32]
+
+    /// The tensor `name`, which must exist, have one of the `allowed` types
+    /// and exactly `shape` (trailing dimensions of 1 are ignored).
+    func tensor(_ name: String, shape: [Int], allowed: Set<GGMLType>) throws(BitNetError) -> TensorView {
+        guard let info = file.tensor(named: name) else { throw .format("missing tensor \(name)") }
+        guard allowed.contains(info.type) else {
+            let names = allowed.map(\.name).sorted().joined(separator: ", ")
+            throw .unsupported("tensor \(name): type \(info.type.name) is not supported here (allowed: \(names))")
+        }
+        guard WeightLoader.trimmed(info.dims) == WeightLoader.trimmed(shape) else {
+            throw .format("tensor \(name): shape \(info.dims) does not match the expected \(shape) from the hyperparameters")
+        }
+        return TensorView(name: name, type: info.type, shape: info.dims, data: file.data(of: info))
+    }
+
+    func layer(_ index: Int) throws(BitNetError) -> Layer {
+        let h = hparams
+        let p = "blk.\(index)."
+        let qOut = h.nHead * h.headDim
+        func linear(_ projection: Projection, inputs: Int, outputs: Int) throws(BitNetError) -> TensorView {
+            try tensor(p + projection.rawValue + ".weight", shape: [inputs, outputs], allowed: WeightLoader.linearTypes)
+        }
+        func norm(_ name: String, _ length: Int) throws(BitNetError) -> TensorView {
+            try tensor(p + name + ".weight", shape: [length], allowed: WeightLoader.normTypes)
+        }
+        var scales = [Projection: TensorView]()
+        for projection in Projection.allCases {
+            let name = p + projection.rawValue + ".scale"
+            guard let info = file.tensor(named: name) else { continue }
+            guard info.type == .f32, info.elementCount == 1 else {
+                throw .format("tensor \(name): a projection scale must be one F32 value, got \(info.type.name) of shape \(info.dims)")
+            }
+            scales[projection] = TensorView(name: name, type: info.type, shape: info.dims, data: file.data(of: info))
+        }
+        return Layer(
+            attnNorm: try norm("attn_norm", h.nEmbd),
+            attnQ: try linear(.q, inputs: h.nEmbd, outputs: qOut),
+            attnK: try linear(.k, inputs: h.nEmbd, outputs: h.kvDim),
+            attnV: try linear(.v, inputs: h.nEmbd, outputs: h.kvDim),
+            attnOutput: try linear(.output, inputs: qOut, outputs: h.nEmbd),
+            attnSubNorm: try norm("attn_sub_norm", qOut),
+            ffnNorm: try norm("ffn_norm", h.nEmbd),
+            ffnGate: try linear(.gate, inputs: h.nEmbd, outputs: h.nFF),
+            ffnUp: try linear(.up, inputs: h.nEmbd, outputs: h.nFF),
+            ffnDown: try linear(.down, inputs: h.nFF, outputs: h.nEmbd),
+            ffnSubNorm: try norm("ffn_sub_norm", h.nFF),
+            scales: scales)
+    }
+
+    /// A `blk.N.` tensor with N >= block_count means the metadata and the
+    /// tensors disagree about the depth of the model.
+    func rejectStrayBlocks() throws(BitNetError) {
+        for info in file.tensors where info.name.hasPrefix("blk.") {
+            let digits = info.name.dropFirst(4).prefix { $0.isASCII && $0.isNumber }
+            if let n = Int(digits), n >= hparams.nLayer {
+                throw .format("tensor \(info.name) belongs to layer \(n), but \(hparams.architectureName).block_count is \(hparams.nLayer)")
+            }
+        }
+    }
+
+    /// The shape without trailing 1s, so [256] and [256, 1] compare equal.
+    static func trimmed(_ dims: [Int]) -> ArraySlice<Int> {
+        var slice = dims[...]
+        while slice.count > 1, slice.last == 1 { slice = slice.dropLast() }
+        return slice
+    }
+}
