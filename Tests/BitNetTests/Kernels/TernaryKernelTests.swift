@@ -118,6 +118,38 @@ import Testing
         }
     }
 
+    @Test func groupedProductsMatchSeparateOnes() throws {
+        let pool = try ThreadPool(threadCount: 2)
+        let tokens = 3, cols = 384
+        let shapes = [45, 5, 130]  // three matrices sharing one input
+        var random = TestRandom(seed: 31)
+        let matrices = try shapes.map { rows in
+            let values = (0..<rows * cols).map { _ in Int8(random.int(-1...1)) }
+            return try values.withUnsafeBufferPointer {
+                try PackedTernaryMatrix(ternary: $0, rows: rows, cols: cols, rowScales: (0..<rows).map { _ in random.float(0.1...1) })
+            }
+        }
+        let x = (0..<tokens * cols).map { _ in random.float(-2...2) }
+        let activations = try QuantizedActivations(cols: cols, capacity: tokens)
+        x.withUnsafeBufferPointer { activations.quantize($0.baseAddress!, tokens: tokens, stride: cols) }
+        var grouped = shapes.map { [Float](repeating: .nan, count: tokens * $0) }
+        var separate = grouped
+        for i in 0..<3 {
+            separate[i].withUnsafeMutableBufferPointer {
+                matrices[i].multiply(activations, into: $0.baseAddress!, yStride: shapes[i], rows: 0..<shapes[i])
+            }
+        }
+        let buffers = grouped.indices.map { i in UnsafeMutablePointer<Float>.allocate(capacity: grouped[i].count) }
+        defer { buffers.forEach { $0.deallocate() } }
+        for i in 0..<3 { buffers[i].initialize(repeating: .nan, count: grouped[i].count) }
+        PackedTernaryMatrix.multiply((0..<3).map { TernaryProductTarget(matrices[$0], into: buffers[$0], yStride: shapes[$0]) },
+                                     activations, pool: pool)
+        for i in 0..<3 {
+            grouped[i] = Array(UnsafeBufferPointer(start: buffers[i], count: grouped[i].count))
+            #expect(grouped[i] == separate[i])
+        }
+    }
+
     /// Extreme activations (q = +127 everywhere, or −128, which the quantizer
     /// never produces but the kernels must handle) with all-(+1) and all-(−1)
     /// weights over the longest real row: no int16 saturation, no overflow.
