@@ -35,7 +35,7 @@ public enum KernelBenchmark {
                            threadCounts: [Int] = [1, 2], promptTokens: Int = 128,
                            coldSetBytes: Int = 384 << 20) throws(BitNetError) -> [Result] {
         var results: [Result] = []
-        let pools = try threadCounts.map { (count) throws(BitNetError) in try ThreadPool(threadCount: count) }
+        let pools = try threadCounts.map { (count) throws(BitNetError) in try ThreadPool(threadCount: count, pinToCPUs: getenv("BITNET_NO_PIN") == nil) }
         for (rows, cols) in [(6912, 2560), (2560, 6912)] {
             let matrix = try randomMatrix(rows: rows, cols: cols, seed: UInt64(rows))
             let copies = Swift.max(1, coldSetBytes / matrix.byteCount + 1)
