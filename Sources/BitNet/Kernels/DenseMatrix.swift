@@ -117,6 +117,15 @@ public struct DenseMatrix: @unchecked Sendable {
         }
     }
 
+    /// All rows, spread over `pool`'s threads (4 row parts per thread).
+    public func multiply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, pool: ThreadPool,
+                         kernels: KernelSet = .selected) {
+        let parts = Swift.min(pool.threadCount * 4, rows)
+        pool.parallelFor(parts) { part in
+            multiply(x, into: y, rows: (rows * part / parts)..<(rows * (part + 1) / parts), kernels: kernels)
+        }
+    }
+
     /// Dequantizes row r into `out` (`cols` floats): the embedding lookup,
     /// and the reference twin's definition of each storage type.
     public func row(_ r: Int, into out: UnsafeMutablePointer<Float>) {

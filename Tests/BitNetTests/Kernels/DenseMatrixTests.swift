@@ -87,6 +87,13 @@ import Testing
             f16.multiply(x, into: &y16, rows: 0..<rows)
             q8.multiply(x, into: &y8, rows: 0..<rows)
             for r in 0..<rows { #expect(abs(y16[r] - y8[r]) <= 0.05) }
+            // The pool-parallel form gives the same numbers as one call.
+            let pool = try ThreadPool(threadCount: 2)
+            var yPool = [Float](repeating: .nan, count: rows)
+            x.withUnsafeBufferPointer { xs in
+                yPool.withUnsafeMutableBufferPointer { q8.multiply(xs.baseAddress!, into: $0.baseAddress!, pool: pool) }
+            }
+            #expect(yPool == y8)
         }
     }
 
