@@ -42,7 +42,7 @@ struct Bench: ParsableCommand {
         options.contextLength = max(prompt + n, 1)
         let context = try Context(model: loaded, options: options)
         let vocab = loaded.hparams.nVocab
-        var rng = BenchRandom(seed: 42)
+        var rng = SplitMix64(seed: 42)
         let promptTokens = (0..<prompt).map { _ in Int32(rng.next() % UInt64(vocab)) }
 
         if !noWarmup {
@@ -111,17 +111,4 @@ func meanAndDeviation(_ values: [Double]) -> (Double, Double) {
 func format(_ value: Double) -> String {
     let scaled = (value * 100).rounded() / 100
     return "\(scaled)"
-}
-
-/// Deterministic token ids for benchmarks (splitmix64).
-struct BenchRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

@@ -69,14 +69,14 @@ public struct RandomGenerator: Sendable, Hashable {
 }
 
 /// splitmix64 (Steele, Lea & Flood): turns consecutive seeds into well-mixed words.
-/// Also the project's generator of deterministic test data.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
+/// Also the project's generator of deterministic test and benchmark data.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    public var state: UInt64
 
-    init(state: UInt64) { self.state = state }
-    init(seed: UInt64) { state = seed }
+    public init(state: UInt64) { self.state = state }
+    public init(seed: UInt64) { state = seed }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

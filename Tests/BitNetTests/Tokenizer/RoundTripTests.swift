@@ -2,16 +2,7 @@ import Testing
 @testable import BitNet
 
 /// A small deterministic generator (tests must be reproducible).
-struct TokenizerTestRNG: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+typealias TokenizerTestRNG = SplitMix64
 
 /// Random text mixing scripts, digits, punctuation, every kind of whitespace,
 /// combining marks, emoji and unassigned/private-use code points.
