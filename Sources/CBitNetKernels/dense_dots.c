@@ -49,6 +49,9 @@ BNK_AVX512 void bnk_dot_f16_avx512(const uint16_t *e, size_t cols, size_t row_be
         __m512 s0 = _mm512_setzero_ps(), s1 = s0;
         size_t k = 0;
         for (; k + 32 <= cols; k += 32) {
+            /* Rows are contiguous: fetching 4 KB ahead runs into the next rows, which the
+               LM head reads next (same gain as in the ternary matvec). */
+            _mm_prefetch((const char *)(row + k) + 4096, _MM_HINT_T0);
             __m512 e0 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + k)));
             __m512 e1 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + k + 16)));
             s0 = _mm512_fmadd_ps(e0, _mm512_loadu_ps(x + k), s0);
