@@ -407,13 +407,13 @@ static void test_utf8_chunks(bitnet_model *model) {
         CHECK(t >= 0);
         if (t >= 0) {
             bias[n].token = t;
-            bias[n].bias = 100.0f;
+            bias[n].bias = 200.0f;
             n++;
         }
     }
     p.logit_bias = bias;
     p.n_logit_bias = (size_t)n;
-    p.temperature = 1.0f;
+    p.temperature = 10.0f; /* near-uniform over the five biased byte tokens */
     p.top_k = 0;
     p.top_p = 1.0f;
     p.seed = 7;

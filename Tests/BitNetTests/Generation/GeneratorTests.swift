@@ -131,10 +131,10 @@ import Glibc
         let tokenizer = try #require(context.model.tokenizer)
         let wanted: [[UInt8]] = [[0xC3], [0xA9], [0xE2], [0x82], [0xAC], [0xF0], [0x9F]]
         let bias = (0..<Int32(tokenizer.vocabularySize)).compactMap { id in
-            wanted.contains(tokenizer.piece(id) ?? []) ? LogitBias(token: id, bias: 100) : nil
+            wanted.contains(tokenizer.piece(id) ?? []) ? LogitBias(token: id, bias: 200) : nil
         }
         #expect(bias.count == wanted.count)
-        let sampling = SamplingParams(temperature: 1, topK: 0, topP: 1, seed: 5, logitBias: bias)
+        let sampling = SamplingParams(temperature: 10, topK: 0, topP: 1, seed: 5, logitBias: bias)
         let params = GenerationParams(sampling: sampling, maxNewTokens: 300, ignoreEOS: true)
         let (chunks, stats) = try Self.run(context, .text("abc"), params)
         #expect(stats.generated == 300)
