@@ -318,7 +318,14 @@ BITNET_API void bitnet_context_params_init(bitnet_context_params *params);
 BITNET_API int32_t bitnet_context_new(const bitnet_model *model, const bitnet_context_params *params,
                                       bitnet_context **out);
 
-/** Frees a context and joins its threads. NULL is ignored. Not while another call on it runs. */
+/**
+ * Frees a context and joins its threads; a generation paused on it is
+ * discarded. NULL is ignored. Never call it from the context's own stream
+ * callback or while another thread uses it: when the context is visibly busy
+ * (a running call, a callback, a running stream) it refuses, does nothing and
+ * logs a warning instead of pulling memory from under the running call. A
+ * finished stream keeps its context alive until bitnet_stream_free().
+ */
 BITNET_API void bitnet_context_free(bitnet_context *ctx);
 
 /**
@@ -364,9 +371,11 @@ BITNET_API int32_t bitnet_context_truncate(bitnet_context *ctx, int32_t n_keep);
 BITNET_API int32_t bitnet_context_reset(bitnet_context *ctx);
 
 /**
- * Asks the call running on ctx (eval, generate) to stop; it returns
- * BITNET_E_CANCELLED within one layer of work, leaving the context as it was
- * before that call. A request made while nothing runs is dropped when the next
+ * Asks the call running on ctx (eval, generate, a stream) to stop; it returns
+ * BITNET_E_CANCELLED within one layer of work. An eval leaves the context as
+ * it was before that call; a generation stops between tokens or within a
+ * prompt batch and keeps the prompt batches and tokens it had evaluated (so
+ * the next call reuses them). A request made while nothing runs is dropped when the next
  * call starts. Safe from any thread, including signal-free watchdog threads.
  * Errors: BITNET_E_INVALID_ARGUMENT (NULL).
  */
