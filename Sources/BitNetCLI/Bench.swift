@@ -15,6 +15,9 @@ struct Bench: ParsableCommand {
     @Option(name: .shortAndLong, help: "Prompt tokens per run (0 skips the prompt test).")
     var prompt: Int = 128
 
+    @Flag(help: "Skip the untimed warm-up pass.")
+    var noWarmup = false
+
     @Option(name: [.short, .customLong("gen")], help: "Generated tokens per run (0 skips the generation test).")
     var n: Int = 64
 
@@ -41,6 +44,12 @@ struct Bench: ParsableCommand {
         let vocab = loaded.hparams.nVocab
         var rng = BenchRandom(seed: 42)
         let promptTokens = (0..<prompt).map { _ in Int32(rng.next() % UInt64(vocab)) }
+
+        if !noWarmup {
+        // One untimed pass touches every weight page once (mmap faults), like llama-bench's warm-up.
+        try promptTokens.prefix(max(1, min(prompt, 8))).withUnsafeBufferPointer { try context.eval($0) }
+        try [Int32(1)].withUnsafeBufferPointer { try context.eval($0) }
+        }
 
         var results: [(String, [Double])] = []
         if prompt > 0 {

@@ -136,16 +136,3 @@ private func escaped(_ bytes: [UInt8]) -> String {
     return out + "'"
 }
 
-private func readAll(_ path: String) throws -> [UInt8] {
-    guard let f = fopen(path, "rb") else { throw CLIError(BitNetError(.io, "cannot open \(path)")) }
-    defer { fclose(f) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-        let n = fread(&chunk, 1, chunk.count, f)
-        if n <= 0 { break }
-        bytes.append(contentsOf: chunk[0..<n])
-    }
-    if ferror(f) != 0 { throw CLIError(BitNetError(.io, "error reading \(path)")) }
-    return bytes
-}

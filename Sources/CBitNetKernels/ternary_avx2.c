@@ -2,9 +2,11 @@
  * int16, then madd with ones into int32). See bitnet_kernels.h for the packed
  * layout and the exact result each kernel must produce.
  *
- * Overflow: codes are <= 2 and |q| <= 128, so one maddubs lane is at most
- * 2*2*128 = 512 in magnitude; the four maddubs of a block are summed in int16
- * (<= 2048) and widened to int32 right away. */
+ * Overflow: codes are <= 2 and -128 <= q <= 127, so one maddubs lane lies in
+ * [-512, 508], a block's four maddubs in [-2048, 2032], and 16 blocks in
+ * [-32768, 32512]: exactly int16. So blocks are summed in int16 in runs of at
+ * most 16 and only then widened to int32 (madd with ones). */
+#define BNK_AVX2_INT16_BLOCKS 16
 #include "bitnet_kernels.h"
 
 #if defined(__x86_64__)
@@ -31,14 +33,12 @@ BNK_AVX2 static inline int32_t hsum256(__m256i v) {
     return _mm_cvtsi128_si32(s);
 }
 
-/* sum over one row block of c*q, widened to int32 lanes. */
-BNK_AVX2 static inline __m256i block_dot(__m256i w, __m256i q0, __m256i q1, __m256i q2, __m256i q3) {
-    const __m256i m = _mm256_set1_epi8(0x03);
-    __m256i p = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(w, 6), m), q0);
-    p = _mm256_add_epi16(p, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(w, 4), m), q1));
-    p = _mm256_add_epi16(p, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(w, 2), m), q2));
-    p = _mm256_add_epi16(p, _mm256_maddubs_epi16(_mm256_and_si256(w, m), q3));
-    return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+/* sum over one row block of c*q in int16 lanes, in [-2048, 2032]. */
+BNK_AVX2 static inline __m256i block_dot16(__m256i c0, __m256i c1, __m256i c2, __m256i c3, const int8_t *qb) {
+    __m256i p = _mm256_maddubs_epi16(c0, _mm256_loadu_si256((const __m256i *)qb));
+    p = _mm256_add_epi16(p, _mm256_maddubs_epi16(c1, _mm256_loadu_si256((const __m256i *)(qb + 32))));
+    p = _mm256_add_epi16(p, _mm256_maddubs_epi16(c2, _mm256_loadu_si256((const __m256i *)(qb + 64))));
+    return _mm256_add_epi16(p, _mm256_maddubs_epi16(c3, _mm256_loadu_si256((const __m256i *)(qb + 96))));
 }
 
 /* NT tokens (1..4) share each unpacked row block. */
@@ -49,18 +49,27 @@ tile_tokens(const bnk_ternary_args *a, size_t tile, size_t t0, const int NT) {
         size_t r = tile * BNK_TILE_ROWS + i;
         if (r < a->row_begin || r >= a->row_end) continue;
         const uint8_t *w = a->packed + (tile * a->blocks_per_row + a->block_begin) * 128 + i * 32;
+        const __m256i m = _mm256_set1_epi8(0x03), ones = _mm256_set1_epi16(1);
         __m256i acc[4];
         for (int t = 0; t < NT; t++) acc[t] = _mm256_setzero_si256();
-        for (size_t blk = a->block_begin; blk < a->block_end; blk++, w += 128) {
-            __m256i wv = _mm256_load_si256((const __m256i *)w);
-            for (int t = 0; t < NT; t++) {
-                const int8_t *qb = a->q + (t0 + t) * a->q_stride + blk * 128;
-                acc[t] = _mm256_add_epi32(acc[t], block_dot(wv,
-                    _mm256_loadu_si256((const __m256i *)qb),
-                    _mm256_loadu_si256((const __m256i *)(qb + 32)),
-                    _mm256_loadu_si256((const __m256i *)(qb + 64)),
-                    _mm256_loadu_si256((const __m256i *)(qb + 96))));
+        for (size_t run = a->block_begin; run < a->block_end; run += BNK_AVX2_INT16_BLOCKS) {
+            size_t run_end = run + BNK_AVX2_INT16_BLOCKS < a->block_end ? run + BNK_AVX2_INT16_BLOCKS : a->block_end;
+            __m256i acc16[4];
+            for (int t = 0; t < NT; t++) acc16[t] = _mm256_setzero_si256();
+            for (size_t blk = run; blk < run_end; blk++, w += 128) {
+                /* ~4 KB ahead: overlaps the DRAM stream with the arithmetic. */
+                _mm_prefetch((const char *)(w + 4096), _MM_HINT_T0);
+                __m256i wv = _mm256_load_si256((const __m256i *)w);
+                __m256i c0 = _mm256_and_si256(_mm256_srli_epi16(wv, 6), m);
+                __m256i c1 = _mm256_and_si256(_mm256_srli_epi16(wv, 4), m);
+                __m256i c2 = _mm256_and_si256(_mm256_srli_epi16(wv, 2), m);
+                __m256i c3 = _mm256_and_si256(wv, m);
+                for (int t = 0; t < NT; t++) {
+                    const int8_t *qb = a->q + (t0 + t) * a->q_stride + blk * 128;
+                    acc16[t] = _mm256_add_epi16(acc16[t], block_dot16(c0, c1, c2, c3, qb));
+                }
             }
+            for (int t = 0; t < NT; t++) acc[t] = _mm256_add_epi32(acc[t], _mm256_madd_epi16(acc16[t], ones));
         }
         for (int t = 0; t < NT; t++) dots[t][i] = hsum256(acc[t]);
     }

@@ -78,9 +78,7 @@ final class ForwardPass {
             // Attention block.
             normalize(x, w.attnNorm, columns: embd, count: n)
             embdActivations.quantize(normed.base, tokens: n, stride: normed.width)
-            project(w.attnQ, embdActivations, into: q)
-            project(w.attnK, embdActivations, into: k)
-            project(w.attnV, embdActivations, into: v)
+            project([(w.attnQ, q), (w.attnK, k), (w.attnV, v)], embdActivations)
             for i in 0..<n {
                 rope.apply(q.row(i), heads: hp.nHead, table: ropeTable.row(i))
                 rope.apply(k.row(i), heads: hp.nHeadKV, table: ropeTable.row(i))
@@ -89,14 +87,13 @@ final class ForwardPass {
             attend(layer: layer, startPosition: startPosition, count: n)
             normalize(attention, w.attnSubNorm, columns: embd, count: n)
             embdActivations.quantize(normed.base, tokens: n, stride: normed.width)
-            project(w.attnOutput, embdActivations, into: projected)
+            project([(w.attnOutput, projected)], embdActivations)
             addResidual(count: n)
 
             // Feed-forward block.
             normalize(x, w.ffnNorm, columns: embd, count: n)
             embdActivations.quantize(normed.base, tokens: n, stride: normed.width)
-            project(w.ffnGate, embdActivations, into: gate)
-            project(w.ffnUp, embdActivations, into: up)
+            project([(w.ffnGate, gate), (w.ffnUp, up)], embdActivations)
             let ff = hp.nFF
             for i in 0..<n {
                 switch hp.activation {
@@ -106,7 +103,7 @@ final class ForwardPass {
             }
             normalize(gate, w.ffnSubNorm, columns: ff, count: n)
             ffActivations.quantize(normed.base, tokens: n, stride: normed.width)
-            project(w.ffnDown, ffActivations, into: projected)
+            project([(w.ffnDown, projected)], ffActivations)
             addResidual(count: n)
         }
         if isInterrupted() { throw BitNetError(.cancelled, "interrupted") }
@@ -118,9 +115,11 @@ final class ForwardPass {
         }
     }
 
-    /// out[t] = W · activations[t] for the tokens held, rows split across the pool.
-    private func project(_ matrix: PackedTernaryMatrix, _ activations: QuantizedActivations, into out: Buffer) {
-        matrix.multiply(activations, into: out.base, yStride: out.width, pool: pool, kernels: kernels)
+    /// out[t] = W · activations[t] for every (W, out) pair and the tokens held,
+    /// all pairs' rows split across the pool in one parallel loop (one sync).
+    private func project(_ products: [(PackedTernaryMatrix, Buffer)], _ activations: QuantizedActivations) {
+        let targets = products.map { TernaryProductTarget($0.0, into: $0.1.base, yStride: $0.1.width) }
+        PackedTernaryMatrix.multiply(targets, activations, pool: pool, kernels: kernels)
     }
 
     /// x[i] += projected[i].

@@ -98,12 +98,6 @@ public final class ModelWeights: @unchecked Sendable {
     /// logits[r] = lmHead[r] · x for every vocabulary row, split across the pool.
     func logits(of x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, pool: ThreadPool,
                 kernels: KernelSet = .selected) {
-        let rows = lmHeadMatrix.rows
-        let parts = min(pool.threadCount * 8, max(rows / 64, 1))
-        pool.parallelFor(parts) { part in
-            // 64-row aligned parts keep two threads off each other's cache lines.
-            let lower = rows * part / parts & ~63, upper = part == parts - 1 ? rows : rows * (part + 1) / parts & ~63
-            lmHeadMatrix.multiply(x, into: out, rows: lower..<upper, kernels: kernels)
-        }
+        lmHeadMatrix.multiply(x, into: out, pool: pool, kernels: kernels)
     }
 }

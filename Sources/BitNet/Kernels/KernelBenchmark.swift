@@ -35,7 +35,7 @@ public enum KernelBenchmark {
                            threadCounts: [Int] = [1, 2], promptTokens: Int = 128,
                            coldSetBytes: Int = 384 << 20) throws(BitNetError) -> [Result] {
         var results: [Result] = []
-        let pools = try threadCounts.map { (count) throws(BitNetError) in try ThreadPool(threadCount: count) }
+        let pools = try threadCounts.map { (count) throws(BitNetError) in try ThreadPool(threadCount: count, pinToCPUs: getenv("BITNET_NO_PIN") == nil) }
         for (rows, cols) in [(6912, 2560), (2560, 6912)] {
             let matrix = try randomMatrix(rows: rows, cols: cols, seed: UInt64(rows))
             let copies = Swift.max(1, coldSetBytes / matrix.byteCount + 1)
@@ -115,6 +115,22 @@ public enum KernelBenchmark {
             }
         }
         if let failure { throw failure }
+        // Load-time repacking of one 6912×2560 I2_S tensor (bytes as in a GGUF file).
+        let (packRows, packCols) = (6912, 2560)
+        var i2s = [UInt8](repeating: 0, count: packRows * packCols / 4 + 32)
+        for i in 0..<(i2s.count - 32) { i2s[i] = UInt8(truncatingIfNeeded: (i &* 2_654_435_761) >> 7) & 0x55 }
+        var packFailure: BitNetError?
+        let packMicros = i2s.withUnsafeBytes { raw in
+            time(repeats: 3) { _ in
+                do throws(BitNetError) {
+                    _ = try PackedTernaryMatrix(type: PackedTernaryMatrix.SourceType.i2_s, rows: packRows, cols: packCols,
+                                                data: raw, extraScale: nil)
+                } catch { packFailure = error }
+            }
+        }
+        if let packFailure { throw packFailure }
+        results.append(Result(operation: "pack I2_S", shape: "\(packRows)x\(packCols)", kernels: .reference, threads: 1,
+                              microseconds: packMicros, weightBytes: packRows * packCols / 4, macs: packRows * packCols))
         let activations = try QuantizedActivations(cols: cols, capacity: 1)
         let micros = x.withUnsafeBufferPointer { xs in time(repeats: 1000) { _ in activations.quantize(xs) } }
         results.append(Result(operation: "quantize", shape: "1x\(cols)", kernels: .reference, threads: 1,

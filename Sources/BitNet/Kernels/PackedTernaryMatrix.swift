@@ -194,8 +194,8 @@ public final class PackedTernaryMatrix: @unchecked Sendable {
             throw .format("I2_S weight \(rows)x\(cols): needs \(packedBytes + 4) bytes, got \(data.count)")
         }
         let source = base.assumingMemoryBound(to: UInt8.self)
-        for i in 0..<packedBytes where TernaryFormats.hasInvalidCode(source[i]) {
-            throw .format("I2_S weight: invalid code 3 at byte \(i)")
+        if let byte = TernaryFormats.firstInvalidCodeByte(base, count: packedBytes) {
+            throw .format("I2_S weight: invalid code 3 at byte \(byte)")
         }
         let blocksPerRow = cols / 128
         let destination = codes.typed(UInt8.self)

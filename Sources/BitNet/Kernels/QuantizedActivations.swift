@@ -63,26 +63,35 @@ public final class QuantizedActivations: @unchecked Sendable {
     public func scale(_ t: Int) -> Float { scales.typed(Float.self)[t] }
     public func sum(_ t: Int) -> Int32 { sums.typed(Int32.self)[t] }
 
-    /// Quantizes one row, returns s. Written as plain loops over raw pointers
-    /// with compare-selects (no `max`/`min` NaN handling) so they vectorize.
+    /// Quantizes one row, returns s.
+    ///
+    /// Written so the loops vectorize on baseline x86-64 (no SSE4.1 rounding
+    /// instruction, no fast-math): max|v| is an integer max over the sign-less
+    /// bit patterns (same order as the floats for non-negative values), and
+    /// round-half-to-even is the add/subtract of 1.5·2^23, exact for
+    /// |x| ≤ 2^22 under the default rounding mode — the value is clamped to
+    /// [−128, 127] first, which commutes with rounding at these bounds.
     /// NaN inputs must not trap: the compare-selects turn them into 127.
     @inline(__always)
     static func quantizeRow(_ v: UnsafePointer<Float>, count n: Int, into q: UnsafeMutablePointer<Int8>,
                             sum: inout Int32) -> Float {
-        var maxAbs: Float = 0
+        var maxBits: UInt32 = 0
         for i in 0..<n {
-            let a = abs(v[i])
-            maxAbs = a > maxAbs ? a : maxAbs
+            let bits = v[i].bitPattern & 0x7FFF_FFFF
+            maxBits = bits > maxBits ? bits : maxBits
         }
+        let maxAbs = Float(bitPattern: maxBits)
         let s = 127 / (maxAbs > 1e-5 ? maxAbs : 1e-5)
+        let magic: Float = 12_582_912  // 1.5 · 2^23
         var total: Int32 = 0
         for i in 0..<n {
-            let r = (v[i] * s).rounded(.toNearestOrEven)
-            let high: Float = r < 127 ? r : 127
+            let x = v[i] * s
+            let high: Float = x < 127 ? x : 127
             let clamped: Float = high > -128 ? high : -128
-            let value = Int8(clamped)
-            q[i] = value
-            total &+= Int32(value)
+            let rounded = (clamped + magic) - magic
+            let value = Int32(rounded)
+            q[i] = Int8(truncatingIfNeeded: value)
+            total &+= value
         }
         sum = total
         return s

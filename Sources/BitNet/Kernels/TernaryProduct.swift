@@ -82,6 +82,27 @@ extension PackedTernaryMatrix {
         }
     }
 
+    /// Several matrices reading the same activations (q/k/v, gate/up) in one
+    /// `parallelFor`, so the threads synchronize once instead of per matrix.
+    /// Every matrix's rows are cut into parts as in `multiply(_:into:yStride:pool:)`.
+    public static func multiply(_ products: [TernaryProductTarget], _ x: QuantizedActivations,
+                                pool: ThreadPool, kernels: KernelSet = .selected) {
+        var offsets: [Int] = [0]  // first part index of each product
+        var partCounts: [Int] = []
+        for product in products {
+            let parts = Swift.min(pool.threadCount * partsPerThread, product.matrix.tileCount)
+            partCounts.append(parts)
+            offsets.append(offsets[offsets.count - 1] + parts)
+        }
+        pool.parallelFor(offsets[offsets.count - 1]) { index in
+            var p = 0
+            while offsets[p + 1] <= index { p += 1 }
+            let product = products[p]
+            let range = product.matrix.rowRange(part: index - offsets[p], of: partCounts[p])
+            product.matrix.multiply(x, into: product.y, yStride: product.yStride, rows: range, kernels: kernels)
+        }
+    }
+
     /// Parts per thread in `multiply(_:into:yStride:pool:)`; more parts
     /// balance better, each costs one atomic claim.
     public static let partsPerThread = 4
@@ -130,5 +151,19 @@ enum TernaryReferenceKernel {
                 destination.pointee = a.accumulate != 0 ? destination.pointee + v : v
             }
         }
+    }
+}
+
+/// One output of `PackedTernaryMatrix.multiply(_:_:pool:)`: y = matrix · x with
+/// token t's row r at `y[t * yStride + r]`.
+public struct TernaryProductTarget {
+    public var matrix: PackedTernaryMatrix
+    public var y: UnsafeMutablePointer<Float>
+    public var yStride: Int
+
+    public init(_ matrix: PackedTernaryMatrix, into y: UnsafeMutablePointer<Float>, yStride: Int) {
+        self.matrix = matrix
+        self.y = y
+        self.yStride = yStride
     }
 }

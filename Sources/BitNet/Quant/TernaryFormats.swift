@@ -28,6 +28,23 @@ enum TernaryFormats {
         byte & (byte >> 1) & 0x55 != 0
     }
 
+    /// The offset of the first byte holding a code 3, scanning 8 bytes at a
+    /// time (load-time validation of a whole tensor must not cost much).
+    static func firstInvalidCodeByte(_ bytes: UnsafeRawPointer, count: Int) -> Int? {
+        let words = count / 8
+        var bad: UInt64 = 0
+        for i in 0..<words {
+            let word = bytes.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)
+            bad |= word & (word >> 1) & 0x5555_5555_5555_5555
+        }
+        if bad == 0 {
+            for i in (8 * words)..<count where hasInvalidCode(bytes.load(fromByteOffset: i, as: UInt8.self)) { return i }
+            return nil
+        }
+        for i in 0..<count where hasInvalidCode(bytes.load(fromByteOffset: i, as: UInt8.self)) { return i }
+        return nil
+    }
+
     // MARK: - TQ2_0
 
     /// TQ2_0 stores element 32n + m of a 128-element half in byte m at bits

@@ -69,8 +69,12 @@ public struct RandomGenerator: Sendable, Hashable {
 }
 
 /// splitmix64 (Steele, Lea & Flood): turns consecutive seeds into well-mixed words.
-struct SplitMix64 {
+/// Also the project's generator of deterministic test data.
+struct SplitMix64: RandomNumberGenerator {
     var state: UInt64
+
+    init(state: UInt64) { self.state = state }
+    init(seed: UInt64) { state = seed }
 
     mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15

@@ -7,7 +7,7 @@ import CBitNetKernels
     static let lengths = [0, 1, 7, 8, 9, 15, 16, 17, 64, 127, 128, 129, 1000]
 
     func randomFloats(_ n: Int, seed: UInt64) -> [Float] {
-        var rng = SplitMix(seed: seed)
+        var rng = SplitMix64(seed: seed)
         return (0..<n).map { _ in Float(rng.nextUnit() * 8 - 4) }
     }
 
@@ -43,16 +43,7 @@ import CBitNetKernels
     }
 }
 
-/// A tiny deterministic generator for test data.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+extension SplitMix64 {
+    /// Uniform in [0, 1).
     mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }

@@ -64,6 +64,39 @@ import Testing
         }
     }
 
+    @Test func q8RequantizationStaysClose() throws {
+        var random = TestRandom(seed: 4)
+        let rows = 9, cols = 256
+        let data = Self.bytes(storage: .f16, rows: rows, cols: cols, random: &random)
+        try data.withUnsafeBytes { raw in
+            let f16 = try DenseMatrix(type: 1, rows: rows, cols: cols, data: raw)
+            let q8 = try f16.quantizedToQ8_0()
+            #expect(q8.storage == .q8_0)
+            var a = [Float](repeating: 0, count: cols), b = a
+            for r in 0..<rows {
+                f16.row(r, into: &a)
+                q8.row(r, into: &b)
+                for k in 0..<cols {
+                    let blockMax = a[(k / 32 * 32)..<(k / 32 * 32 + 32)].map { abs($0) }.max()!
+                    // half a quantization step plus the f16 rounding of d
+                    #expect(abs(a[k] - b[k]) <= blockMax / 127 * 0.5 + blockMax * 1e-3)
+                }
+            }
+            let x = (0..<cols).map { _ in random.float(-1...1) }
+            var y16 = [Float](repeating: 0, count: rows), y8 = y16
+            f16.multiply(x, into: &y16, rows: 0..<rows)
+            q8.multiply(x, into: &y8, rows: 0..<rows)
+            for r in 0..<rows { #expect(abs(y16[r] - y8[r]) <= 0.05) }
+            // The pool-parallel form gives the same numbers as one call.
+            let pool = try ThreadPool(threadCount: 2)
+            var yPool = [Float](repeating: .nan, count: rows)
+            x.withUnsafeBufferPointer { xs in
+                yPool.withUnsafeMutableBufferPointer { q8.multiply(xs.baseAddress!, into: $0.baseAddress!, pool: pool) }
+            }
+            #expect(yPool == y8)
+        }
+    }
+
     @Test func badShapesThrow() {
         let raw = [UInt8](repeating: 0, count: 100)
         raw.withUnsafeBytes { raw in

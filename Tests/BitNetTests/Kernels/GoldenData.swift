@@ -2,11 +2,10 @@
 import Glibc
 #endif
 
-/// Test-only access to `/work/shared/golden`: whole-file reads and a minimal
-/// GGUF tensor locator (just enough to find tensor bytes; the real, validating
-/// reader lives in Sources/BitNet/GGUF).
+/// Test access to the golden BitLinear vectors (`m1.bitlinear.bin/.json`)
+/// and whole-file reads; GGUF files are opened with the real `GGUFFile`.
 enum GoldenData {
-    static let directory = "/work/shared/golden"
+    static var directory: String { SharedData.root + "/golden" }
 
     static func readFile(_ path: String) -> [UInt8]? {
         guard let file = fopen(path, "rb") else { return nil }
@@ -18,72 +17,6 @@ enum GoldenData {
         var bytes = [UInt8](repeating: 0, count: size)
         let read = bytes.withUnsafeMutableBytes { fread($0.baseAddress, 1, size, file) }
         return read == size ? bytes : nil
-    }
-
-    struct Tensor {
-        var name: String
-        var type: UInt32
-        var dims: [Int]
-        var offset: Int  // absolute offset in the file
-        var elementCount: Int { dims.reduce(1, *) }
-    }
-
-    /// Parses a GGUF v2/v3 file's tensor table (trusted test input).
-    static func tensors(in bytes: [UInt8]) -> [String: Tensor] {
-        var position = 0
-        func u32() -> UInt32 {
-            defer { position += 4 }
-            return bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: position, as: UInt32.self) }
-        }
-        func u64() -> UInt64 {
-            defer { position += 8 }
-            return bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: position, as: UInt64.self) }
-        }
-        func string() -> String {
-            let length = Int(u64())
-            defer { position += length }
-            return String(decoding: bytes[position..<position + length], as: UTF8.self)
-        }
-        var alignment = 32
-        func skipValue(_ type: UInt32, key: String) {
-            switch type {
-            case 0, 1, 7: position += 1
-            case 2, 3: position += 2
-            case 4, 5, 6:
-                if key == "general.alignment" { alignment = Int(u32()) } else { position += 4 }
-            case 10, 11, 12: position += 8
-            case 8: _ = string()
-            case 9:
-                let elementType = u32()
-                let count = Int(u64())
-                for _ in 0..<count { skipValue(elementType, key: "") }
-            default: fatalError("test GGUF reader: unknown value type \(type)")
-            }
-        }
-        precondition(u32() == 0x4655_4747, "not a GGUF file")
-        _ = u32()
-        let tensorCount = Int(u64())
-        let keyCount = Int(u64())
-        for _ in 0..<keyCount {
-            let key = string()
-            skipValue(u32(), key: key)
-        }
-        var list: [Tensor] = []
-        for _ in 0..<tensorCount {
-            let name = string()
-            let dimCount = Int(u32())
-            let dims = (0..<dimCount).map { _ in Int(u64()) }
-            let type = u32()
-            let offset = Int(u64())
-            list.append(Tensor(name: name, type: type, dims: dims, offset: offset))
-        }
-        let dataStart = (position + alignment - 1) / alignment * alignment
-        var result: [String: Tensor] = [:]
-        for var tensor in list {
-            tensor.offset += dataStart
-            result[tensor.name] = tensor
-        }
-        return result
     }
 
     /// m1.bitlinear.bin arrays by name (from the JSON's offsets, which are

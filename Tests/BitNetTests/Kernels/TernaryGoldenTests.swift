@@ -13,37 +13,34 @@ import Testing
 
     /// All linear weights of one golden file, packed.
     static func load(_ file: String) throws -> [String: PackedTernaryMatrix] {
-        let bytes = try #require(GoldenData.readFile("\(GoldenData.directory)/\(file)"))
-        let tensors = GoldenData.tensors(in: bytes)
+        let gguf = try GGUFFile(path: SharedData.golden(file))
         var result: [String: PackedTernaryMatrix] = [:]
         for layer in 0..<2 {
             for projection in projections {
                 let name = "blk.\(layer).\(projection).weight"
-                let tensor = try #require(tensors[name])
-                let matrix = try bytes.withUnsafeBytes { raw in
-                    try PackedTernaryMatrix(
-                        type: tensor.type, rows: tensor.dims[1], cols: tensor.dims[0],
-                        data: UnsafeRawBufferPointer(rebasing: raw[tensor.offset...]), extraScale: nil)
-                }
-                result[name] = matrix
+                let tensor = try #require(gguf.tensor(named: name))
+                result[name] = try PackedTernaryMatrix(
+                    type: tensor.type.id, rows: tensor.dims[1], cols: tensor.dims[0],
+                    data: gguf.data(of: tensor), extraScale: nil)
             }
         }
         return result
     }
 
     @Test func allFormatsDecodeToTheF16Weights() throws {
-        let bytes = try #require(GoldenData.readFile("\(GoldenData.directory)/m1-bitnet-relu2-f16.gguf"))
-        let tensors = GoldenData.tensors(in: bytes)
+        let f16 = try GGUFFile(path: SharedData.golden("m1-bitnet-relu2-f16.gguf"))
         let decoded = try Self.files.map { try Self.load($0) }
-        #expect(tensors.keys.filter { decoded[0][$0] != nil }.count == 14)
-        for (name, tensor) in tensors where decoded[0][name] != nil {
-            #expect(tensor.type == 1)
+        #expect(f16.tensors.filter { decoded[0][$0.name] != nil }.count == 14)
+        for tensor in f16.tensors where decoded[0][tensor.name] != nil {
+            let name = tensor.name
+            #expect(tensor.type == .f16)
             let rows = tensor.dims[1], cols = tensor.dims[0]
             var zeros = 0
-            try bytes.withUnsafeBytes { raw in
+            let raw = f16.data(of: tensor)
+            do {
                 for r in 0..<rows {
                     for k in 0..<cols {
-                        let bits = raw.loadUnaligned(fromByteOffset: tensor.offset + 2 * (r * cols + k), as: UInt16.self)
+                        let bits = raw.loadUnaligned(fromByteOffset: 2 * (r * cols + k), as: UInt16.self)
                         let expected = Float(Float16(bitPattern: bits))
                         if expected == 0 { zeros += 1 }
                         for (file, matrices) in zip(Self.files, decoded) {

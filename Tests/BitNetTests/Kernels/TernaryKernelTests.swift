@@ -63,7 +63,7 @@ import Testing
     @Test(arguments: simdSets)
     func simdMatchesReferenceExactly(kernels: KernelSet) throws {
         for (index, shape) in Self.shapes.enumerated() {
-            for tokens in [1, 2, 3, 4, 5, 8, 9] {
+            for tokens in [1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 19] {
                 let c = try Self.makeCase(rows: shape.rows, cols: shape.cols, tokens: tokens,
                                           seed: UInt64(100 * index + tokens))
                 let expected = Self.run(c, .reference)
@@ -115,6 +115,38 @@ import Testing
                 }
                 #expect(y.elementsEqual(expected, by: { $0 == $1 || ($0.isNaN && $1.isNaN) }), "threads \(threads) rows \(rows)")
             }
+        }
+    }
+
+    @Test func groupedProductsMatchSeparateOnes() throws {
+        let pool = try ThreadPool(threadCount: 2)
+        let tokens = 3, cols = 384
+        let shapes = [45, 5, 130]  // three matrices sharing one input
+        var random = TestRandom(seed: 31)
+        let matrices = try shapes.map { rows in
+            let values = (0..<rows * cols).map { _ in Int8(random.int(-1...1)) }
+            return try values.withUnsafeBufferPointer {
+                try PackedTernaryMatrix(ternary: $0, rows: rows, cols: cols, rowScales: (0..<rows).map { _ in random.float(0.1...1) })
+            }
+        }
+        let x = (0..<tokens * cols).map { _ in random.float(-2...2) }
+        let activations = try QuantizedActivations(cols: cols, capacity: tokens)
+        x.withUnsafeBufferPointer { activations.quantize($0.baseAddress!, tokens: tokens, stride: cols) }
+        var grouped = shapes.map { [Float](repeating: .nan, count: tokens * $0) }
+        var separate = grouped
+        for i in 0..<3 {
+            separate[i].withUnsafeMutableBufferPointer {
+                matrices[i].multiply(activations, into: $0.baseAddress!, yStride: shapes[i], rows: 0..<shapes[i])
+            }
+        }
+        let buffers = grouped.indices.map { i in UnsafeMutablePointer<Float>.allocate(capacity: grouped[i].count) }
+        defer { buffers.forEach { $0.deallocate() } }
+        for i in 0..<3 { buffers[i].initialize(repeating: .nan, count: grouped[i].count) }
+        PackedTernaryMatrix.multiply((0..<3).map { TernaryProductTarget(matrices[$0], into: buffers[$0], yStride: shapes[$0]) },
+                                     activations, pool: pool)
+        for i in 0..<3 {
+            grouped[i] = Array(UnsafeBufferPointer(start: buffers[i], count: grouped[i].count))
+            #expect(grouped[i] == separate[i])
         }
     }
 

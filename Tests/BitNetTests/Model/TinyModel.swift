@@ -1,7 +1,7 @@
 @testable import BitNet
 
-/// Builds small, valid model files with `GGUFWriter` (random bytes as weights:
-/// loading validates shapes and sizes, not values). Tests mutate the recipe or
+/// Builds small, valid model files with `GGUFWriter` (random ternary codes
+/// with unit scales as linear weights, random bytes elsewhere). Tests mutate the recipe or
 /// the writer to make them invalid in exactly one way.
 struct TinyModel {
     var arch = "bitnet-b1.58"
@@ -63,9 +63,7 @@ struct TinyModel {
             let finalType = typeOverrides[name] ?? type
             let finalDims = shapeOverrides[name] ?? dims
             let size = (try? finalType.tensorByteSize(dims: finalDims, tensorName: name)) ?? 0
-            var bytes = [UInt8](repeating: 0, count: size)
-            for i in bytes.indices { bytes[i] = UInt8(truncatingIfNeeded: rng.next()) }
-            if finalType == .f32 || finalType == .f16 { bytes = [UInt8](repeating: 0, count: size) }
+            let bytes = TinyModel.plausibleBytes(finalType, count: size, rng: &rng)
             w.addTensor(name, type: finalType, dims: finalDims, data: bytes)
         }
         let kvDim = nHeadKV * headDim
@@ -92,21 +90,40 @@ struct TinyModel {
 
     func bytes() -> [UInt8] { writer().bytes() }
 
+    /// Random content that the weight repacking accepts: ternary codes 0...2
+    /// with scale 1 for the ternary types, zeros for plain floats.
+    static func plausibleBytes(_ type: GGMLType, count: Int, rng: inout SplitMix64) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        func codes() -> UInt8 {  // four 2-bit fields, each 0, 1 or 2
+            var byte: UInt8 = 0
+            for _ in 0..<4 { byte = byte << 2 | UInt8(rng.next() % 3) }
+            return byte
+        }
+        switch type {
+        case .f32, .f16, .bf16:
+            break
+        case .i2_s:
+            let packed = count - 32
+            for i in 0..<max(packed, 0) { bytes[i] = codes() }
+            if packed >= 0 { bytes[packed + 2] = 0x80; bytes[packed + 3] = 0x3F }  // f32 1.0
+        case .tq2_0:
+            for block in stride(from: 0, to: count, by: 66) {
+                for i in 0..<64 { bytes[block + i] = codes() }
+                bytes[block + 65] = 0x3C  // f16 1.0
+            }
+        case .tq1_0:
+            for block in stride(from: 0, to: count, by: 54) {
+                for i in 0..<52 { bytes[block + i] = UInt8(truncatingIfNeeded: rng.next()) }
+                bytes[block + 52] = 0; bytes[block + 53] = 0x3C  // f16 1.0
+            }
+        default:
+            for i in bytes.indices { bytes[i] = UInt8(truncatingIfNeeded: rng.next()) }
+        }
+        return bytes
+    }
+
     func load() throws(BitNetError) -> Model {
         try Model(file: GGUFFile(bytes: bytes()))
-    }
-}
-
-/// A tiny deterministic generator for test data.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

@@ -1,0 +1,25 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BitNet
+
+/// Every byte of the file at `path`.
+func readAll(_ path: String) throws -> [UInt8] {
+    guard let f = fopen(path, "rb") else { throw CLIError(BitNetError(.io, "cannot open \(path)")) }
+    defer { fclose(f) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = fread(&chunk, 1, chunk.count, f)
+        if n <= 0 { break }
+        bytes.append(contentsOf: chunk[0..<n])
+    }
+    if ferror(f) != 0 { throw CLIError(BitNetError(.io, "error reading \(path)")) }
+    return bytes
+}
+
+/// Writes `text` to standard error unbuffered (progress lines, warnings).
+func printToStandardError(_ text: String) {
+    var copy = text
+    copy.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
+}
