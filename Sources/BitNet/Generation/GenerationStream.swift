@@ -13,6 +13,10 @@ import Glibc
 /// `init` returns only once it does (or throws BITNET_E_BUSY), so a caller
 /// cannot slip a call in between. pthreads, not Dispatch: the library links
 /// no Foundation/Dispatch.
+///
+/// Lifetime: the worker keeps the stream alive until the generation ends, so
+/// drain it or call `cancel()` before dropping it (a producer waiting for
+/// room would otherwise wait forever); `join()` waits for the worker.
 public final class GenerationStream: @unchecked Sendable {
     public let capacity: Int
     private let generator: Generator
