@@ -318,7 +318,14 @@ BITNET_API void bitnet_context_params_init(bitnet_context_params *params);
 BITNET_API int32_t bitnet_context_new(const bitnet_model *model, const bitnet_context_params *params,
                                       bitnet_context **out);
 
-/** Frees a context and joins its threads. NULL is ignored. Not while another call on it runs. */
+/**
+ * Frees a context and joins its threads; a generation paused on it is
+ * discarded. NULL is ignored. Never call it from the context's own stream
+ * callback or while another thread uses it: when the context is visibly busy
+ * (a running call, a callback, a running stream) it refuses, does nothing and
+ * logs a warning instead of pulling memory from under the running call. A
+ * finished stream keeps its context alive until bitnet_stream_free().
+ */
 BITNET_API void bitnet_context_free(bitnet_context *ctx);
 
 /**
@@ -364,9 +371,11 @@ BITNET_API int32_t bitnet_context_truncate(bitnet_context *ctx, int32_t n_keep);
 BITNET_API int32_t bitnet_context_reset(bitnet_context *ctx);
 
 /**
- * Asks the call running on ctx (eval, generate) to stop; it returns
- * BITNET_E_CANCELLED within one layer of work, leaving the context as it was
- * before that call. A request made while nothing runs is dropped when the next
+ * Asks the call running on ctx (eval, generate, a stream) to stop; it returns
+ * BITNET_E_CANCELLED within one layer of work. An eval leaves the context as
+ * it was before that call; a generation stops between tokens or within a
+ * prompt batch and keeps the prompt batches and tokens it had evaluated (so
+ * the next call reuses them). A request made while nothing runs is dropped when the next
  * call starts. Safe from any thread, including signal-free watchdog threads.
  * Errors: BITNET_E_INVALID_ARGUMENT (NULL).
  */
@@ -466,6 +475,295 @@ BITNET_API int32_t bitnet_vocab_size(const bitnet_model *model);
 BITNET_API int32_t bitnet_apply_chat_template(const bitnet_model *model, const char *template_name,
                                               const char *const *roles, const char *const *contents, size_t n,
                                               int add_assistant, char *buf, size_t cap, size_t *len);
+
+/* ======================================================================== */
+/* Generation                                                                */
+/* ======================================================================== */
+
+/*
+ * Text generation from a prompt, push mode: bitnet_generate() runs the loop on
+ * the calling thread and hands each piece of text to your callback.
+ *
+ * Callback rules
+ * - A chunk handed to the callback is committed: whatever the callback
+ *   returns, that chunk is never delivered again (not by resume either).
+ * - Callbacks run synchronously on the thread that called bitnet_generate()
+ *   or bitnet_generate_resume(), one at a time, never concurrently.
+ * - Pointers passed to a callback (text, info and the arrays in it) are valid
+ *   only during that call. The text is NOT NUL-terminated: use `len`.
+ * - Every chunk is valid UTF-8 and non-empty: a token that ends inside a
+ *   character is held back until the character is complete, and text that
+ *   could still become a stop sequence is held back until it is decided.
+ *   Stop-sequence text itself is never delivered.
+ * - Inside a callback the context is busy: bitnet_generate, _resume,
+ *   bitnet_context_eval/truncate/reset, bitnet_stream_start on the same
+ *   context return BITNET_E_BUSY. Freeing the context from its own callback is
+ *   forbidden; bitnet_context_free() refuses (does nothing and logs a warning)
+ *   while the context is busy. bitnet_context_interrupt() is allowed.
+ * - A call that fails before it starts (bad arguments, busy context, prompt
+ *   that does not fit) never invokes any callback.
+ *
+ * Order of work per token: the token is sampled, evaluated (appended to the
+ * context), then its text is released. So after a chunk the context holds
+ * every generated token and a pause needs nothing else: resume continues with
+ * the next token. A generation that stops at EOS/EOT or a stop token does not
+ * add that token to the context.
+ */
+
+/** What a stream callback returns. Any other value means BITNET_CANCEL. */
+enum {
+    BITNET_CONTINUE = 0,
+    /** Stop now and return BITNET_PAUSED; bitnet_generate_resume() continues. */
+    BITNET_PAUSE = 1,
+    /** Stop now and return BITNET_E_CANCELLED. */
+    BITNET_CANCEL = 2
+};
+
+/** Why a generation ended (bitnet_generation_result.stop_reason). */
+enum {
+    /** Not finished (paused) or failed with an error. */
+    BITNET_STOP_NONE = 0,
+    /** max_new_tokens tokens were generated. */
+    BITNET_STOP_MAX_TOKENS = 1,
+    /** EOS, EOT or one of stop_tokens was sampled (stop_token names it). */
+    BITNET_STOP_EOS = 2,
+    /** A stop sequence appeared (stop_index names it). */
+    BITNET_STOP_SEQUENCE = 3,
+    /** Cancelled by a callback, bitnet_context_interrupt() or bitnet_stream_cancel(). */
+    BITNET_STOP_CANCELLED = 4,
+    /** The context has no room for another token. */
+    BITNET_STOP_CONTEXT_FULL = 5
+};
+
+/** Sampling presets for bitnet_generation_params_preset(). */
+enum {
+    /** Greedy (temperature 0): deterministic, cheapest. */
+    BITNET_PRESET_FAST = 0,
+    /** Temperature 0.7, top-k 50, top-p 0.9 (the default). */
+    BITNET_PRESET_BALANCED = 1,
+    /** Temperature 0.8, top-k 100, top-p 0.95, repetition penalty 1.1 over 64 tokens. */
+    BITNET_PRESET_QUALITY = 2
+};
+
+/** bitnet_generation_params.seed value asking for a seed from the operating system. */
+#define BITNET_SEED_RANDOM UINT64_MAX
+
+/** Added to one token's logit before sampling; -INFINITY bans the token. */
+typedef struct bitnet_logit_bias {
+    int32_t token;
+    float bias;
+} bitnet_logit_bias;
+
+/**
+ * Reports prompt evaluation: `done` of `total` prompt tokens are in the
+ * context (reused ones included; called once before the first batch and after
+ * each batch). Return 0 to continue, non-zero to cancel (the call then returns
+ * BITNET_E_CANCELLED, the context keeps the batches already evaluated).
+ */
+typedef int32_t (*bitnet_prompt_progress_fn)(size_t done, size_t total, void *user_data);
+
+/** Generation settings. Fill with bitnet_generation_params_init(). */
+typedef struct bitnet_generation_params {
+    uint32_t size;
+    /** 0 = greedy (argmax; the filters and the seed are ignored). Default 0.7. */
+    float temperature;
+    /** Keep the k most likely tokens; 0 = off. Default 50. */
+    int32_t top_k;
+    /** Nucleus sampling; 1 = off. Default 0.9. */
+    float top_p;
+    /** Drop tokens less likely than min_p times the best; 0 = off. Default 0. */
+    float min_p;
+    /** Locally typical sampling; 1 = off. Default 1. */
+    float typical_p;
+    /** Recent tokens' logits divided by this (multiplied if negative); 1 = off. Default 1. */
+    float repetition_penalty;
+    /** Window of the penalties in tokens (the prompt counts); 0 = off, -1 = all. Default 64. */
+    int32_t repeat_last_n;
+    /** Subtracted once from each token in the window. Default 0. */
+    float presence_penalty;
+    /** Subtracted per occurrence in the window. Default 0. */
+    float frequency_penalty;
+    /** Same seed + same prompt + same params = same text. Default BITNET_SEED_RANDOM. */
+    uint64_t seed;
+    /** Most tokens to generate; 0 = until a stop or a full context. Default 256. */
+    int32_t max_new_tokens;
+    /** Stop sequences (NUL-terminated UTF-8; empty ones ignored); copied at the start of the call. */
+    const char *const *stop_sequences;
+    size_t n_stop_sequences;
+    /** Extra token ids that end the generation (EOS and EOT always do unless ignore_eos). */
+    const int32_t *stop_tokens;
+    size_t n_stop_tokens;
+    /** Per-token logit changes; copied at the start of the call. */
+    const bitnet_logit_bias *logit_bias;
+    size_t n_logit_bias;
+    /** Non-zero: EOS/EOT are ordinary tokens. Default 0. */
+    int32_t ignore_eos;
+    /** Non-zero: tokenize the prompt with BOS first. Default 1. */
+    int32_t add_bos;
+    /** Non-zero: control-token text in the prompt ("<|eot_id|>") becomes its id. Default 0. */
+    int32_t parse_special;
+    /** Optional prompt progress callback (runs on the generating thread) and its user data. */
+    bitnet_prompt_progress_fn progress;
+    void *progress_user_data;
+} bitnet_generation_params;
+
+/** Details of one chunk, passed to the stream callback. */
+typedef struct bitnet_token_info {
+    uint32_t size;
+    /** The tokens sampled since the previous chunk (n_tokens may be 0 for text released at the end). */
+    const int32_t *tokens;
+    /** Natural-log probability of each of `tokens` (after bias and penalties, before temperature). */
+    const float *logprobs;
+    size_t n_tokens;
+    /** Tokens generated so far in this generation, these included. */
+    int32_t n_generated;
+    /** Tokens in the context after this chunk. */
+    int32_t n_past;
+} bitnet_token_info;
+
+/** How a generation went. Set `size = sizeof(bitnet_generation_result)` before passing it. */
+typedef struct bitnet_generation_result {
+    uint32_t size;
+    /** BITNET_STOP_*. */
+    int32_t stop_reason;
+    /** For BITNET_STOP_SEQUENCE: index into stop_sequences; else -1. */
+    int32_t stop_index;
+    /** For BITNET_STOP_EOS: the token that stopped; else -1. */
+    int32_t stop_token;
+    /** Tokens in the prompt (for a NULL prompt: the tokens the context held). */
+    int32_t n_prompt_tokens;
+    /** Prompt tokens whose keys and values were already in the context. */
+    int32_t n_prompt_tokens_reused;
+    /** Tokens generated (stop tokens not counted). */
+    int32_t n_generated;
+    /** Streams: the most tokens the producer was ever ahead of the consumer; 0 in push mode. */
+    int32_t max_tokens_ahead;
+    /** From the start of the call to the first generated token, milliseconds. */
+    double time_to_first_token_ms;
+    /** Prompt tokens evaluated (reused ones excluded) per second. */
+    double prompt_tokens_per_second;
+    /** Generated tokens per second of sampling + evaluation (callback time excluded). */
+    double generation_tokens_per_second;
+} bitnet_generation_result;
+
+/**
+ * Called with each chunk of generated text (`len` bytes of UTF-8, not
+ * NUL-terminated) and its token info. Returns BITNET_CONTINUE, BITNET_PAUSE
+ * or BITNET_CANCEL; see the callback rules above.
+ */
+typedef int32_t (*bitnet_stream_fn)(const char *text, size_t len, const bitnet_token_info *info, void *user_data);
+
+/** Fills *params with the defaults (the BALANCED preset, max_new_tokens 256, add_bos 1). NULL is ignored. */
+BITNET_API void bitnet_generation_params_init(bitnet_generation_params *params);
+
+/**
+ * Sets the sampling fields (temperature .. frequency_penalty) of an
+ * initialised *params to a BITNET_PRESET_*; the other fields are kept.
+ * Errors: BITNET_E_INVALID_ARGUMENT (NULL, unknown preset, params->size too small).
+ */
+BITNET_API int32_t bitnet_generation_params_preset(bitnet_generation_params *params, int32_t preset);
+
+/**
+ * Generates text after `prompt` (NUL-terminated UTF-8), calling fn with each
+ * chunk. The prompt is the whole input: the context keeps the longest token
+ * prefix it already holds and evaluates only the rest (the rest of what it
+ * held is discarded). prompt == NULL continues from the tokens already in the
+ * context (after bitnet_context_eval or an earlier generation). A paused
+ * generation on this context is discarded. params NULL = defaults. fn may be
+ * NULL (the text is then only counted). result may be NULL; when given, its
+ * size field must be set and it is filled however the call ends.
+ *
+ * Returns BITNET_OK (finished: see result->stop_reason), BITNET_PAUSED (the
+ * callback returned BITNET_PAUSE), BITNET_E_CANCELLED (the callback or the
+ * progress callback cancelled, or bitnet_context_interrupt() was called: it is
+ * honoured between tokens and within one layer of a long prompt; the context
+ * stays consistent and reusable), BITNET_E_INVALID_ARGUMENT (NULL ctx, bad
+ * params, invalid UTF-8, NULL prompt with an empty context),
+ * BITNET_E_CONTEXT_FULL (the prompt does not fit), BITNET_E_BUSY (another
+ * thread or a callback is using ctx), BITNET_E_UNSUPPORTED (no tokenizer).
+ */
+BITNET_API int32_t bitnet_generate(bitnet_context *ctx, const char *prompt, const bitnet_generation_params *params,
+                                   bitnet_stream_fn fn, void *user_data, bitnet_generation_result *result);
+
+/**
+ * Continues the generation that paused on ctx, exactly where it stopped: the
+ * text is identical to an uninterrupted run and no chunk is delivered twice.
+ * fn / user_data may differ from the first call. The context must not be
+ * changed while paused (eval, truncate, ... make resume fail with
+ * BITNET_E_INVALID_ARGUMENT). Must not be called from inside a callback
+ * (BITNET_E_BUSY). Returns like bitnet_generate(); BITNET_E_INVALID_ARGUMENT
+ * when nothing is paused on ctx.
+ */
+BITNET_API int32_t bitnet_generate_resume(bitnet_context *ctx, bitnet_stream_fn fn, void *user_data,
+                                          bitnet_generation_result *result);
+
+/* ======================================================================== */
+/* Streams                                                                   */
+/* ======================================================================== */
+
+/*
+ * Pull mode: a background thread generates into a bounded queue of chunks
+ * and you take them with bitnet_stream_next(). When the queue is full the
+ * producer sleeps (a condition variable, no busy loop) until you take one, so
+ * it is never more than `capacity` chunks + the one it is making ahead of
+ * you. Useful for languages that dislike callbacks from foreign threads.
+ *
+ * The stream holds its context exclusively from bitnet_stream_start() until
+ * the generation ends: other calls on that context return BITNET_E_BUSY
+ * (bitnet_context_interrupt() works and cancels the stream). Chunks follow
+ * the same rules as push mode (valid UTF-8, stops held back and not
+ * delivered). The prompt progress callback in params, if any, runs on the
+ * stream's thread. A stream is used by one thread at a time, except
+ * bitnet_stream_cancel(), which any thread may call.
+ */
+typedef struct bitnet_stream bitnet_stream;
+
+/**
+ * Starts generating after `prompt` (as bitnet_generate: NULL continues the
+ * context) with at most `capacity` (>= 1) chunks queued. The prompt is
+ * tokenized before returning; it is evaluated on the stream's thread (its
+ * errors come back from bitnet_stream_next). On success *out is the stream
+ * (free it with bitnet_stream_free). Errors: BITNET_E_INVALID_ARGUMENT (NULL
+ * ctx/out, capacity 0, bad params, invalid UTF-8), BITNET_E_BUSY,
+ * BITNET_E_UNSUPPORTED, BITNET_E_OUT_OF_MEMORY (no thread).
+ */
+BITNET_API int32_t bitnet_stream_start(bitnet_context *ctx, const char *prompt, const bitnet_generation_params *params,
+                                       size_t capacity, bitnet_stream **out);
+
+/**
+ * Takes the next chunk: copies its bytes plus a NUL into buf and its length
+ * (without NUL) into *len. Waits up to timeout_ms milliseconds for one
+ * (< 0 = forever, 0 = just look).
+ *
+ * Returns BITNET_OK (a chunk); BITNET_DONE (finished normally, *len = 0; see
+ * bitnet_stream_result; repeated calls keep returning it);
+ * BITNET_E_TIMEOUT (nothing yet); BITNET_E_BUFFER_TOO_SMALL (cap < chunk
+ * length + 1: *len = the chunk length, the chunk stays first in line for the
+ * next call); BITNET_E_CANCELLED (cancelled or interrupted; chunks queued
+ * before an interrupt are delivered first, those queued before
+ * bitnet_stream_cancel are dropped); another error when the generation failed
+ * (e.g. BITNET_E_CONTEXT_FULL for a prompt that does not fit);
+ * BITNET_E_INVALID_ARGUMENT (NULL stream/len, NULL buf with cap > 0).
+ */
+BITNET_API int32_t bitnet_stream_next(bitnet_stream *stream, char *buf, size_t cap, size_t *len,
+                                      int32_t timeout_ms);
+
+/**
+ * Asks the producer to stop (also wakes it when it waits for room) and drops
+ * queued chunks; bitnet_stream_next() then returns BITNET_E_CANCELLED. Any
+ * thread. Errors: BITNET_E_INVALID_ARGUMENT (NULL).
+ */
+BITNET_API int32_t bitnet_stream_cancel(bitnet_stream *stream);
+
+/**
+ * Fills *result (set result->size first) with the counters so far; final once
+ * bitnet_stream_next() returned BITNET_DONE or an error. Errors:
+ * BITNET_E_INVALID_ARGUMENT (NULL, size too small).
+ */
+BITNET_API int32_t bitnet_stream_result(const bitnet_stream *stream, bitnet_generation_result *result);
+
+/** Cancels the stream, waits for its thread and frees it; the context becomes free. NULL is ignored. */
+BITNET_API void bitnet_stream_free(bitnet_stream *stream);
 
 #ifdef __cplusplus
 }

@@ -37,6 +37,16 @@ public func bitnet_context_new(_ model: OpaquePointer?, _ params: UnsafePointer<
 
 @c @implementation
 public func bitnet_context_free(_ ctx: OpaquePointer?) {
+    guard let ctx else { return }
+    let context = Handle<Context>.borrow(ctx)
+    // Freeing from the context's own callback (or while a stream runs) would
+    // pull the memory from under the running call: refuse instead of crashing.
+    do {
+        try context.exclusive { () throws(BitNetError) in _ = PausedGenerations.take(context) }
+    } catch {
+        Log.warn("bitnet_context_free: the context is in use (by a running call or stream); not freed")
+        return
+    }
     Handle<Context>.release(ctx)
 }
 

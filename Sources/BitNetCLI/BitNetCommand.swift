@@ -7,6 +7,6 @@ struct BitNetCommand: ParsableCommand {
         commandName: "bitnet",
         abstract: "Run ternary (BitNet b1.58) language models on the CPU.",
         version: KernelSet.buildDescription,
-        subcommands: [Inspect.self, Tokenize.self, Bench.self, Perplexity.self]
+        subcommands: [Run.self, Chat.self, Inspect.self, Tokenize.self, Bench.self, Perplexity.self]
     )
 }

@@ -82,3 +82,114 @@ class Engine:
 
     def __exit__(self, *exc):
         self.close()
+
+
+# MARK: - Generation
+
+
+class LogitBias(ctypes.Structure):
+    _fields_ = [("token", ctypes.c_int32), ("bias", ctypes.c_float)]
+
+
+PROGRESS_FN = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_void_p)
+
+
+class GenerationParams(ctypes.Structure):
+    _fields_ = [
+        ("size", ctypes.c_uint32),
+        ("temperature", ctypes.c_float),
+        ("top_k", ctypes.c_int32),
+        ("top_p", ctypes.c_float),
+        ("min_p", ctypes.c_float),
+        ("typical_p", ctypes.c_float),
+        ("repetition_penalty", ctypes.c_float),
+        ("repeat_last_n", ctypes.c_int32),
+        ("presence_penalty", ctypes.c_float),
+        ("frequency_penalty", ctypes.c_float),
+        ("seed", ctypes.c_uint64),
+        ("max_new_tokens", ctypes.c_int32),
+        ("stop_sequences", ctypes.POINTER(ctypes.c_char_p)),
+        ("n_stop_sequences", ctypes.c_size_t),
+        ("stop_tokens", ctypes.POINTER(ctypes.c_int32)),
+        ("n_stop_tokens", ctypes.c_size_t),
+        ("logit_bias", ctypes.POINTER(LogitBias)),
+        ("n_logit_bias", ctypes.c_size_t),
+        ("ignore_eos", ctypes.c_int32),
+        ("add_bos", ctypes.c_int32),
+        ("parse_special", ctypes.c_int32),
+        ("progress", PROGRESS_FN),
+        ("progress_user_data", ctypes.c_void_p),
+    ]
+
+
+class TokenInfo(ctypes.Structure):
+    _fields_ = [
+        ("size", ctypes.c_uint32),
+        ("tokens", ctypes.POINTER(ctypes.c_int32)),
+        ("logprobs", ctypes.POINTER(ctypes.c_float)),
+        ("n_tokens", ctypes.c_size_t),
+        ("n_generated", ctypes.c_int32),
+        ("n_past", ctypes.c_int32),
+    ]
+
+
+class GenerationResult(ctypes.Structure):
+    _fields_ = [
+        ("size", ctypes.c_uint32),
+        ("stop_reason", ctypes.c_int32),
+        ("stop_index", ctypes.c_int32),
+        ("stop_token", ctypes.c_int32),
+        ("n_prompt_tokens", ctypes.c_int32),
+        ("n_prompt_tokens_reused", ctypes.c_int32),
+        ("n_generated", ctypes.c_int32),
+        ("max_tokens_ahead", ctypes.c_int32),
+        ("time_to_first_token_ms", ctypes.c_double),
+        ("prompt_tokens_per_second", ctypes.c_double),
+        ("generation_tokens_per_second", ctypes.c_double),
+    ]
+
+    def __init__(self):
+        super().__init__()
+        self.size = ctypes.sizeof(GenerationResult)
+
+
+STREAM_FN = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t,
+                             ctypes.POINTER(TokenInfo), ctypes.c_void_p)
+
+CONTINUE, PAUSE, CANCEL = 0, 1, 2
+STOP_NONE, STOP_MAX_TOKENS, STOP_EOS, STOP_SEQUENCE, STOP_CANCELLED, STOP_CONTEXT_FULL = range(6)
+PRESET_FAST, PRESET_BALANCED, PRESET_QUALITY = range(3)
+OK, PAUSED, DONE = 0, 1, 2
+E_INVALID_ARGUMENT, E_CONTEXT_FULL, E_BUSY, E_CANCELLED, E_TIMEOUT, E_BUFFER_TOO_SMALL = -1, -6, -7, -8, -10, -11
+
+
+def declare_generation(lib: ctypes.CDLL) -> ctypes.CDLL:
+    declare(lib)
+    vp = ctypes.c_void_p
+    lib.bitnet_generation_params_init.argtypes = [ctypes.POINTER(GenerationParams)]
+    lib.bitnet_generation_params_init.restype = None
+    lib.bitnet_generation_params_preset.argtypes = [ctypes.POINTER(GenerationParams), ctypes.c_int32]
+    lib.bitnet_generation_params_preset.restype = ctypes.c_int32
+    lib.bitnet_generate.argtypes = [vp, ctypes.c_char_p, ctypes.POINTER(GenerationParams), STREAM_FN, vp,
+                                    ctypes.POINTER(GenerationResult)]
+    lib.bitnet_generate.restype = ctypes.c_int32
+    lib.bitnet_generate_resume.argtypes = [vp, STREAM_FN, vp, ctypes.POINTER(GenerationResult)]
+    lib.bitnet_generate_resume.restype = ctypes.c_int32
+    lib.bitnet_context_interrupt.argtypes = [vp]
+    lib.bitnet_context_interrupt.restype = ctypes.c_int32
+    lib.bitnet_tokenize.argtypes = [vp, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                                    ctypes.POINTER(ctypes.c_int32), ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]
+    lib.bitnet_tokenize.restype = ctypes.c_int32
+    lib.bitnet_stream_start.argtypes = [vp, ctypes.c_char_p, ctypes.POINTER(GenerationParams), ctypes.c_size_t,
+                                        ctypes.POINTER(vp)]
+    lib.bitnet_stream_start.restype = ctypes.c_int32
+    lib.bitnet_stream_next.argtypes = [vp, ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t),
+                                       ctypes.c_int32]
+    lib.bitnet_stream_next.restype = ctypes.c_int32
+    lib.bitnet_stream_cancel.argtypes = [vp]
+    lib.bitnet_stream_cancel.restype = ctypes.c_int32
+    lib.bitnet_stream_result.argtypes = [vp, ctypes.POINTER(GenerationResult)]
+    lib.bitnet_stream_result.restype = ctypes.c_int32
+    lib.bitnet_stream_free.argtypes = [vp]
+    lib.bitnet_stream_free.restype = None
+    return lib
