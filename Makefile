@@ -93,9 +93,10 @@ deps-pip:
 # ---------------------------------------------------------------------------
 # The main job
 
+PROMPT ?= The ternary weights were
 run: deps build
 	$(BUILD)/bin/bitnet --version
-	$(BUILD)/bin/bitnet inspect $(DEFAULT_MODEL)
+	$(BUILD)/bin/bitnet run -m $(DEFAULT_MODEL) -p "$(PROMPT)" -n 64 --verbose
 
 # ---------------------------------------------------------------------------
 # Tests
