@@ -55,5 +55,16 @@ for src in "$here"/test_*.c; do
   else bad "$name (compile)"; fi
 done
 
+# 4. The examples build the same way and run on a golden model.
+for src in "$here"/../../examples/*.c; do
+  name=example-$(basename "$src" .c)
+  if $CC -std=c99 -Wall -Wextra -Werror $(pkg-config --cflags bitnet) "$src" -o "$out/$name" \
+       $(pkg-config --libs bitnet) -Wl,-rpath,"$PREFIX/lib"; then
+    if env LD_LIBRARY_PATH= "$out/$name" "$SHARED/golden/m1-b158-relu2-i2_s.gguf" > "$out/$name.out"; then
+      ok "$name ($(wc -c < "$out/$name.out") bytes of output)"
+    else bad "$name (exit $?)"; fi
+  else bad "$name (compile)"; fi
+done
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
