@@ -10,7 +10,7 @@ import Testing
     }
 
     @Test func splitMixMatchesPublishedSequence() {
-        var mixer = SplitMix64(state: 0)
+        var mixer = BitNet.SplitMix64(state: 0)
         #expect(mixer.next() == 0xE220_A839_7B1D_CDAF)
         #expect(mixer.next() == 0x6E78_9E6A_A1B9_65F4)
         #expect(mixer.next() == 0x06C4_5D18_8009_454F)
