@@ -60,9 +60,4 @@ extension Context {
 
     /// Drops every stored prefix (the counters stay).
     public func clearPrefixCache() { prefixCache.removeAll() }
-
-    /// KV bytes of one token (all layers, keys and values), the recent f16 ring of q8 excluded.
-    public var kvBytesPerToken: Int { 2 * cache.layers * cache.rowBytes }
-    /// Bytes the KV cache allocated.
-    public var kvBytes: Int { cache.totalBytes }
 }

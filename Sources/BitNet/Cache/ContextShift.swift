@@ -29,6 +29,18 @@ extension Context {
         return discard
     }
 
+    /// Under `OverflowPolicy.shift`, shifts until `incoming` more tokens fit,
+    /// when they can fit at all beside the kept ones; otherwise does nothing
+    /// (the eval that follows reports BITNET_E_CONTEXT_FULL). Returns the
+    /// tokens dropped.
+    @discardableResult
+    public func makeRoomOnOverflow(for incoming: Int) throws(BitNetError) -> Int {
+        guard options.overflowPolicy == .shift, incoming <= capacity - min(options.keepOnShift, capacity) else { return 0 }
+        var dropped = 0
+        while incoming > capacity - count { dropped += try shiftForOverflow() }
+        return dropped
+    }
+
     /// Removes tokens keep..<keep+discard: later positions move down by
     /// `discard` and their keys (stored after RoPE) are rotated back by
     /// `discard` positions, a RoPE with a negative position. The result is

@@ -27,6 +27,16 @@ public struct ContextOptions: Sendable {
     public var kernels: KernelSet = .selected
 
     public init() {}
+
+    /// The options with defaults filled in for a model (n_ctx 0, batch beyond n_ctx).
+    public func resolved(for hp: HyperParameters) throws(BitNetError) -> ContextOptions {
+        var options = self
+        if options.contextLength == 0 { options.contextLength = min(hp.nCtxTrain, 4096) }
+        guard options.contextLength > 0 else { throw .invalidArgument("n_ctx must be positive") }
+        guard options.batchSize > 0 else { throw .invalidArgument("n_batch must be positive") }
+        options.batchSize = min(options.batchSize, options.contextLength)
+        return options
+    }
 }
 
 /// A sequence being evaluated: the KV cache, scratch memory and threads that
@@ -72,11 +82,7 @@ public final class Context: @unchecked Sendable {
             throw .invalidArgument("the model was loaded with vocab_only and cannot evaluate")
         }
         let hp = model.hparams
-        var options = options
-        if options.contextLength == 0 { options.contextLength = min(hp.nCtxTrain, 4096) }
-        guard options.contextLength > 0 else { throw .invalidArgument("n_ctx must be positive") }
-        guard options.batchSize > 0 else { throw .invalidArgument("n_batch must be positive") }
-        options.batchSize = min(options.batchSize, options.contextLength)
+        var options = try options.resolved(for: hp)
         if options.threads <= 0 { options.threads = ThreadPool.defaultThreadCount }
         options.threads = min(options.threads, 256)
         self.model = model
