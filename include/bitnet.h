@@ -371,7 +371,8 @@ BITNET_API void bitnet_context_free(bitnet_context *ctx);
  * When the context is empty (and logits_all is 0) a stored prefix of the
  * tokens is copied from the prefix cache instead of computed. With
  * BITNET_OVERFLOW_SHIFT, tokens that do not fit make room by shifting
- * first (as many times as needed) when n alone fits in n_ctx - n_keep.
+ * first (as many times as needed) when n alone fits in n_ctx - n_keep; a
+ * shift made this way stays even if the evaluation then fails.
  * Errors: BITNET_E_INVALID_ARGUMENT (NULL, n == 0, an id outside the
  * vocabulary), BITNET_E_CONTEXT_FULL (n_past + n > n_ctx), BITNET_E_BUSY
  * (another thread is using ctx), BITNET_E_CANCELLED (bitnet_context_interrupt).
@@ -443,7 +444,9 @@ BITNET_API int32_t bitnet_context_shift(bitnet_context *ctx, int32_t *n_dropped)
  * counts it). Prefixes are stored by bitnet_cache_warm*, and with
  * prefix_cache_auto also every prompt. Each context has its own cache, within
  * prefix_cache_bytes, evicting by prefix_eviction. The copied KV is bit for
- * bit what computing it gives (q8 included). Tokens kept by a shift are never
+ * bit what computing it gives (under q8 when a whole stored prefix is used;
+ * a part of one may read a few more positions in 8 bits than computing
+ * would). Tokens kept by a shift are never
  * reused or stored: their KV is no longer what a fresh computation gives.
  */
 

@@ -11,6 +11,7 @@ extension Context {
             prefixCache.statistics.misses += 1
             return held
         }
+        prefixCache.markUsed(entry)
         cache.restore(snapshot: entry.snapshot, storedCount: entry.tokens.count, positions: held..<length)
         tokens.append(contentsOf: prompt[held..<length])
         coldPrefixLength = length

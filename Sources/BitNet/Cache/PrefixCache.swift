@@ -64,7 +64,7 @@ final class PrefixCache {
     }
 
     /// The entry sharing the longest token prefix with `prompt`, looking at no
-    /// more than `limit` tokens; marks it used.
+    /// more than `limit` tokens.
     func longestMatch(_ prompt: [Int32], limit: Int) -> (entry: Entry, length: Int)? {
         var best: (entry: Entry, length: Int)?
         for entry in entries {
@@ -73,11 +73,13 @@ final class PrefixCache {
             while n < bound, entry.tokens[n] == prompt[n] { n += 1 }
             if n > (best?.length ?? 0) { best = (entry, n) }
         }
-        if let best {
-            clock += 1
-            best.entry.lastUsed = clock
-        }
         return best
+    }
+
+    /// Records a reuse of `entry` (what LRU orders by).
+    func markUsed(_ entry: Entry) {
+        clock += 1
+        entry.lastUsed = clock
     }
 
     /// Stores the first `tokens.count` positions of `cache` under `tokens`,
