@@ -26,10 +26,11 @@ struct Hash64 {
 }
 
 extension Model {
-    /// Identifies the network a saved state belongs to: hyperparameters and
-    /// the tensor table (names, types, shapes, offsets). Two files with the same
-    /// table but different weight bytes are not told apart — hashing every
-    /// weight would cost a full read of the model per save.
+    /// Identifies the network a saved state belongs to: hyperparameters, the
+    /// tensor table (names, types, shapes, offsets) and 3 × 256 sampled bytes
+    /// (start, middle, end) of every tensor's data, so two files of the same
+    /// shape with other weights differ too. Hashing every weight would cost a
+    /// full read of the model per save; the samples touch a few pages.
     public var fingerprint: UInt64 {
         var h = Hash64()
         let hp = hparams
@@ -46,7 +47,20 @@ extension Model {
             for d in tensor.dims { h.combine(d) }
             h.combine(tensor.offset)
             h.combine(tensor.byteCount)
+            combineSamples(of: tensor, into: &h)
         }
         return h.value
+    }
+
+    private func combineSamples(of tensor: GGUFTensorInfo, into h: inout Hash64) {
+        let raw = file.rawBytes
+        // Vocab-only files have no tensor data; offsets were validated at load otherwise.
+        guard !isVocabOnly, let base = raw.baseAddress, tensor.byteCount > 0 else { return }
+        let start = file.dataOffset + tensor.offset
+        guard start >= 0, start <= raw.count - tensor.byteCount else { return }
+        let sample = min(256, tensor.byteCount)
+        for offset in [0, (tensor.byteCount - sample) / 2, tensor.byteCount - sample] {
+            h.combine(bytes: UnsafeRawBufferPointer(start: base + start + offset, count: sample))
+        }
     }
 }

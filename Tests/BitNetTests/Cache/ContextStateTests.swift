@@ -96,6 +96,19 @@ import Glibc
         let a = try S.golden("m1-b158-relu2-i2_s"), b = try S.golden("m1-bitnet-relu2-tq2_0")
         #expect(a.fingerprint == (try S.golden("m1-b158-relu2-i2_s")).fingerprint)
         #expect(a.fingerprint != b.fingerprint)
+        // Same shape, tensor table and architecture, other weights (m1 vs m2 are
+        // both TQ2_0 "bitnet" files; m2 is SiLU and seed 2, so its metadata differs too).
+        var writer = GGUFWriter()
+        let file = b.file
+        for key in file.metadataKeys { if let value = file.metadata[key] { writer.add(key, value) } }
+        for tensor in file.tensors {
+            let start = file.dataOffset + tensor.offset
+            var bytes = Array(file.rawBytes[start..<(start + tensor.byteCount)])
+            if tensor.name == "blk.1.ffn_down.weight" { bytes[bytes.count / 2] = bytes[bytes.count / 2] == 0x55 ? 0xAA : 0x55 }
+            writer.addTensor(tensor.name, type: tensor.type, dims: tensor.dims, data: bytes)
+        }
+        let changed = try Model(file: GGUFFile(bytes: writer.bytes()))
+        #expect(changed.fingerprint != b.fingerprint)
     }
 
     @Test func anEmptyContextSavesAndLoads() throws {
