@@ -64,7 +64,7 @@ def test_q8_is_smaller_and_close_to_f16(lib, model_path):
         diff = np.abs(a - b).max()
         agree = (a.argmax(1) == b.argmax(1)).mean()
         print(f"q8 vs f16: max abs diff {diff:.4f}, argmax agreement {agree:.3f}")
-        assert 0 < diff < 0.5 and agree > 0.95
+        assert 0 < diff < 1.0 and agree > 0.95
 
 
 def test_state_round_trip_and_rejection(lib, model_path, make_model, tmp_path):

@@ -31,6 +31,7 @@ def main():
     ap.add_argument("--system", type=int, default=512)
     ap.add_argument("--user", type=int, default=32)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--n-ctx", type=int, default=4096, help="context of the q8/f16 comparison")
     args = ap.parse_args()
     lib = capi.declare(ctypes.CDLL(args.lib))
     rng = np.random.default_rng(1)
@@ -49,6 +50,7 @@ def main():
             assert lib.bitnet_context_eval(e.ctx, arr, len(prompt)) == 0
             cold.append(time.perf_counter() - t)
         cold_logits = np.ctypeslib.as_array(lib.bitnet_context_logits_ith(e.ctx, -1), shape=(512,)).copy()
+        lib.bitnet_context_reset(e.ctx)
         t = time.perf_counter()
         assert lib.bitnet_cache_warm_tokens(e.ctx, sys_arr, len(system)) == 0
         warm_time = time.perf_counter() - t
@@ -70,10 +72,20 @@ def main():
     seq = [int(t) for t in rng.integers(1, 512, size=600)]
     rows = {}
     for kv in (capi.KV_F16, capi.KV_Q8):
-        with capi.Engine(lib, args.model, kv=kv, logits_all=True, n_ctx=1024) as e:
+        with capi.Engine(lib, args.model, kv=kv, logits_all=True, n_ctx=args.n_ctx) as e:
             rows[kv] = e.eval(seq, 512)
             st = e.stats()
-            print(f"kv_type {kv}: {st.kv_bytes_per_token} bytes/token, {st.kv_bytes} bytes for n_ctx 1024")
+            print(f"kv_type {kv}: {st.kv_bytes_per_token} bytes/token, {st.kv_bytes} bytes for n_ctx {args.n_ctx}")
+    # Decode speed deep in a context: attention reads 3000 positions per token.
+    long = [int(t) for t in rng.integers(1, 512, size=3000)]
+    for kv in (capi.KV_F16, capi.KV_F32, capi.KV_Q8):
+        with capi.Engine(lib, args.model, kv=kv, logits_all=False, n_ctx=args.n_ctx) as e:
+            e.eval(long, 512)
+            one = (ctypes.c_int32 * 1)(5)
+            t = time.perf_counter()
+            for _ in range(20):
+                assert lib.bitnet_context_eval(e.ctx, one, 1) == 0
+            print(f"kv_type {kv}: decode at position 3000: {(time.perf_counter() - t) / 20 * 1000:.2f} ms/token")
     a, b = rows[capi.KV_F16], rows[capi.KV_Q8]
     print(f"q8 vs f16 logits over 600 positions: max abs diff {np.abs(a - b).max():.4f} "
           f"(positions < 256: {np.abs(a[:256] - b[:256]).max():.4f}), "
