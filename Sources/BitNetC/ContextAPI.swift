@@ -3,7 +3,39 @@ import CBitNetAPI
 
 private func defaultContextParams() -> bitnet_context_params {
     bitnet_context_params(size: UInt32(MemoryLayout<bitnet_context_params>.size), n_ctx: 0, n_batch: 64,
-                          n_threads: 0, kv_type: Int32(BITNET_KV_F16), logits_all: 0)
+                          n_threads: 0, kv_type: Int32(BITNET_KV_F16), logits_all: 0,
+                          prefix_cache_bytes: UInt64(ContextOptions().prefixCacheBytes),
+                          prefix_eviction: Int32(BITNET_EVICT_LRU), prefix_cache_auto: 0,
+                          overflow_policy: Int32(BITNET_OVERFLOW_STOP), n_keep: Int32(ContextOptions().keepOnShift))
+}
+
+/// The caller's params (NULL: defaults) as checked ContextOptions.
+private func contextOptions(_ params: UnsafePointer<bitnet_context_params>?,
+                            function: StaticString) throws(BitNetError) -> ContextOptions {
+    let p = try readParams(params, defaults: defaultContextParams(), name: "bitnet_context_params")
+    guard let kvType = KVType(rawValue: p.kv_type) else {
+        throw .invalidArgument("\(function): kv_type \(p.kv_type) is not a BITNET_KV_* value")
+    }
+    guard let eviction = EvictionPolicy(rawValue: p.prefix_eviction) else {
+        throw .invalidArgument("\(function): prefix_eviction \(p.prefix_eviction) is not a BITNET_EVICT_* value")
+    }
+    guard let overflow = OverflowPolicy(rawValue: p.overflow_policy) else {
+        throw .invalidArgument("\(function): overflow_policy \(p.overflow_policy) is not a BITNET_OVERFLOW_* value")
+    }
+    guard p.n_threads >= 0 else { throw .invalidArgument("\(function): n_threads is negative (\(p.n_threads))") }
+    guard p.n_keep >= 0 else { throw .invalidArgument("\(function): n_keep is negative (\(p.n_keep))") }
+    var options = ContextOptions()
+    options.contextLength = Int(p.n_ctx)
+    options.batchSize = p.n_batch == 0 ? 64 : Int(p.n_batch)
+    options.threads = Int(p.n_threads)
+    options.kvType = kvType
+    options.allLogits = p.logits_all != 0
+    options.prefixCacheBytes = Int(clamping: p.prefix_cache_bytes)
+    options.prefixEviction = eviction
+    options.prefixCacheAuto = p.prefix_cache_auto != 0
+    options.overflowPolicy = overflow
+    options.keepOnShift = Int(p.n_keep)
+    return options
 }
 
 @c @implementation
@@ -18,19 +50,21 @@ public func bitnet_context_new(_ model: OpaquePointer?, _ params: UnsafePointer<
         let out = try require(out, "out", in: "bitnet_context_new")
         out.pointee = nil
         let model = Handle<Model>.borrow(try require(model, "model", in: "bitnet_context_new"))
-        let p = try readParams(params, defaults: defaultContextParams(), name: "bitnet_context_params")
-        guard let kvType = KVType(rawValue: p.kv_type) else {
-            throw .invalidArgument("bitnet_context_new: kv_type \(p.kv_type) is not a BITNET_KV_* value")
-        }
-        guard p.n_threads >= 0 else { throw .invalidArgument("bitnet_context_new: n_threads is negative (\(p.n_threads))") }
-        var options = ContextOptions()
-        options.contextLength = Int(p.n_ctx)
-        options.batchSize = p.n_batch == 0 ? 64 : Int(p.n_batch)
-        options.threads = Int(p.n_threads)
-        options.kvType = kvType
-        options.allLogits = p.logits_all != 0
+        let options = try contextOptions(params, function: "bitnet_context_new")
         let context = try Context(model: model, options: options)
         out.pointee = Handle<Context>.retain(context)
+        return Status.ok.rawValue
+    }
+}
+
+@c @implementation
+public func bitnet_kv_bytes_estimate(_ model: OpaquePointer?, _ params: UnsafePointer<bitnet_context_params>?,
+                                     _ bytes: UnsafeMutablePointer<Int>?) -> Int32 {
+    withStatus { () throws(BitNetError) -> Int32 in
+        let bytes = try require(bytes, "bytes", in: "bitnet_kv_bytes_estimate")
+        let model = Handle<Model>.borrow(try require(model, "model", in: "bitnet_kv_bytes_estimate"))
+        let options = try contextOptions(params, function: "bitnet_kv_bytes_estimate")
+        bytes.pointee = try Context.kvBytesEstimate(model: model, options: options)
         return Status.ok.rawValue
     }
 }
@@ -56,8 +90,14 @@ public func bitnet_context_eval(_ ctx: OpaquePointer?, _ tokens: UnsafePointer<I
         let context = Handle<Context>.borrow(try require(ctx, "ctx", in: "bitnet_context_eval"))
         let tokens = try require(tokens, "tokens", in: "bitnet_context_eval")
         guard n > 0 else { throw .invalidArgument("bitnet_context_eval: n must be at least 1") }
+        let input = UnsafeBufferPointer(start: tokens, count: n)
+        let vocab = context.model.hparams.nVocab
+        for (i, token) in input.enumerated() where token < 0 || Int(token) >= vocab {
+            throw .invalidArgument("bitnet_context_eval: token \(i) has id \(token), outside the vocabulary 0..<\(vocab)")
+        }
         try context.exclusive { () throws(BitNetError) in
-            try context.eval(UnsafeBufferPointer(start: tokens, count: n))
+            try context.makeRoomOnOverflow(for: n)
+            try context.evalReusingPrefixCache(input)
         }
         return Status.ok.rawValue
     }

@@ -27,7 +27,7 @@ struct Bench: ParsableCommand {
     @Option(name: .customLong("batch"), help: "Prompt batch size.")
     var batch: Int = 64
 
-    @Option(help: "KV cache type: f16 or f32.")
+    @Option(help: "KV cache type: f16, f32 or q8.")
     var kv: String = "f16"
 
     @Flag(help: "Print JSON instead of a table.")
@@ -38,7 +38,7 @@ struct Bench: ParsableCommand {
         var options = ContextOptions()
         options.threads = threads
         options.batchSize = batch
-        options.kvType = kv == "f32" ? .f32 : .f16
+        options.kvType = kv == "f32" ? .f32 : kv == "q8" ? .q8 : .f16
         options.contextLength = max(prompt + n, 1)
         let context = try Context(model: loaded, options: options)
         let vocab = loaded.hparams.nVocab

@@ -288,3 +288,26 @@ def test_null_and_invalid_arguments(session):
     assert lib.bitnet_stream_cancel(None) == capi.E_INVALID_ARGUMENT
     assert lib.bitnet_stream_result(None, None) == capi.E_INVALID_ARGUMENT
     lib.bitnet_stream_free(None)
+
+
+@pytest.mark.parametrize("policy", ["stop", "shift"])
+def test_generation_past_a_full_context(lib, small_model, policy):
+    """With n_ctx 48, 'stop' ends at a full context; 'shift' keeps n_keep tokens, drops the
+    oldest half of the rest and generates 3 x n_ctx tokens with finite logits."""
+    n_ctx = 48
+    extra = {"overflow_policy": capi.OVERFLOW_SHIFT if policy == "shift" else capi.OVERFLOW_STOP, "n_keep": 4}
+    gen_lib = capi.declare_generation(lib)
+    with capi.Engine(lib, small_model, n_ctx=n_ctx, logits_all=False, **extra) as engine:
+        s = Session.__new__(Session)
+        s.lib, s.engine, s.ctx, s.model = gen_lib, engine, engine.ctx, engine.model
+        status, chunks, tokens, result = s.generate(PROMPT, s.params(max_new_tokens=3 * n_ctx, temperature=0.0,
+                                                                      ignore_eos=1))
+        assert status == 0
+        if policy == "stop":
+            assert result.stop_reason == capi.STOP_CONTEXT_FULL
+            assert gen_lib.bitnet_context_n_past(engine.ctx) == n_ctx
+        else:
+            assert result.stop_reason == capi.STOP_MAX_TOKENS and result.n_generated == 3 * n_ctx
+            assert gen_lib.bitnet_context_n_past(engine.ctx) <= n_ctx
+            logits = engine.lib.bitnet_context_logits_ith(engine.ctx, -1)
+            assert logits and np.all(np.isfinite(np.ctypeslib.as_array(logits, shape=(512,))))

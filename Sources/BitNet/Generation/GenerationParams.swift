@@ -67,6 +67,8 @@ public struct GenerationStats: Sendable, Hashable {
     public var promptTokens = 0
     public var promptTokensReused = 0
     public var generated = 0
+    /// Tokens dropped from the context by shifts (overflow policy `shift`).
+    public var shiftedTokens = 0
     /// From the start of the call to the first generated token (sampled and evaluated).
     public var timeToFirstToken: Duration = .zero
     public var promptDuration: Duration = .zero

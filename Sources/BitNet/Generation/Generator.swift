@@ -178,7 +178,8 @@ public final class Generator: @unchecked Sendable {
                 throw .invalidArgument("the context changed while the generation was paused; start a new one")
             }
             if params.maxNewTokens > 0 && stats.generated >= params.maxNewTokens { return finish(.maxTokens) }
-            if context.count >= context.capacity { return finish(.contextFull) }
+            // Under the shift policy a full context makes room after sampling (a shift drops the logits).
+            if context.count >= context.capacity && context.overflowPolicy != .shift { return finish(.contextFull) }
 
             let sampled: SampledToken
             do {
@@ -191,6 +192,13 @@ public final class Generator: @unchecked Sendable {
             if stopTokens.contains(token) {
                 stats.stopToken = token
                 return finish(.endOfText)
+            }
+            if context.count >= context.capacity {
+                do {
+                    stats.shiftedTokens += try context.shiftForOverflow()
+                } catch {
+                    return finish(.contextFull)  // n_keep leaves nothing to drop
+                }
             }
             do {
                 try [token].withUnsafeBufferPointer { (one) throws(BitNetError) in try context.eval(one) }

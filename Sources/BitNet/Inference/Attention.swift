@@ -25,6 +25,16 @@ enum Attention {
                     for i in 0..<headDim { dot += k[i] * q[i] }
                     scores[t] = dot * scale
                 }
+            case .q8:
+                for t in 0..<count {
+                    if let recent = cache.recent(layer: layer, position: t, query: position) {
+                        scores[t] = HalfVector.dot(recent.keys + g * headDim, q, headDim) * scale
+                    } else {
+                        let (s, k) = KVQuantization.head(cache.keys(layer: layer, position: t),
+                                                         heads: nHeadKV, headDim: headDim, head: g)
+                        scores[t] = KVQuantization.dot(k, q, headDim) * (s * scale)
+                    }
+                }
             }
             FloatOps.softmax(scores, count: count)
             o.initialize(repeating: 0, count: headDim)
@@ -39,6 +49,16 @@ enum Attention {
                     let v = cache.values(layer: layer, position: t).assumingMemoryBound(to: Float.self) + g * headDim
                     let p = scores[t]
                     for i in 0..<headDim { o[i] += p * v[i] }
+                }
+            case .q8:
+                for t in 0..<count {
+                    if let recent = cache.recent(layer: layer, position: t, query: position) {
+                        HalfVector.axpy(scores[t], recent.values + g * headDim, o, headDim)
+                    } else {
+                        let (s, v) = KVQuantization.head(cache.values(layer: layer, position: t),
+                                                         heads: nHeadKV, headDim: headDim, head: g)
+                        KVQuantization.axpy(scores[t] * s, v, o, headDim)
+                    }
                 }
             }
         }

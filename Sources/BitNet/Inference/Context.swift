@@ -12,12 +12,31 @@ public struct ContextOptions: Sendable {
     /// Worker threads including the caller; 0 means one per online CPU.
     public var threads: Int = 0
     public var kvType: KVType = .f16
+    /// Budget of the prefix cache (stored prefixes' KV + ids); 0 disables it.
+    public var prefixCacheBytes: Int = 64 << 20
+    public var prefixEviction: EvictionPolicy = .leastRecentlyUsed
+    /// Store every prompt `ingest` evaluates in the prefix cache, not only warmed ones.
+    public var prefixCacheAuto: Bool = false
+    /// What a generation does when the context is full (see `shiftForOverflow`).
+    public var overflowPolicy: OverflowPolicy = .stop
+    /// Tokens a shift never drops (attention sinks: the BOS and system prompt start).
+    public var keepOnShift: Int = 4
     /// Keep the logits of every position an `eval` computes, not only the last.
     public var allLogits: Bool = false
     /// The int8 and dense kernels to run; tests compare sets within one process.
     public var kernels: KernelSet = .selected
 
     public init() {}
+
+    /// The options with defaults filled in for a model (n_ctx 0, batch beyond n_ctx).
+    public func resolved(for hp: HyperParameters) throws(BitNetError) -> ContextOptions {
+        var options = self
+        if options.contextLength == 0 { options.contextLength = min(hp.nCtxTrain, 4096) }
+        guard options.contextLength > 0 else { throw .invalidArgument("n_ctx must be positive") }
+        guard options.batchSize > 0 else { throw .invalidArgument("n_batch must be positive") }
+        options.batchSize = min(options.batchSize, options.contextLength)
+        return options
+    }
 }
 
 /// A sequence being evaluated: the KV cache, scratch memory and threads that
@@ -33,11 +52,19 @@ public final class Context: @unchecked Sendable {
     let options: ContextOptions
     public let capacity: Int
     let cache: KVCache
+    let prefixCache: PrefixCache
     let pool: ThreadPool
     let forward: ForwardPass
 
     /// The token ids whose keys and values the cache holds, in order.
-    public private(set) var tokens: [Int32] = []
+    public internal(set) var tokens: [Int32] = []
+    /// Leading positions whose KV is what a fresh evaluation of `tokens`
+    /// computes; a shift makes the rest approximate, so they are never reused
+    /// for another prompt or stored as a prefix.
+    var coldPrefixLength = 0
+    /// A slot the generation loop may fill (e.g. the sampler's RNG state) so
+    /// that it is saved and restored with the context's state.
+    public var stateExtra: [UInt64] = []
     public var count: Int { tokens.count }
     public var threadCount: Int { pool.threadCount }
 
@@ -45,7 +72,7 @@ public final class Context: @unchecked Sendable {
     /// Manually allocated so the pointer handed to C stays stable.
     private var logitsStorage: UnsafeMutablePointer<Float>?
     private var logitsCapacity = 0
-    public private(set) var logitRows = 0
+    public internal(set) var logitRows = 0
 
     private let busy = Atomic<Bool>(false)
     private let interruptRequested = Atomic<Bool>(false)
@@ -55,19 +82,17 @@ public final class Context: @unchecked Sendable {
             throw .invalidArgument("the model was loaded with vocab_only and cannot evaluate")
         }
         let hp = model.hparams
-        var options = options
-        if options.contextLength == 0 { options.contextLength = min(hp.nCtxTrain, 4096) }
-        guard options.contextLength > 0 else { throw .invalidArgument("n_ctx must be positive") }
-        guard options.batchSize > 0 else { throw .invalidArgument("n_batch must be positive") }
-        options.batchSize = min(options.batchSize, options.contextLength)
+        var options = try options.resolved(for: hp)
         if options.threads <= 0 { options.threads = ThreadPool.defaultThreadCount }
         options.threads = min(options.threads, 256)
         self.model = model
         self.weights = weights
         self.options = options
         capacity = options.contextLength
-        cache = try KVCache(layers: hp.nLayer, capacity: capacity,
-                            kvDim: hp.nHeadKV * hp.headDim, type: options.kvType)
+        guard options.keepOnShift >= 0 else { throw .invalidArgument("n_keep must not be negative") }
+        cache = try KVCache(layers: hp.nLayer, capacity: capacity, heads: hp.nHeadKV, headDim: hp.headDim,
+                            type: options.kvType, batch: options.batchSize)
+        prefixCache = PrefixCache(budget: options.prefixCacheBytes, policy: options.prefixEviction)
         pool = try ThreadPool(threadCount: options.threads)
         forward = try ForwardPass(hparams: hp, weights: weights, cache: cache, pool: pool,
                                   batchSize: options.batchSize, kernels: options.kernels)
@@ -126,11 +151,12 @@ public final class Context: @unchecked Sendable {
             }
             done += n
         }
+        if coldPrefixLength == tokens.count { coldPrefixLength += newTokens.count }
         tokens.append(contentsOf: newTokens)
         logitRows = rows
     }
 
-    private func logitsBuffer(floats: Int) throws(BitNetError) -> UnsafeMutablePointer<Float> {
+    func logitsBuffer(floats: Int) throws(BitNetError) -> UnsafeMutablePointer<Float> {
         if let storage = logitsStorage, logitsCapacity >= floats { return storage }
         free(logitsStorage)
         logitsStorage = nil
@@ -157,17 +183,26 @@ public final class Context: @unchecked Sendable {
     /// Makes the sequence equal `prompt` and computes the logits of its last
     /// token, reusing the longest prefix the context already holds: only the
     /// tokens after it are evaluated. Returns how many tokens were reused.
-    /// (The prefix cache extends the reuse to prefixes stored earlier.)
+    /// The prefix cache extends the reuse to prefixes stored earlier (copied
+    /// in), and with `prefixCacheAuto` the prompt is stored there afterwards.
     @discardableResult
     public func ingest(prompt: [Int32]) throws(BitNetError) -> Int {
         guard !prompt.isEmpty else { throw .invalidArgument("the prompt has no tokens") }
         var common = 0
-        while common < min(prompt.count, tokens.count), prompt[common] == tokens[common] { common += 1 }
+        let held = min(prompt.count, coldPrefixLength)
+        while common < held, prompt[common] == tokens[common] { common += 1 }
         // The last prompt token is always evaluated: its logits are the point.
-        let reused = min(common, prompt.count - 1)
+        var reused = min(common, prompt.count - 1)
         try truncate(to: reused)
+        if prompt.count <= capacity {
+            reused = reusePrefixCache(prompt, holding: reused)
+        }
         // On failure the context holds the reused prefix (eval is all or nothing).
         try prompt[reused...].withUnsafeBufferPointer { (rest) throws(BitNetError) in try eval(rest) }
+        if options.prefixCacheAuto, prefixCache.isEnabled,
+           PrefixCache.cost(count: prompt.count, cache: cache) <= prefixCache.budget {
+            try prefixCache.store(tokens: prompt, from: cache)
+        }
         return reused
     }
 
@@ -177,12 +212,14 @@ public final class Context: @unchecked Sendable {
             throw .invalidArgument("cannot keep \(count) tokens of \(tokens.count)")
         }
         tokens.removeSubrange(count...)
+        coldPrefixLength = min(coldPrefixLength, count)
         logitRows = 0
     }
 
     /// Empties the sequence.
     public func reset() {
         tokens.removeAll(keepingCapacity: true)
+        coldPrefixLength = 0
         logitRows = 0
     }
 }

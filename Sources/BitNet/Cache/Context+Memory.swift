@@ -1,0 +1,22 @@
+/// What a context's KV cache costs, known before and after allocating it.
+extension Context {
+    /// Bytes a context for `model` with `options` would allocate for its KV
+    /// cache (q8's f16 window included), computed without allocating.
+    public static func kvBytesEstimate(model: Model, options: ContextOptions) throws(BitNetError) -> Int {
+        guard model.weights != nil else {
+            throw .invalidArgument("the model was loaded with vocab_only and cannot evaluate")
+        }
+        let hp = model.hparams
+        let resolved = try options.resolved(for: hp)
+        return try KVCache.totalBytes(layers: hp.nLayer, heads: hp.nHeadKV, headDim: hp.headDim, type: resolved.kvType,
+                                      capacity: resolved.contextLength, batch: resolved.batchSize)
+    }
+
+    public var kvType: KVType { cache.type }
+    /// KV bytes of one token (all layers, keys and values), q8's f16 window excluded.
+    public var kvBytesPerToken: Int { 2 * cache.layers * cache.rowBytes }
+    /// Bytes the KV cache allocated.
+    public var kvBytes: Int { cache.totalBytes }
+    public var overflowPolicy: OverflowPolicy { options.overflowPolicy }
+    public var keepOnShift: Int { options.keepOnShift }
+}

@@ -1,0 +1,73 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a generation does when the context is full. Raw values mirror BITNET_OVERFLOW_*.
+public enum OverflowPolicy: Int32, Sendable {
+    /// Stop with reason context_full.
+    case stop = 0
+    /// Drop tokens after the first `keepOnShift` (see `Context.shiftForOverflow`) and go on.
+    case shift = 1
+}
+
+extension Context {
+    /// Frees room when the context is full under `OverflowPolicy.shift`: keeps
+    /// the first `keepOnShift` tokens (attention sinks), drops the older half
+    /// of the rest and moves the newer half down. Returns how many tokens were
+    /// dropped. The generation loop calls this when `count == capacity`.
+    /// Errors: BITNET_E_CONTEXT_FULL when nothing can be dropped (keepOnShift
+    /// covers the whole context).
+    @discardableResult
+    public func shiftForOverflow() throws(BitNetError) -> Int {
+        let keep = min(options.keepOnShift, count)
+        let discard = (count - keep + 1) / 2
+        guard discard > 0 else {
+            throw BitNetError(.contextFull, "context holds \(count) of \(capacity) tokens and n_keep \(options.keepOnShift) "
+                              + "leaves nothing to drop")
+        }
+        try shift(keep: keep, discard: discard)
+        return discard
+    }
+
+    /// Under `OverflowPolicy.shift`, shifts until `incoming` more tokens fit,
+    /// when they can fit at all beside the kept ones; otherwise does nothing
+    /// (the eval that follows reports BITNET_E_CONTEXT_FULL). Returns the
+    /// tokens dropped.
+    @discardableResult
+    public func makeRoomOnOverflow(for incoming: Int) throws(BitNetError) -> Int {
+        guard options.overflowPolicy == .shift, incoming <= capacity - min(options.keepOnShift, capacity) else { return 0 }
+        var dropped = 0
+        while incoming > capacity - count { dropped += try shiftForOverflow() }
+        return dropped
+    }
+
+    /// Removes tokens keep..<keep+discard: later positions move down by
+    /// `discard` and their keys (stored after RoPE) are rotated back by
+    /// `discard` positions, a RoPE with a negative position. The result is
+    /// what a fresh context fed the kept tokens holds, up to float rounding
+    /// (and the requantization of moved rows under q8) — except that the
+    /// moved rows still reflect attention over the dropped tokens, which is
+    /// the point of shifting rather than recomputing.
+    public func shift(keep: Int, discard: Int) throws(BitNetError) {
+        guard keep >= 0, discard > 0, keep <= count, discard <= count - keep else {
+            throw .invalidArgument("cannot drop \(discard) tokens after the first \(keep) of \(count)")
+        }
+        let kvDim = cache.kvDim
+        let scratch = try Memory.allocate(bytes: 2 * kvDim * MemoryLayout<Float>.size + forward.rope.headDim * 4,
+                                          what: "shift scratch").assumingMemoryBound(to: Float.self)
+        defer { free(scratch) }
+        let k = scratch, v = scratch + kvDim, table = scratch + 2 * kvDim
+        forward.rope.fillTable(position: -discard, into: table)
+        // Position by position (all layers each) keeps q8's ring bookkeeping, shared by the layers, consistent.
+        for source in (keep + discard)..<count {
+            for layer in 0..<cache.layers {
+                cache.load(layer: layer, position: source, keys: k, values: v)
+                forward.rope.apply(k, heads: cache.heads, table: table)
+                cache.store(layer: layer, position: source - discard, keys: k, values: v)
+            }
+        }
+        tokens.removeSubrange(keep..<(keep + discard))
+        coldPrefixLength = min(coldPrefixLength, keep)
+        logitRows = 0
+    }
+}

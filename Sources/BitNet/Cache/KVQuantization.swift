@@ -1,0 +1,74 @@
+import CBitNetKernels
+
+/// The 8-bit form of KV rows (`KVType.q8`): each head of a row is stored as
+/// int8 with one f32 scale, s = max|x| / 127, q = round(x / s). Lossy: the
+/// error per element is at most s / 2, about 0.4% of the head's largest value.
+///
+/// Row layout: scales[heads] (f32) then q[heads · headDim] (int8), so a row's
+/// bytes are contiguous and copy like the f16/f32 rows.
+public enum KVQuantization {
+    static let useSIMD = KernelSet.selected != .reference
+
+    public static func rowBytes(heads: Int, headDim: Int) -> Int {
+        heads * MemoryLayout<Float>.size + heads * headDim
+    }
+
+    /// Quantizes `heads` heads of `headDim` floats into `row`.
+    public static func quantize(_ x: UnsafePointer<Float>, heads: Int, headDim: Int, into row: UnsafeMutableRawPointer) {
+        let scales = row.assumingMemoryBound(to: Float.self)
+        let q = (row + heads * MemoryLayout<Float>.size).assumingMemoryBound(to: Int8.self)
+        for h in 0..<heads {
+            let head = x + h * headDim
+            var largest: Float = 0
+            for i in 0..<headDim { largest = max(largest, abs(head[i])) }
+            let scale = largest / 127
+            scales[h] = scale
+            let inverse: Float = scale > 0 ? 1 / scale : 0
+            let out = q + h * headDim
+            for i in 0..<headDim {
+                out[i] = Int8(max(-127, min(127, (head[i] * inverse).rounded(.toNearestOrEven))))
+            }
+        }
+    }
+
+    /// The inverse of `quantize` (up to rounding).
+    public static func dequantize(_ row: UnsafeRawPointer, heads: Int, headDim: Int, into x: UnsafeMutablePointer<Float>) {
+        let scales = row.assumingMemoryBound(to: Float.self)
+        let q = (row + heads * MemoryLayout<Float>.size).assumingMemoryBound(to: Int8.self)
+        for h in 0..<heads {
+            for i in 0..<headDim { x[h * headDim + i] = scales[h] * Float(q[h * headDim + i]) }
+        }
+    }
+
+    /// Scale of head `head` and a pointer to its int8 values.
+    @inline(__always)
+    static func head(_ row: UnsafeRawPointer, heads: Int, headDim: Int, head h: Int) -> (Float, UnsafePointer<Int8>) {
+        let scale = row.load(fromByteOffset: h * MemoryLayout<Float>.size, as: Float.self)
+        let q = (row + heads * MemoryLayout<Float>.size + h * headDim).assumingMemoryBound(to: Int8.self)
+        return (scale, q)
+    }
+
+    /// Σ a[i]·b[i].
+    @inline(__always)
+    public static func dot(_ a: UnsafePointer<Int8>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        useSIMD ? bnk_dot_i8_f32_avx2(a, b, n) : dotReference(a, b, n)
+    }
+
+    /// y[i] += alpha·x[i].
+    @inline(__always)
+    public static func axpy(_ alpha: Float, _ x: UnsafePointer<Int8>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        if useSIMD { bnk_axpy_i8_f32_avx2(alpha, x, y, n) } else { axpyReference(alpha, x, y, n) }
+    }
+
+    // MARK: - Reference twins
+
+    public static func dotReference(_ a: UnsafePointer<Int8>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var sum: Float = 0
+        for i in 0..<n { sum += Float(a[i]) * b[i] }
+        return sum
+    }
+
+    public static func axpyReference(_ alpha: Float, _ x: UnsafePointer<Int8>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        for i in 0..<n { y[i] += alpha * Float(x[i]) }
+    }
+}
