@@ -34,8 +34,13 @@ public final class ModelWeights: @unchecked Sendable {
     public let ownedBytes: Int
 
     /// Prepares the validated tensors of a model (see `Model.init`).
+    /// `releaseMappedSources`: the tensors live in a file mapping; once a
+    /// ternary tensor is repacked its file pages are dropped from the process
+    /// (they stay in the page cache), so resident memory is the repacked copy
+    /// only, not both.
     init(layers modelLayers: [BitNet.Layer], outputNorm outputNormTensor: TensorView, tokenEmbedding: TensorView,
-         output: TensorView?, progress: ((Double) -> Bool)? = nil) throws(BitNetError) {
+         output: TensorView?, releaseMappedSources: Bool = false,
+         progress: ((Double) -> Bool)? = nil) throws(BitNetError) {
         var owned: [AlignedMemory] = []
         func norm(_ tensor: TensorView) throws(BitNetError) -> UnsafePointer<Float> {
             let memory = try AlignedMemory(byteCount: tensor.elementCount * 4, what: "norm \(tensor.name)")
@@ -59,8 +64,10 @@ public final class ModelWeights: @unchecked Sendable {
         func ternary(_ layer: BitNet.Layer, _ projection: Projection) throws(BitNetError) -> PackedTernaryMatrix {
             let tensor = layer.weight(projection)
             do {
-                return try PackedTernaryMatrix(type: tensor.type.id, rows: tensor.rowCount, cols: tensor.rowLength,
-                                               data: tensor.data, extraScale: layer.scale(projection)?.scalarValue)
+                let packed = try PackedTernaryMatrix(type: tensor.type.id, rows: tensor.rowCount, cols: tensor.rowLength,
+                                                     data: tensor.data, extraScale: layer.scale(projection)?.scalarValue)
+                if releaseMappedSources { Memory.releaseMappedPages(tensor.data) }
+                return packed
             } catch {
                 throw BitNetError(error.status, "tensor \(tensor.name): \(error.message)")
             }

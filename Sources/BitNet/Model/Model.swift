@@ -134,7 +134,7 @@ public final class Model: Sendable {
         self.layers = layers
         try loader.rejectStrayBlocks()
         weights = try ModelWeights(layers: layers, outputNorm: outputNorm, tokenEmbedding: tokenEmbedding,
-                                   output: output, progress: progress)
+                                   output: output, releaseMappedSources: file.isMemoryMapped, progress: progress)
     }
 }
 

@@ -37,4 +37,16 @@ public enum Memory {
         memset(pointer, 0, max(bytes, 64))
         return pointer
     }
+
+    /// Drops the whole pages inside `range` of a read-only file mapping from
+    /// this process (MADV_DONTNEED); touching them again reloads them from the
+    /// file, so this is only a hint about residency, never a loss of data.
+    public static func releaseMappedPages(_ range: UnsafeRawBufferPointer) {
+        guard let base = range.baseAddress, range.count > 0 else { return }
+        let page = max(sysconf(Int32(_SC_PAGESIZE)), 1)
+        let start = (Int(bitPattern: base) + page - 1) / page * page
+        let end = (Int(bitPattern: base) + range.count) / page * page
+        guard end > start, let pointer = UnsafeMutableRawPointer(bitPattern: start) else { return }
+        _ = madvise(pointer, end - start, MADV_DONTNEED)
+    }
 }
