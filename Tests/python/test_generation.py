@@ -311,3 +311,19 @@ def test_generation_past_a_full_context(lib, small_model, policy):
             assert gen_lib.bitnet_context_n_past(engine.ctx) <= n_ctx
             logits = engine.lib.bitnet_context_logits_ith(engine.ctx, -1)
             assert logits and np.all(np.isfinite(np.ctypeslib.as_array(logits, shape=(512,))))
+
+
+def test_generate_reuses_a_warmed_prefix(session):
+    """bitnet_cache_warm stores a prefix; a generate on an empty context whose prompt
+    starts with it reuses its KV (n_prompt_tokens_reused) and produces the cold text."""
+    prefix = b"System: you are a careful assistant who answers briefly. "
+    prompt = prefix + b"User: what is a ternary weight?"
+    cold_status, cold_chunks, _, cold = session.generate(prompt, session.params(max_new_tokens=12, temperature=0.0))
+    assert cold_status == 0 and cold.n_prompt_tokens_reused == 0
+    assert session.lib.bitnet_context_reset(session.ctx) == 0
+    assert session.lib.bitnet_cache_warm(session.ctx, prefix) == 0
+    assert session.lib.bitnet_context_reset(session.ctx) == 0
+    status, chunks, _, warm = session.generate(prompt, session.params(max_new_tokens=12, temperature=0.0))
+    assert status == 0
+    assert warm.n_prompt_tokens_reused == len(session.tokenize(prefix))
+    assert b"".join(chunks) == b"".join(cold_chunks)

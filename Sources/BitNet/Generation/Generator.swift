@@ -122,25 +122,8 @@ public final class Generator: @unchecked Sendable {
         guard total <= context.capacity else {
             throw BitNetError(.contextFull, "the prompt has \(total) tokens; the context holds \(context.capacity)")
         }
-        let held = context.tokens
-        var common = 0
-        while common < min(total, held.count), promptTokens[common] == held[common] { common += 1 }
-        // The last prompt token is always evaluated: its logits are the point.
-        let reused = min(common, total - 1)
-        try context.truncate(to: reused)
-        stats.promptTokensReused = reused
-        var done = reused
-        if let progress, !progress(done, total) { throw cancelledError("by the prompt progress callback") }
-        let batch = max(1, context.options.batchSize)
-        while done < total {
-            if isCancelled() || context.isInterrupted { throw cancelledError("while reading the prompt") }
-            let end = min(done + batch, total)
-            try promptTokens[done..<end].withUnsafeBufferPointer { (slice) throws(BitNetError) in
-                try context.eval(slice)
-            }
-            done = end
-            if let progress, !progress(done, total) { throw cancelledError("by the prompt progress callback") }
-        }
+        // Context.ingest reuses what the context holds and the prefix cache.
+        stats.promptTokensReused = try context.ingest(prompt: promptTokens, progress: progress, isCancelled: isCancelled)
     }
 
     /// Continues from the context's tokens; re-evaluates the last one when

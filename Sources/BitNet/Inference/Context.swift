@@ -185,8 +185,14 @@ public final class Context: @unchecked Sendable {
     /// tokens after it are evaluated. Returns how many tokens were reused.
     /// The prefix cache extends the reuse to prefixes stored earlier (copied
     /// in), and with `prefixCacheAuto` the prompt is stored there afterwards.
+    ///
+    /// The rest is evaluated batch by batch; `progress(done, total)` runs
+    /// after the reuse and after each batch (false cancels), and `isCancelled`
+    /// or an interrupt is checked between batches. On failure the context
+    /// holds the reused prefix plus the batches that completed.
     @discardableResult
-    public func ingest(prompt: [Int32]) throws(BitNetError) -> Int {
+    public func ingest(prompt: [Int32], progress: ((Int, Int) -> Bool)? = nil,
+                       isCancelled: () -> Bool = { false }) throws(BitNetError) -> Int {
         guard !prompt.isEmpty else { throw .invalidArgument("the prompt has no tokens") }
         var common = 0
         let held = min(prompt.count, coldPrefixLength)
@@ -197,8 +203,16 @@ public final class Context: @unchecked Sendable {
         if prompt.count <= capacity {
             reused = reusePrefixCache(prompt, holding: reused)
         }
-        // On failure the context holds the reused prefix (eval is all or nothing).
-        try prompt[reused...].withUnsafeBufferPointer { (rest) throws(BitNetError) in try eval(rest) }
+        let total = prompt.count
+        var done = reused
+        if let progress, !progress(done, total) { throw BitNetError(.cancelled, "cancelled by the prompt progress callback") }
+        while done < total {
+            if isCancelled() || isInterrupted { throw BitNetError(.cancelled, "cancelled while reading the prompt") }
+            let end = progress == nil ? total : min(done + max(1, options.batchSize), total)
+            try prompt[done..<end].withUnsafeBufferPointer { (slice) throws(BitNetError) in try eval(slice) }
+            done = end
+            if let progress, !progress(done, total) { throw BitNetError(.cancelled, "cancelled by the prompt progress callback") }
+        }
         if options.prefixCacheAuto, prefixCache.isEnabled,
            PrefixCache.cost(count: prompt.count, cache: cache) <= prefixCache.budget {
             try prefixCache.store(tokens: prompt, from: cache)
