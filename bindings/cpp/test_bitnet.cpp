@@ -1,7 +1,7 @@
 // Tests of bitnet.hpp against the installed library: ./test_bitnet MODEL.gguf
 // Greedy output equals the raw C API, pull and push streaming with pause/cancel,
 // callback exceptions, errors with the library's message, no leak over 1,000 cycles.
-#include "bitnet.hpp"
+#include <bitnet.hpp>  // the installed copy (make install puts it beside bitnet.h)
 
 #include <cstdio>
 #include <cstdlib>
