@@ -44,8 +44,7 @@ def _new_result() -> _CResult:
 class _PullStream:
     """One bitnet_stream: started on a context, read chunk by chunk, freed once."""
 
-    def __init__(self, ctx: "Context", prompt: Optional[str], capacity: int, sampling: dict[str, Any]):
-        prepared = _params.generation_params(sampling, allow_progress=False)
+    def __init__(self, ctx: "Context", prompt: Optional[str], capacity: int, prepared: _params.PreparedParams):
         handle = ctypes.c_void_p()
         encoded = prompt.encode("utf-8") if prompt is not None else None
         check(lib.bitnet_stream_start(ctx.handle, encoded, prepared.ref, capacity, ctypes.byref(handle)))
@@ -148,19 +147,22 @@ class Context:
         return "".join(chunks)
 
     def stream(self, prompt: Optional[str], *, capacity: int = 16, **sampling: Any) -> Iterator[str]:
-        """Yields the text chunk by chunk as a background thread of the library produces it.
+        """A generator of the text, chunk by chunk, as a thread of the library produces it
+        (pull API: bitnet_stream_next; `capacity` chunks may wait in its queue).
 
-        Closing the generator early (break, .close()) cancels the generation. The result
-        is in :attr:`last_result` once the generator is exhausted.
+        Closing the generator early (.close(), or garbage collection after a break) cancels
+        the generation and frees the context. The result is in :attr:`last_result` once the
+        generator is exhausted.
         """
-        pull = _PullStream(self, prompt, capacity, sampling)
-        return self._track(self._drain(pull))
-
-    def _track(self, generator: Iterator[str]) -> Iterator[str]:
+        # Arguments are checked now; the generation starts at the first next(), like any
+        # generator body, so a generator that is never iterated holds nothing.
+        prepared = _params.generation_params(sampling, allow_progress=False)
+        generator = self._drain(prompt, capacity, prepared)
         self._streams.add(generator)
         return generator
 
-    def _drain(self, pull: _PullStream) -> Iterator[str]:
+    def _drain(self, prompt: Optional[str], capacity: int, prepared: _params.PreparedParams) -> Iterator[str]:
+        pull = _PullStream(self, prompt, capacity, prepared)
         try:
             while True:
                 item = pull.next(_POLL_MS)
@@ -181,7 +183,7 @@ class Context:
         """As :meth:`stream`, for asyncio: each wait runs in the loop's default executor,
         so the event loop keeps running. Cancelling the consuming task cancels the generation."""
         loop = asyncio.get_running_loop()
-        pull = _PullStream(self, prompt, capacity, sampling)
+        pull = _PullStream(self, prompt, capacity, _params.generation_params(sampling, allow_progress=False))
         pending: Optional[asyncio.Future[Any]] = None
         try:
             while True:

@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 
 from . import _params
 from ._lib import ModelInfo, lib
-from .errors import check, error_for
+from .errors import check
 
 BUFFER_TOO_SMALL = -11
 
@@ -196,4 +196,4 @@ class Model:
         return f"<bitnet.Model {'closed' if self.closed else hex(self._handle or 0)}>"
 
 
-__all__ = ["Model", "ModelInfoView", "read_text", "error_for"]
+__all__ = ["Model", "ModelInfoView", "read_text"]

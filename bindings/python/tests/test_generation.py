@@ -109,6 +109,9 @@ def test_stream_closed_early_cancels_and_frees_the_context(ctx):
         ctx.generate(PROMPT, **GREEDY)  # the stream holds the context
     stream.close()
     assert ctx.generate(PROMPT, **GREEDY) == expected  # free again
+    never_started = ctx.stream(PROMPT, **GREEDY)
+    assert ctx.generate(PROMPT, **GREEDY) == expected  # an unstarted generator holds nothing
+    del never_started
 
 
 def test_interrupt_from_another_thread_raises_cancelled(ctx):
@@ -118,7 +121,10 @@ def test_interrupt_from_another_thread_raises_cancelled(ctx):
     def on_chunk(text, info):
         if not started.is_set():
             started.set()
-            threading.Thread(target=ctx.interrupt).start()
+            # Interrupt from another thread while the generation is certainly running.
+            watchdog = threading.Thread(target=ctx.interrupt)
+            watchdog.start()
+            watchdog.join()
 
     with pytest.raises(bitnet.CancelledError):
         ctx.run(PROMPT, on_chunk, **long)
