@@ -106,7 +106,6 @@ class Context:
         self._handle: Optional[int] = handle.value
         self._finalizer = weakref.finalize(self, _free_context, handle.value, model)
         self._streams: "weakref.WeakSet[Any]" = weakref.WeakSet()  # live stream generators
-        self._paused_callback: Any = None  # the ctypes trampoline of a paused push generation
         #: The result of the last finished generate() / stream() / run() on this context.
         self.last_result: Optional[GenerationResult] = None
         model._contexts.add(self)
@@ -129,7 +128,6 @@ class Context:
         for stream in list(self._streams):
             stream.close()
         self._handle = None
-        self._paused_callback = None
         self._finalizer()
 
     def __enter__(self) -> "Context":
@@ -253,17 +251,14 @@ class Context:
                 action = int(Action.CANCEL)
             return action
 
-        fn = STREAM_FN(trampoline)
+        fn = STREAM_FN(trampoline)  # alive for the whole call; resume passes a new one
         raw = _new_result()
-        self._paused_callback = fn  # kept alive while a generation may be paused on it
         status = call(fn, ctypes.byref(raw))
         if errors or progress_errors:
-            self._paused_callback = None
             self.last_result = GenerationResult.from_c(raw, "cancelled")
             raise (errors or progress_errors)[0]
         if status == PAUSED:
             return GenerationResult.from_c(raw, "paused")
-        self._paused_callback = None
         if status == E_CANCELLED:
             self.last_result = GenerationResult.from_c(raw, "cancelled")
             if cancelled_by_callback:
