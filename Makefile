@@ -2,7 +2,7 @@
 #
 #   make            release build of libbitnet.so and the `bitnet` CLI into build/
 #   make run        the main job: build, then stream text from the default model
-#   make test       every test (Swift, C against the installed header, Python)
+#   make test       every test (Swift, C against the installed header, Python, bindings)
 #   make install    PREFIX=/usr/local DESTDIR= (library + symlinks, header, bitnet.pc, CLI)
 #   make uninstall
 #
@@ -33,7 +33,7 @@ REALNAME := $(LIBNAME).$(VERSION)
 # The model `make run` uses until a trained model ships with the project.
 DEFAULT_MODEL ?= ../shared/golden/m1-b158-relu2-i2_s.gguf
 
-.PHONY: all build run test test-swift test-c test-python test-install install uninstall deps deps-apt deps-pip clean
+.PHONY: all build run test test-swift test-c test-python test-install test-bindings install uninstall deps deps-apt deps-pip clean
 
 all: build
 
@@ -62,6 +62,7 @@ install: build
 	ln -sf $(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/$(LIBNAME)
 	install -m 644 include/bitnet.h $(DESTDIR)$(INCLUDEDIR)/bitnet.h
+	install -m 644 bindings/cpp/bitnet.hpp $(DESTDIR)$(INCLUDEDIR)/bitnet.hpp
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
 	    pkgconfig/bitnet.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/bitnet.pc
@@ -69,12 +70,12 @@ install: build
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/$(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/$(LIBNAME)
-	rm -f $(DESTDIR)$(INCLUDEDIR)/bitnet.h $(DESTDIR)$(PKGCONFIGDIR)/bitnet.pc $(DESTDIR)$(BINDIR)/bitnet
+	rm -f $(DESTDIR)$(INCLUDEDIR)/bitnet.h $(DESTDIR)$(INCLUDEDIR)/bitnet.hpp $(DESTDIR)$(PKGCONFIGDIR)/bitnet.pc $(DESTDIR)$(BINDIR)/bitnet
 
 # ---------------------------------------------------------------------------
 # Dependencies (idempotent: nothing is installed when it is already there)
 
-APT_PACKAGES := pkg-config libffi-dev binutils
+APT_PACKAGES := pkg-config libffi-dev binutils luajit g++
 PIP_PACKAGES := pytest numpy gguf
 
 deps: deps-apt deps-pip
@@ -103,7 +104,7 @@ run: deps build
 
 TEST_PREFIX := $(CURDIR)/$(BUILD)/test-prefix
 
-test: deps build test-swift test-c test-python test-install
+test: deps build test-swift test-c test-python test-install test-bindings
 	@echo "make test: all suites passed"
 
 test-swift:
@@ -116,6 +117,14 @@ test-c: build
 
 test-python: build
 	BITNET_LIBRARY=$(CURDIR)/$(BUILD)/lib/$(SONAME) $(PYTHON) -m pytest -q Tests/python
+
+# Python package, C++ wrapper, LuaJIT and libffi tests plus the C++/Python examples,
+# all against a fresh install of the library (bindings/run_tests.sh).
+BINDINGS_PREFIX := $(CURDIR)/$(BUILD)/bindings-prefix
+test-bindings: build
+	rm -rf $(BINDINGS_PREFIX)
+	$(MAKE) --no-print-directory install PREFIX=$(BINDINGS_PREFIX)
+	PREFIX=$(BINDINGS_PREFIX) BUILD=$(CURDIR)/$(BUILD) CC=$(CC) PYTHON=$(PYTHON) sh bindings/run_tests.sh
 
 clean:
 	rm -rf $(BUILD) .build

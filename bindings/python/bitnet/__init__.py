@@ -1,0 +1,58 @@
+"""bitnet — Python bindings (pure ctypes) for libbitnet, an inference engine for ternary
+(BitNet b1.58) language models.
+
+The shared library is found through $BITNET_LIBRARY, then next to this package, then the
+system (ctypes.util.find_library). Importing fails with ImportError when it cannot be
+found or its ABI version differs from the one this package was written for.
+
+    import bitnet
+    with bitnet.Model("model.gguf") as model, bitnet.Context(model) as ctx:
+        print(ctx.generate("Hello", max_new_tokens=32, temperature=0))
+"""
+
+from __future__ import annotations
+
+from ._lib import ABI_VERSION, lib as _cdll
+from .context import Context
+from .errors import (
+    BitnetError,
+    BitnetIOError,
+    BitnetTimeoutError,
+    BufferTooSmallError,
+    BusyError,
+    CancelledError,
+    ContextFullError,
+    FormatError,
+    InternalError,
+    InvalidArgumentError,
+    OutOfMemoryError,
+    StateMismatchError,
+    UnsupportedError,
+)
+from .model import Model, ModelInfoView
+from .results import Action, ChunkInfo, GenerationResult, Stats, StopReason
+from .aio import astream
+
+
+def version() -> str:
+    """The loaded library's version, "MAJOR.MINOR.PATCH"."""
+    return _cdll.bitnet_version_string().decode()
+
+
+def build_info() -> str:
+    """The loaded library's build description (kernels compiled in and chosen)."""
+    return _cdll.bitnet_build_info().decode()
+
+
+def library_path() -> str:
+    """The path the library was loaded from."""
+    return _cdll._name
+
+
+__all__ = [
+    "ABI_VERSION", "Action", "BitnetError", "BitnetIOError", "BitnetTimeoutError", "BufferTooSmallError",
+    "BusyError", "CancelledError", "ChunkInfo", "Context", "ContextFullError", "FormatError",
+    "GenerationResult", "InternalError", "InvalidArgumentError", "Model", "ModelInfoView",
+    "OutOfMemoryError", "StateMismatchError", "Stats", "StopReason", "UnsupportedError",
+    "astream", "build_info", "library_path", "version",
+]

@@ -1,0 +1,361 @@
+"""bitnet.Context: a KV cache on a model, and the three ways to generate text with it.
+
+- generate() / stream() / astream() use the calling (or an executor) thread only:
+  stream() is built on the pull API, so no Python code ever runs on a library thread.
+- run() / resume() are push mode: the library calls a Python function per chunk, on
+  the calling thread, and maps its return value to continue / pause / cancel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import os
+import weakref
+from typing import Any, AsyncIterator, Callable, Iterable, Iterator, Optional, Sequence, Union
+
+from . import _params
+from ._lib import STREAM_FN, ContextStats, GenerationResult as _CResult, lib
+from .errors import check, error_for
+from .model import Message, Model
+from .results import Action, ChunkInfo, GenerationResult, Stats
+
+OK, PAUSED, DONE = 0, 1, 2
+E_CANCELLED, E_TIMEOUT, E_BUFFER_TOO_SMALL = -8, -10, -11
+
+#: How long one blocking wait for a stream chunk lasts before Python regains control
+#: (so Ctrl-C and task cancellation are noticed).
+_POLL_MS = 100
+
+Callback = Callable[[str, ChunkInfo], Any]
+
+
+def _free_context(handle: int, _model: Model) -> None:
+    # `_model` is held only so that the model outlives the context (C API rule).
+    lib.bitnet_context_free(handle)
+
+
+def _new_result() -> _CResult:
+    raw = _CResult()
+    raw.size = ctypes.sizeof(_CResult)
+    return raw
+
+
+class _PullStream:
+    """One bitnet_stream: started on a context, read chunk by chunk, freed once."""
+
+    def __init__(self, ctx: "Context", prompt: Optional[str], capacity: int, prepared: _params.PreparedParams):
+        handle = ctypes.c_void_p()
+        encoded = prompt.encode("utf-8") if prompt is not None else None
+        check(lib.bitnet_stream_start(ctx.handle, encoded, prepared.ref, capacity, ctypes.byref(handle)))
+        self.handle: Optional[int] = handle.value
+        self.buffer = ctypes.create_string_buffer(4096)
+        self.finished = False
+
+    def next(self, timeout_ms: int) -> Union[bytes, int, BaseException]:
+        """A chunk's bytes, DONE, E_TIMEOUT, or the error (built on this thread, whose last_error it is)."""
+        length = ctypes.c_size_t(0)
+        status = lib.bitnet_stream_next(self.handle, self.buffer, len(self.buffer), ctypes.byref(length), timeout_ms)
+        if status == E_BUFFER_TOO_SMALL:
+            self.buffer = ctypes.create_string_buffer(length.value + 1)
+            status = lib.bitnet_stream_next(self.handle, self.buffer, len(self.buffer), ctypes.byref(length), 0)
+        if status == OK:
+            return self.buffer.raw[: length.value]
+        if status in (DONE, E_TIMEOUT):
+            self.finished = status == DONE
+            return status
+        self.finished = True
+        return error_for(status)
+
+    def cancel(self) -> None:
+        if self.handle is not None:
+            lib.bitnet_stream_cancel(self.handle)
+
+    def result(self) -> GenerationResult:
+        raw = _new_result()
+        check(lib.bitnet_stream_result(self.handle, ctypes.byref(raw)))
+        status = "cancelled" if raw.stop_reason == 4 else "done"
+        return GenerationResult.from_c(raw, status)
+
+    def free(self) -> None:
+        if self.handle is not None:
+            lib.bitnet_stream_free(self.handle)
+            self.handle = None
+
+
+class Context:
+    """An inference context (KV cache, scratch, threads) on a :class:`Model`. One thread at a time.
+
+    ``Context(model, n_ctx=0, n_batch=64, n_threads=0, kv_type='f16', logits_all=False,
+    prefix_cache_bytes=64 MiB, prefix_eviction='lru', prefix_cache_auto=False,
+    overflow_policy='stop', n_keep=4)``. Use it as a context manager or call :meth:`close`.
+
+    Generation keywords are the C field names of bitnet_generation_params: temperature
+    (0 = greedy), top_k, top_p, min_p, typical_p, repetition_penalty, repeat_last_n,
+    presence_penalty, frequency_penalty, seed (None = random), max_new_tokens,
+    ignore_eos, add_bos, parse_special, plus preset ('fast'|'balanced'|'quality'),
+    stop (list of strings), stop_tokens (ids), logit_bias ({id: bias}) and, outside
+    streams, progress(done, total).
+    """
+
+    def __init__(self, model: Model, **params: Any):
+        struct = _params.context_params(params)
+        handle = ctypes.c_void_p()
+        check(lib.bitnet_context_new(model.handle, ctypes.byref(struct), ctypes.byref(handle)))
+        self.model = model
+        self._handle: Optional[int] = handle.value
+        self._finalizer = weakref.finalize(self, _free_context, handle.value, model)
+        self._streams: "weakref.WeakSet[Any]" = weakref.WeakSet()  # live stream generators
+        #: The result of the last finished generate() / stream() / run() on this context.
+        self.last_result: Optional[GenerationResult] = None
+        model._contexts.add(self)
+
+    # MARK: lifetime
+
+    @property
+    def handle(self) -> int:
+        """The bitnet_context* as an integer; raises ValueError once closed."""
+        if self._handle is None:
+            raise ValueError("the context is closed")
+        return self._handle
+
+    @property
+    def closed(self) -> bool:
+        return self._handle is None
+
+    def close(self) -> None:
+        """Ends any stream on the context, then frees it. Idempotent."""
+        for stream in list(self._streams):
+            stream.close()
+        self._handle = None
+        self._finalizer()
+
+    def __enter__(self) -> "Context":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # MARK: generation, pull mode
+
+    def generate(self, prompt: Optional[str], **sampling: Any) -> str:
+        """The text generated after `prompt` (None continues the context). Blocks until done."""
+        chunks: list[str] = []
+        self.run(prompt, lambda text, _info: chunks.append(text), **sampling)
+        return "".join(chunks)
+
+    def stream(self, prompt: Optional[str], *, capacity: int = 16, **sampling: Any) -> Iterator[str]:
+        """A generator of the text, chunk by chunk, as a thread of the library produces it
+        (pull API: bitnet_stream_next; `capacity` chunks may wait in its queue).
+
+        Closing the generator early (.close(), or garbage collection after a break) cancels
+        the generation and frees the context. The result is in :attr:`last_result` once the
+        generator is exhausted.
+        """
+        # Arguments are checked now; the generation starts at the first next(), like any
+        # generator body, so a generator that is never iterated holds nothing.
+        prepared = _params.generation_params(sampling, allow_progress=False)
+        generator = self._drain(prompt, capacity, prepared)
+        self._streams.add(generator)
+        return generator
+
+    def _drain(self, prompt: Optional[str], capacity: int, prepared: _params.PreparedParams) -> Iterator[str]:
+        pull = _PullStream(self, prompt, capacity, prepared)
+        try:
+            while True:
+                item = pull.next(_POLL_MS)
+                if isinstance(item, bytes):
+                    yield item.decode("utf-8")
+                elif item == DONE:
+                    self.last_result = pull.result()
+                    return
+                elif isinstance(item, BaseException):
+                    self.last_result = pull.result()
+                    raise item
+        finally:
+            if not pull.finished:
+                pull.cancel()
+            pull.free()
+
+    async def astream(self, prompt: Optional[str], *, capacity: int = 16, **sampling: Any) -> AsyncIterator[str]:
+        """As :meth:`stream`, for asyncio: each wait runs in the loop's default executor,
+        so the event loop keeps running. Cancelling the consuming task cancels the generation."""
+        loop = asyncio.get_running_loop()
+        pull = _PullStream(self, prompt, capacity, _params.generation_params(sampling, allow_progress=False))
+        pending: Optional[asyncio.Future[Any]] = None
+        try:
+            while True:
+                pending = loop.run_in_executor(None, pull.next, _POLL_MS)
+                item = await asyncio.shield(pending)
+                pending = None
+                if isinstance(item, bytes):
+                    yield item.decode("utf-8")
+                elif item == DONE:
+                    self.last_result = pull.result()
+                    return
+                elif isinstance(item, BaseException):
+                    self.last_result = pull.result()
+                    raise item
+        finally:
+            if not pull.finished:
+                pull.cancel()
+            if pending is not None:
+                # A wait is still running in the executor: let it see the cancel before freeing.
+                await asyncio.wait([pending])
+            pull.free()
+
+    # MARK: generation, push mode
+
+    def run(self, prompt: Optional[str], callback: Callback, **sampling: Any) -> GenerationResult:
+        """Push mode: calls ``callback(text, info)`` with each chunk, on this thread.
+
+        The callback returns None / True / Action.CONTINUE to go on, Action.PAUSE to pause
+        (then :meth:`resume`), Action.CANCEL or False to stop. An exception in the callback
+        cancels the generation and is re-raised here. Returns the result; its status is
+        'done', 'paused' or 'cancelled' (cancelled by the callback). An interrupt() from
+        another thread raises CancelledError.
+        """
+        prepared = _params.generation_params(sampling)
+        encoded = prompt.encode("utf-8") if prompt is not None else None
+        handle = self.handle
+        return self._push(
+            lambda fn, result: lib.bitnet_generate(handle, encoded, prepared.ref, fn, None, result),
+            callback,
+            prepared.errors,
+        )
+
+    def resume(self, callback: Callback) -> GenerationResult:
+        """Continues a paused push generation exactly where it stopped (see :meth:`run`)."""
+        handle = self.handle
+        return self._push(lambda fn, result: lib.bitnet_generate_resume(handle, fn, None, result), callback, [])
+
+    def _push(self, call: Callable[[Any, Any], int], callback: Callback,
+              progress_errors: list[BaseException]) -> GenerationResult:
+        errors: list[BaseException] = []
+        cancelled_by_callback = False
+
+        def trampoline(text: Any, length: int, info: Any, _user: Any) -> int:
+            nonlocal cancelled_by_callback
+            try:
+                answer = callback(ctypes.string_at(text, length).decode("utf-8"), ChunkInfo.from_c(info.contents))
+            except BaseException as error:  # noqa: BLE001 - re-raised after bitnet_generate returns
+                errors.append(error)
+                return int(Action.CANCEL)
+            if answer is None or answer is True:
+                return int(Action.CONTINUE)
+            if answer is False:
+                answer = Action.CANCEL
+            action = int(answer)
+            if action not in (Action.CONTINUE, Action.PAUSE):
+                cancelled_by_callback = True
+                action = int(Action.CANCEL)
+            return action
+
+        fn = STREAM_FN(trampoline)  # alive for the whole call; resume passes a new one
+        raw = _new_result()
+        status = call(fn, ctypes.byref(raw))
+        if errors or progress_errors:
+            self.last_result = GenerationResult.from_c(raw, "cancelled")
+            raise (errors or progress_errors)[0]
+        if status == PAUSED:
+            return GenerationResult.from_c(raw, "paused")
+        if status == E_CANCELLED:
+            self.last_result = GenerationResult.from_c(raw, "cancelled")
+            if cancelled_by_callback:
+                return self.last_result
+        check(status)  # an interrupt from another thread raises CancelledError here
+        self.last_result = GenerationResult.from_c(raw, "done")
+        return self.last_result
+
+    # MARK: chat, tokens
+
+    def chat(self, messages: Iterable[Message], *, template: Optional[str] = None, **sampling: Any) -> str:
+        """The assistant's reply to `messages` ({'role', 'content'} dicts or pairs), rendered
+        with the model's chat template (or `template`: 'bitnet' / 'llama3')."""
+        prompt = self.model.apply_chat_template(messages, template=template, add_assistant=True)
+        sampling.setdefault("parse_special", True)
+        return self.generate(prompt, **sampling)
+
+    def tokenize(self, text: str, *, add_bos: bool = True, parse_special: bool = False) -> list[int]:
+        return self.model.tokenize(text, add_bos=add_bos, parse_special=parse_special)
+
+    def detokenize(self, tokens: Iterable[int]) -> str:
+        return self.model.detokenize(tokens)
+
+    # MARK: low level
+
+    def eval(self, tokens: Sequence[int]) -> None:
+        """Appends tokens to the sequence and computes the logits of the last one."""
+        array = (ctypes.c_int32 * len(tokens))(*tokens)
+        check(lib.bitnet_context_eval(self.handle, array, len(tokens)))
+
+    def logits(self, row: int = -1) -> list[float]:
+        """A copy of the logits of `row` of the last eval (-1 = last); [] when there are none."""
+        pointer = lib.bitnet_context_logits_ith(self.handle, row)
+        return list(pointer[: self.model.vocab_size]) if pointer else []
+
+    @property
+    def n_past(self) -> int:
+        return int(lib.bitnet_context_n_past(self.handle))
+
+    @property
+    def n_ctx(self) -> int:
+        return int(lib.bitnet_context_n_ctx(self.handle))
+
+    def reset(self) -> None:
+        check(lib.bitnet_context_reset(self.handle))
+
+    def truncate(self, n_keep: int) -> None:
+        check(lib.bitnet_context_truncate(self.handle, n_keep))
+
+    def shift(self) -> int:
+        """Drops the older half of the tokens after n_keep; returns how many were dropped."""
+        dropped = ctypes.c_int32(0)
+        check(lib.bitnet_context_shift(self.handle, ctypes.byref(dropped)))
+        return dropped.value
+
+    def interrupt(self) -> None:
+        """Asks the running eval / generation / stream to stop. Safe from any thread."""
+        check(lib.bitnet_context_interrupt(self.handle))
+
+    # MARK: prefix cache, stats, state
+
+    def warm(self, prefix: Union[str, Sequence[int]]) -> None:
+        """Computes the KV of `prefix` (text or ids) and stores it in the prefix cache."""
+        if isinstance(prefix, str):
+            check(lib.bitnet_cache_warm(self.handle, prefix.encode("utf-8")))
+        else:
+            array = (ctypes.c_int32 * len(prefix))(*prefix)
+            check(lib.bitnet_cache_warm_tokens(self.handle, array, len(prefix)))
+
+    def cache_clear(self) -> None:
+        check(lib.bitnet_cache_clear(self.handle))
+
+    def stats(self) -> Stats:
+        raw = ContextStats()
+        raw.size = ctypes.sizeof(ContextStats)
+        check(lib.bitnet_context_stats_get(self.handle, ctypes.byref(raw)))
+        return Stats.from_c(raw)
+
+    def save_state(self, path: Union[str, "os.PathLike[str]", None] = None) -> Optional[bytes]:
+        """Saves the state to `path` (atomically), or returns it as bytes when path is None."""
+        if path is not None:
+            check(lib.bitnet_state_save(self.handle, os.fsencode(path)))
+            return None
+        size = ctypes.c_size_t(0)
+        check(lib.bitnet_state_size(self.handle, ctypes.byref(size)))
+        buf = ctypes.create_string_buffer(size.value)
+        written = ctypes.c_size_t(0)
+        check(lib.bitnet_state_save_buffer(self.handle, buf, size.value, ctypes.byref(written)))
+        return buf.raw[: written.value]
+
+    def load_state(self, source: Union[bytes, str, "os.PathLike[str]"]) -> None:
+        """Restores a state saved by :meth:`save_state` (bytes or a file path)."""
+        if isinstance(source, (bytes, bytearray)):
+            buf = ctypes.create_string_buffer(bytes(source), len(source))
+            check(lib.bitnet_state_load_buffer(self.handle, buf, len(source)))
+        else:
+            check(lib.bitnet_state_load(self.handle, os.fsencode(source)))
+
+    def __repr__(self) -> str:
+        return f"<bitnet.Context {'closed' if self.closed else hex(self._handle or 0)}>"
