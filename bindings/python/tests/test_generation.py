@@ -200,10 +200,12 @@ def test_tokens_chat_warm_stats_and_state(ctx, tmp_path):
 
     ctx.warm(PROMPT)
     ctx.reset()
-    # eval, not generate: generation does not consult the prefix cache yet (library bug, reported).
     ctx.eval(ctx.tokenize(PROMPT + " again"))
     stats = ctx.stats()
     assert stats.prefix_entries == 1 and stats.prefix_hits >= 1 and stats.n_ctx == 256
+    ctx.reset()
+    ctx.generate(PROMPT + " and once more", **GREEDY)
+    assert ctx.stats().prefix_hits == stats.prefix_hits + 1
 
     ctx.reset()
     ctx.eval(ids)
