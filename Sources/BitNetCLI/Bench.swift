@@ -30,6 +30,9 @@ struct Bench: ParsableCommand {
     @Option(help: "KV cache type: f16, f32 or q8.")
     var kv: String = "f16"
 
+    @Flag(help: "Skip the memory bandwidth probe.")
+    var noProbe = false
+
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
@@ -77,19 +80,33 @@ struct Bench: ParsableCommand {
             results.append(("tg\(n)", speeds))
         }
         let threadCount = context.threadCount
+        // The memory floor beside the measurement: how fast could decode go if
+        // it did nothing but stream its weights once per token?
+        var floor: (gbps: Double, bytesPerToken: Int, tokensPerSecond: Double)?
+        if n > 0, !noProbe, let weights = loaded.weights {
+            let pool = try ThreadPool(threadCount: threadCount)
+            let gbps = try BandwidthProbe.readGigabytesPerSecond(pool: pool)
+            floor = (gbps, weights.bytesPerToken, gbps * 1e9 / Double(weights.bytesPerToken))
+        }
         if json {
             let entries = results.map { name, speeds in
                 let (mean, sd) = meanAndDeviation(speeds)
                 return "{\"test\":\"\(name)\",\"threads\":\(threadCount),\"mean_tps\":\(mean),\"sd_tps\":\(sd),"
                     + "\"samples\":[\(speeds.map { "\($0)" }.joined(separator: ","))]}"
             }
-            print("{\"model\":\"\(model)\",\"kernels\":\"\(KernelSet.selected.rawValue)\",\"results\":[\(entries.joined(separator: ","))]}")
+            let floorJSON = floor.map { ",\"read_gbps\":\($0.gbps),\"bytes_per_token\":\($0.bytesPerToken),\"floor_tps\":\($0.tokensPerSecond)" } ?? ""
+            print("{\"model\":\"\(model)\",\"kernels\":\"\(KernelSet.selected.rawValue)\"\(floorJSON),\"results\":[\(entries.joined(separator: ","))]}")
         } else {
             print("| model | kernels | threads | test | t/s |")
             print("| --- | --- | ---: | --- | ---: |")
             for (name, speeds) in results {
                 let (mean, sd) = meanAndDeviation(speeds)
                 print("| \(model.split(separator: "/").last ?? "") | \(KernelSet.selected.rawValue) | \(threadCount) | \(name) | \(format(mean)) ± \(format(sd)) |")
+            }
+            if let floor, let tg = results.first(where: { $0.0.hasPrefix("tg") }) {
+                let share = meanAndDeviation(tg.1).0 / floor.tokensPerSecond * 100
+                print("memory read \(format(floor.gbps)) GB/s (\(threadCount) threads), \(format(Double(floor.bytesPerToken) / 1e6)) MB "
+                      + "per token: floor \(format(floor.tokensPerSecond)) tok/s; \(tg.0) reaches \(format(share))% of it")
             }
         }
     }

@@ -97,6 +97,14 @@ public final class ModelWeights: @unchecked Sendable {
             }
     }
 
+    /// Weight bytes one generated token streams from memory: every ternary
+    /// matrix plus the LM head (the embedding row and norms are negligible).
+    public var bytesPerToken: Int {
+        layers.reduce(lmHeadMatrix.byteCount) { total, l in
+            total + [l.attnQ, l.attnK, l.attnV, l.attnOutput, l.ffnGate, l.ffnUp, l.ffnDown].reduce(0) { $0 + $1.byteCount }
+        }
+    }
+
     /// Row `token` of the embedding table, as floats.
     func embedding(token: Int, into out: UnsafeMutablePointer<Float>) {
         embeddingMatrix.row(token, into: out)

@@ -18,6 +18,8 @@ public struct DenseMatrix: @unchecked Sendable {
     public let cols: Int
     let base: UnsafeRawPointer
     let rowBytes: Int
+    /// Bytes one full product reads.
+    public var byteCount: Int { rows * rowBytes }
     /// Keeps memory this matrix owns alive (requantized copies); nil when the
     /// bytes are borrowed.
     let owner: AlignedMemory?

@@ -95,6 +95,12 @@ int bnk_pin_current_thread(int cpu);
 /** A spin-wait hint (`pause` on x86). */
 void bnk_cpu_relax(void);
 
+/* ---------------------------------------------------------------------------
+ * Bandwidth probe: wrapping sum of n 64-bit words (only the reads matter).
+ * ------------------------------------------------------------------------- */
+uint64_t bnk_sum_words_avx512(const uint64_t *p, size_t n);
+uint64_t bnk_sum_words_avx2(const uint64_t *p, size_t n);
+
 #ifdef __cplusplus
 }
 #endif
