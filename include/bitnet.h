@@ -201,7 +201,23 @@ typedef struct bitnet_model_params {
     int32_t vocab_only;      /**< 1: metadata/tokenizer only: tensors are not read, any architecture; default 0 */
     bitnet_progress_fn progress_callback; /**< NULL (default) = no progress reports */
     void *progress_user_data;             /**< passed to progress_callback */
+    /**
+     * How the LM head (the output matrix, or the tied token embedding) is
+     * held for computing logits: BITNET_LM_HEAD_AS_STORED (default) uses the
+     * file's type; BITNET_LM_HEAD_Q8_0 requantizes an F16/F32/BF16 head at
+     * load to 8 bits per weight plus one f16 scale per 32 (1.06 instead of 2
+     * bytes per weight for F16: fewer bytes streamed per generated token, at
+     * a small, measured logit error — see BENCHMARKS.md). Embedding lookups
+     * keep the stored values.
+     */
+    int32_t lm_head_type;
 } bitnet_model_params;
+
+/** Values of bitnet_model_params.lm_head_type. */
+enum {
+    BITNET_LM_HEAD_AS_STORED = 0,
+    BITNET_LM_HEAD_Q8_0 = 1
+};
 
 /** FFN activations reported in bitnet_model_info.activation. */
 enum {

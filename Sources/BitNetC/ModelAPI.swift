@@ -12,7 +12,7 @@ private func defaultModelParams() -> bitnet_model_params {
     bitnet_model_params(
         size: UInt32(MemoryLayout<bitnet_model_params>.size),
         use_mmap: 1, use_mlock: 0, vocab_only: 0,
-        progress_callback: nil, progress_user_data: nil)
+        progress_callback: nil, progress_user_data: nil, lm_head_type: Int32(BITNET_LM_HEAD_AS_STORED))
 }
 
 @c @implementation
@@ -29,6 +29,11 @@ public func bitnet_model_load(_ path: UnsafePointer<CChar>?, _ params: UnsafePoi
         let path = try require(path, "path", in: "bitnet_model_load")
         let p = try readParams(params, defaults: defaultModelParams(), name: "bitnet_model_params")
         var options = ModelLoadOptions(useMmap: p.use_mmap != 0, useMlock: p.use_mlock != 0, vocabOnly: p.vocab_only != 0)
+        switch p.lm_head_type {
+        case Int32(BITNET_LM_HEAD_AS_STORED): options.lmHead = .asStored
+        case Int32(BITNET_LM_HEAD_Q8_0): options.lmHead = .q8_0
+        default: throw .invalidArgument("bitnet_model_load: lm_head_type \(p.lm_head_type) is not a BITNET_LM_HEAD_* value")
+        }
         if let fn = p.progress_callback {
             let target = CProgressTarget(fn: fn, userData: p.progress_user_data)
             options.progress = { fraction in target.fn(Float(fraction), target.userData) == 0 }

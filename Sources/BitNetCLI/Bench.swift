@@ -27,6 +27,9 @@ struct Bench: ParsableCommand {
     @Option(name: .customLong("batch"), help: "Prompt batch size.")
     var batch: Int = 64
 
+    @Option(name: .customLong("lm-head"), help: "LM head storage: stored (as in the file) or q8_0 (requantized at load).")
+    var lmHead: String = "stored"
+
     @Option(help: "KV cache type: f16, f32 or q8.")
     var kv: String = "f16"
 
@@ -37,7 +40,7 @@ struct Bench: ParsableCommand {
     var json = false
 
     func run() throws {
-        let loaded = try Model.load(path: model, options: ModelLoadOptions())
+        let loaded = try Model.load(path: model, options: try lmHeadOptions(lmHead))
         var options = ContextOptions()
         options.threads = threads
         options.batchSize = batch

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ArgumentParser
 import BitNet
 
 /// Every byte of the file at `path`.
@@ -22,4 +23,15 @@ func readAll(_ path: String) throws -> [UInt8] {
 func printToStandardError(_ text: String) {
     var copy = text
     copy.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
+}
+
+/// Load options for the `--lm-head` flag shared by bench and perplexity.
+func lmHeadOptions(_ name: String) throws -> ModelLoadOptions {
+    var options = ModelLoadOptions()
+    switch name {
+    case "stored": options.lmHead = .asStored
+    case "q8_0", "q8": options.lmHead = .q8_0
+    default: throw ValidationError("--lm-head must be stored or q8_0, got \(name)")
+    }
+    return options
 }

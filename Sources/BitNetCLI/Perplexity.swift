@@ -26,12 +26,15 @@ struct Perplexity: ParsableCommand {
     @Option(name: .shortAndLong, help: "Threads (0 = one per CPU).")
     var threads: Int = 0
 
+    @Option(name: .customLong("lm-head"), help: "LM head storage: stored (as in the file) or q8_0 (requantized at load).")
+    var lmHead: String = "stored"
+
     @Option(help: "KV cache type: f16 or f32.")
     var kv: String = "f16"
 
     func run() throws {
         guard ctx >= 2 else { throw ValidationError("--ctx must be at least 2") }
-        let loaded = try Model.load(path: model)
+        let loaded = try Model.load(path: model, options: try lmHeadOptions(lmHead))
         guard let tokenizer = loaded.tokenizer else { throw ValidationError("\(model) has no tokenizer") }
         let text = String(decoding: try readAll(file), as: UTF8.self)
         let tokens = tokenizer.encode(text, addBOS: tokenizer.addsBOS, parseSpecial: false)

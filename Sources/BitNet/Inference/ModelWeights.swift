@@ -39,7 +39,7 @@ public final class ModelWeights: @unchecked Sendable {
     /// (they stay in the page cache), so resident memory is the repacked copy
     /// only, not both.
     init(layers modelLayers: [BitNet.Layer], outputNorm outputNormTensor: TensorView, tokenEmbedding: TensorView,
-         output: TensorView?, releaseMappedSources: Bool = false,
+         output: TensorView?, lmHead: LMHeadStorage = .asStored, releaseMappedSources: Bool = false,
          progress: ((Double) -> Bool)? = nil) throws(BitNetError) {
         var owned: [AlignedMemory] = []
         func norm(_ tensor: TensorView) throws(BitNetError) -> UnsafePointer<Float> {
@@ -88,7 +88,11 @@ public final class ModelWeights: @unchecked Sendable {
         self.layers = layers
         outputNorm = try norm(outputNormTensor)
         embeddingMatrix = try dense(tokenEmbedding)
-        if let output { lmHeadMatrix = try dense(output) } else { lmHeadMatrix = embeddingMatrix }
+        let storedHead = try output.map { (tensor) throws(BitNetError) in try dense(tensor) } ?? embeddingMatrix
+        switch lmHead {
+        case .asStored: lmHeadMatrix = storedHead
+        case .q8_0: lmHeadMatrix = storedHead.storage == .q8_0 ? storedHead : try storedHead.quantizedToQ8_0()
+        }
         self.owned = owned
         ownedBytes = owned.reduce(0) { $0 + $1.byteCount }
             + layers.reduce(0) { total, l in

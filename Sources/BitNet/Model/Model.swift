@@ -8,6 +8,8 @@ public struct ModelLoadOptions: Sendable {
     public var vocabOnly = false
     /// Called with the progress in 0...1; return false to cancel (BITNET_E_CANCELLED).
     public var progress: (@Sendable (Double) -> Bool)?
+    /// How the LM head is held for computing logits.
+    public var lmHead: LMHeadStorage = .asStored
 
     public init(useMmap: Bool = true, useMlock: Bool = false, vocabOnly: Bool = false,
                 progress: (@Sendable (Double) -> Bool)? = nil) {
@@ -22,6 +24,14 @@ public struct ModelLoadOptions: Sendable {
 public enum Projection: String, Sendable, CaseIterable {
     case q = "attn_q", k = "attn_k", v = "attn_v", output = "attn_output"
     case gate = "ffn_gate", up = "ffn_up", down = "ffn_down"
+}
+
+/// Storage of the LM head used for logits (`bitnet_model_params.lm_head_type`).
+public enum LMHeadStorage: Sendable {
+    /// The file's type, read in place from the mapping.
+    case asStored
+    /// Requantized at load to Q8_0 (8-bit values, an f16 scale per 32).
+    case q8_0
 }
 
 /// One transformer block's weights (views into the model file).
@@ -93,7 +103,7 @@ public final class Model: Sendable {
         let file = try GGUFFile(path: path, useMmap: options.useMmap, lock: options.useMlock,
                                 metadataOnly: options.vocabOnly, progress: readProgress)
         let repackProgress: ((Double) -> Bool)? = progress.map { report in { report(0.9 + $0 * 0.1) } }
-        let model = try Model(file: file, vocabOnly: options.vocabOnly, progress: repackProgress)
+        let model = try Model(file: file, vocabOnly: options.vocabOnly, lmHead: options.lmHead, progress: repackProgress)
         if let progress, !progress(1) { throw BitNetError(.cancelled, "loading '\(path)' cancelled by the progress callback") }
         Log.info("loaded \(path): \(model.hparams.architectureName), \(model.layers.count) layers, \(file.tensors.count) tensors, \(file.fileSize) bytes")
         return model
@@ -101,7 +111,8 @@ public final class Model: Sendable {
 
     /// Builds a model from an already parsed file (also used for in-memory files).
     /// `progress` (0...1, false cancels) covers repacking the weights.
-    public init(file: GGUFFile, vocabOnly: Bool = false, progress: ((Double) -> Bool)? = nil) throws(BitNetError) {
+    public init(file: GGUFFile, vocabOnly: Bool = false, lmHead: LMHeadStorage = .asStored,
+                progress: ((Double) -> Bool)? = nil) throws(BitNetError) {
         self.file = file
         self.isVocabOnly = vocabOnly
         let hparams = try HyperParameters(file: file, vocabOnly: vocabOnly)
@@ -134,7 +145,8 @@ public final class Model: Sendable {
         self.layers = layers
         try loader.rejectStrayBlocks()
         weights = try ModelWeights(layers: layers, outputNorm: outputNorm, tokenEmbedding: tokenEmbedding,
-                                   output: output, releaseMappedSources: file.isMemoryMapped, progress: progress)
+                                   output: output, lmHead: lmHead, releaseMappedSources: file.isMemoryMapped,
+                                   progress: progress)
     }
 }
 

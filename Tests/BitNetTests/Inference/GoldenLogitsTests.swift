@@ -45,8 +45,10 @@ import Testing
 
     /// All positions' logits, evaluated in `chunk`-token calls.
     static func run(_ name: String, kv: KVType, chunk: Int, batch: Int = 64, threads: Int = 2,
-                    kernels: KernelSet = .selected) throws -> [Float] {
-        let model = try Model.load(path: SharedData.golden(name + ".gguf"))
+                    kernels: KernelSet = .selected, lmHead: LMHeadStorage = .asStored) throws -> [Float] {
+        var loadOptions = ModelLoadOptions()
+        loadOptions.lmHead = lmHead
+        let model = try Model.load(path: SharedData.golden(name + ".gguf"), options: loadOptions)
         var options = ContextOptions()
         options.kvType = kv
         options.allLogits = true
@@ -112,6 +114,20 @@ import Testing
         let ours = try Self.run(name, kv: .f32, chunk: 64, kernels: kernels)
         let m = Self.compare(ours, reference, vocab: 512, tieEps: 0)
         #expect(m.maxAbs <= 1e-3, "\(m)")
+        #expect(m.argmaxAgree == 64)
+    }
+
+    /// The optional 8-bit LM head. The golden embeddings are multiples of a
+    /// per-32 scale with a 4-bit mantissa, so Q8_0 holds them exactly: the
+    /// requantized head must reproduce the F16 logits up to summation order.
+    /// (Its real, lossy effect is measured on the trained model.)
+    @Test func q8LMHeadIsExactOnQ8RepresentableEmbeddings() throws {
+        let name = "m2-bitnet-silu-tq2_0"
+        let stored = try Self.run(name, kv: .f32, chunk: 64)
+        let q8 = try Self.run(name, kv: .f32, chunk: 64, lmHead: .q8_0)
+        let m = Self.compare(q8, stored, vocab: 512, tieEps: 0)
+        print("Q8_0 LM head vs stored F16: \(m)")
+        #expect(m.maxAbs <= 1e-4)
         #expect(m.argmaxAgree == 64)
     }
 }
