@@ -1,0 +1,141 @@
+"""The engine against PyTorch on the trained model (models/bitnet-kjv-tiny.gguf).
+
+A trained network has peaked distributions, so numerical mistakes that random weights
+hide (a wrong RoPE pair, a scale applied twice, a GQA head mix-up) change tokens here.
+The PyTorch outputs were stored by tools/train/release.py (float64 eval mode on exactly
+the exported numbers), so these tests need neither torch nor the training data.
+
+BITNET_TRAINED_MODEL / BITNET_TRAINED_EXPECTED override the model and expected folder.
+"""
+from __future__ import annotations
+
+import ctypes
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from capi import KV_F16, KV_F32, Engine
+from conftest import REPO
+
+MODEL = Path(os.environ.get("BITNET_TRAINED_MODEL", REPO / "models" / "bitnet-kjv-tiny.gguf"))
+EXPECTED = Path(os.environ.get("BITNET_TRAINED_EXPECTED", REPO / "tools" / "train" / "expected"))
+HELD_OUT = REPO / "tools" / "train" / "data" / "held_out.txt"
+
+# Measured when the model was exported (see tools/train/README.md): engine f32 vs
+# PyTorch float64. Activation quantization makes the engine's int8 codes exact except
+# where x*s lands within float32 rounding of a .5 boundary, so differences stay small.
+MAX_ABS_LOGIT = 0.02       # any stored logit (top-k, target, logsumexp), KV f32
+MAX_ABS_LOGIT_F16KV = 0.1  # the same with the default f16 KV cache
+PPL_REL = 0.01             # perplexity within 1% (observed far less)
+N_GREEDY = 100
+
+
+def load(name: str):
+    return json.loads((EXPECTED / name).read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def model_path():
+    if not MODEL.exists():
+        pytest.skip(f"trained model not found at {MODEL}")
+    return MODEL
+
+
+@pytest.fixture(scope="module")
+def n_vocab():
+    return load("perplexity.json")["n_vocab"]
+
+
+def tokenize(lib, model, text: bytes) -> list[int]:
+    lib.bitnet_tokenize.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int,
+                                    ctypes.c_int, ctypes.POINTER(ctypes.c_int32), ctypes.c_size_t,
+                                    ctypes.POINTER(ctypes.c_size_t)]
+    lib.bitnet_tokenize.restype = ctypes.c_int32
+    cap = len(text) + 16
+    out = (ctypes.c_int32 * cap)()
+    n = ctypes.c_size_t()
+    status = lib.bitnet_tokenize(model, text, len(text), 0, 0, out, cap, ctypes.byref(n))
+    assert status == 0, lib.bitnet_last_error()
+    return list(out[: n.value])
+
+
+def test_tokenizer_matches_training_tokenizer(lib, model_path):
+    with Engine(lib, model_path, n_ctx=16) as engine:
+        ids = tokenize(lib, engine.model, HELD_OUT.read_bytes())
+        assert ids == load("held_out_tokens.json")
+        for case in load("tokenizer_cases.json"):
+            assert tokenize(lib, engine.model, case["text"].encode("utf-8")) == case["ids"], case["text"]
+
+
+def logit_errors(lib, model_path, kv: int, n_vocab: int) -> dict:
+    worst = {"top": 0.0, "target": 0.0, "logsumexp": 0.0}
+    argmax_same = total = 0
+    for w in load("logits.json")["windows"]:
+        with Engine(lib, model_path, kv=kv, n_ctx=len(w["tokens"])) as engine:
+            ours = engine.eval(w["tokens"], n_vocab).astype(np.float64)
+        assert ours.shape == (len(w["tokens"]), n_vocab)
+        rows = np.arange(len(w["tokens"]))
+        top_ids, top = np.array(w["top_ids"]), np.array(w["top_logits"])
+        worst["top"] = max(worst["top"], float(np.abs(ours[rows[:, None], top_ids] - top).max()))
+        worst["target"] = max(worst["target"], float(np.abs(ours[rows, w["targets"]] - w["target_logit"]).max()))
+        lse = np.log(np.exp(ours - ours.max(1, keepdims=True)).sum(1)) + ours.max(1)
+        worst["logsumexp"] = max(worst["logsumexp"], float(np.abs(lse - w["logsumexp"]).max()))
+        argmax_same += int((ours.argmax(1) == top_ids[:, 0]).sum())
+        total += len(rows)
+    worst["argmax_agree"] = argmax_same / total
+    return worst
+
+
+def test_logits_match_pytorch(lib, model_path, n_vocab):
+    errors = logit_errors(lib, model_path, KV_F32, n_vocab)
+    print("kv f32", errors)
+    assert max(errors["top"], errors["target"], errors["logsumexp"]) <= MAX_ABS_LOGIT, errors
+    assert errors["argmax_agree"] >= 0.99, errors
+
+
+def test_logits_match_pytorch_f16_kv(lib, model_path, n_vocab):
+    errors = logit_errors(lib, model_path, KV_F16, n_vocab)
+    print("kv f16", errors)
+    assert max(errors["top"], errors["target"], errors["logsumexp"]) <= MAX_ABS_LOGIT_F16KV, errors
+
+
+@pytest.mark.parametrize("index", range(8))
+def test_greedy_continuation_matches_pytorch(lib, model_path, n_vocab, index):
+    runs = load("greedy.json")
+    if index >= len(runs):
+        pytest.skip("fewer stored prompts")
+    run = runs[index]
+    with Engine(lib, model_path, kv=KV_F32, logits_all=False, n_ctx=len(run["prompt_ids"]) + N_GREEDY) as engine:
+        row = engine.eval(run["prompt_ids"], n_vocab)[-1]
+        ours = []
+        for _ in range(N_GREEDY):
+            token = int(np.argmax(row))
+            ours.append(token)
+            row = engine.eval([token], n_vocab)[-1]
+    assert ours == run["generated"][:N_GREEDY], run["prompt"]
+
+
+def test_held_out_perplexity_matches_pytorch(lib, model_path, n_vocab):
+    expected = load("perplexity.json")
+    ids = load("held_out_tokens.json")
+    n_ctx, bos = expected["n_ctx"], expected["bos"]
+    nll, count = 0.0, 0
+    with Engine(lib, model_path, kv=KV_F16, n_ctx=n_ctx, n_batch=n_ctx) as engine:
+        engine.lib.bitnet_context_reset.argtypes = [ctypes.c_void_p]
+        engine.lib.bitnet_context_reset.restype = ctypes.c_int32
+        for begin in range(0, len(ids) - n_ctx + 1, n_ctx):
+            chunk = ids[begin : begin + n_ctx]
+            assert engine.lib.bitnet_context_reset(engine.ctx) == 0
+            logits = engine.eval([bos] + chunk[:-1], n_vocab).astype(np.float64)
+            peak = logits.max(1)
+            lse = np.log(np.exp(logits - peak[:, None]).sum(1)) + peak
+            nll += float((lse - logits[np.arange(n_ctx), chunk]).sum())
+            count += n_ctx
+    assert count == expected["n_scored"]
+    ppl = math.exp(nll / count)
+    print(f"engine perplexity {ppl:.4f}, PyTorch {expected['perplexity']:.4f}")
+    assert abs(ppl / expected["perplexity"] - 1) <= PPL_REL
