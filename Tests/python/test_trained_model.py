@@ -13,6 +13,8 @@ import ctypes
 import json
 import math
 import os
+import re
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -119,23 +121,66 @@ def test_greedy_continuation_matches_pytorch(lib, model_path, n_vocab, index):
     assert ours == run["generated"][:N_GREEDY], run["prompt"]
 
 
-def test_held_out_perplexity_matches_pytorch(lib, model_path, n_vocab):
-    expected = load("perplexity.json")
-    ids = load("held_out_tokens.json")
-    n_ctx, bos = expected["n_ctx"], expected["bos"]
+def log_softmax_rows(logits: np.ndarray) -> np.ndarray:
+    peak = logits.max(1, keepdims=True)
+    return logits - (np.log(np.exp(logits - peak).sum(1, keepdims=True)) + peak)
+
+
+def engine_nll(engine, windows, n_vocab) -> tuple[float, int]:
+    """Sum of -log p over windows of (inputs, targets), each from an empty context."""
+    engine.lib.bitnet_context_reset.argtypes = [ctypes.c_void_p]
+    engine.lib.bitnet_context_reset.restype = ctypes.c_int32
     nll, count = 0.0, 0
+    for inputs, targets in windows:
+        assert engine.lib.bitnet_context_reset(engine.ctx) == 0
+        logp = log_softmax_rows(engine.eval(inputs, n_vocab).astype(np.float64))
+        nll -= float(logp[np.arange(len(targets)), targets].sum())
+        count += len(targets)
+    return nll, count
+
+
+def test_held_out_perplexity_matches_pytorch(lib, model_path, n_vocab):
+    """release.py's protocol: BOS + each chunk of n_ctx held-out tokens, every token scored."""
+    expected = load("perplexity.json")
+    ids, n_ctx, bos = load("held_out_tokens.json"), expected["n_ctx"], expected["bos"]
+    windows = [([bos] + ids[b : b + n_ctx - 1], ids[b : b + n_ctx]) for b in range(0, len(ids) - n_ctx + 1, n_ctx)]
     with Engine(lib, model_path, kv=KV_F16, n_ctx=n_ctx, n_batch=n_ctx) as engine:
-        engine.lib.bitnet_context_reset.argtypes = [ctypes.c_void_p]
-        engine.lib.bitnet_context_reset.restype = ctypes.c_int32
-        for begin in range(0, len(ids) - n_ctx + 1, n_ctx):
-            chunk = ids[begin : begin + n_ctx]
-            assert engine.lib.bitnet_context_reset(engine.ctx) == 0
-            logits = engine.eval([bos] + chunk[:-1], n_vocab).astype(np.float64)
-            peak = logits.max(1)
-            lse = np.log(np.exp(logits - peak[:, None]).sum(1)) + peak
-            nll += float((lse - logits[np.arange(n_ctx), chunk]).sum())
-            count += n_ctx
+        nll, count = engine_nll(engine, windows, n_vocab)
     assert count == expected["n_scored"]
     ppl = math.exp(nll / count)
     print(f"engine perplexity {ppl:.4f}, PyTorch {expected['perplexity']:.4f}")
+    assert abs(ppl / expected["perplexity"] - 1) <= PPL_REL
+
+
+@pytest.mark.parametrize("which", [0, 1])
+def test_cli_protocol_perplexity_matches_pytorch(lib, model_path, n_vocab, which):
+    """`bitnet perplexity`'s protocol (BOS + text in windows of ctx, scored after each
+    window's first token) through the C API, at the training context and at 512."""
+    expected = load("perplexity.json")["cli"][which]
+    tokens = [load("perplexity.json")["bos"]] + load("held_out_tokens.json")
+    ctx = expected["ctx"]
+    windows = [(w[:-1], w[1:]) for w in (tokens[b : b + ctx] for b in range(0, len(tokens) - 1, ctx)) if len(w) >= 2]
+    with Engine(lib, model_path, kv=KV_F16, n_ctx=ctx, n_batch=min(ctx, 128)) as engine:
+        nll, count = engine_nll(engine, windows, n_vocab)
+    assert count == expected["n_scored"]
+    ppl = math.exp(nll / count)
+    print(f"ctx {ctx}: engine perplexity {ppl:.4f}, PyTorch {expected['perplexity']:.4f}")
+    assert abs(ppl / expected["perplexity"] - 1) <= PPL_REL
+
+
+def test_bitnet_perplexity_cli_matches_pytorch(model_path):
+    """`bitnet perplexity -m MODEL -f held_out.txt --ctx 256` itself, when the CLI has it."""
+    cli = REPO / "build" / "bin" / "bitnet"
+    if not cli.exists():
+        pytest.skip(f"{cli} not built")
+    expected = load("perplexity.json")["cli"][0]
+    run = subprocess.run([str(cli), "perplexity", "-m", str(model_path), "-f", str(HELD_OUT),
+                          "--ctx", str(expected["ctx"])], capture_output=True, text=True, timeout=600)
+    if run.returncode != 0 and "perplexity" not in run.stdout:
+        pytest.skip(f"bitnet perplexity unavailable: {run.stderr.strip()[:200]}")
+    match = re.search(r"perplexity: ([0-9.]+) over (\d+) tokens", run.stdout)
+    assert match, run.stdout
+    ppl, count = float(match.group(1)), int(match.group(2))
+    print(f"bitnet perplexity {ppl:.4f} over {count}, PyTorch {expected['perplexity']:.4f}")
+    assert count == expected["n_scored"]
     assert abs(ppl / expected["perplexity"] - 1) <= PPL_REL

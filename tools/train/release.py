@@ -68,6 +68,23 @@ def perplexity(model, chunks) -> dict:
 
 
 @torch.no_grad()
+def perplexity_cli_style(model, ids, ctx: int, bos: int) -> dict:
+    """`bitnet perplexity --ctx ctx`'s protocol: BOS + the whole text, cut into consecutive
+    windows of ctx tokens (the last may be shorter), each evaluated from an empty context;
+    every token of a window after its first is scored."""
+    tokens = [bos] + [int(t) for t in ids]
+    nll, count = 0.0, 0
+    for begin in range(0, len(tokens) - 1, ctx):
+        window = tokens[begin : begin + ctx]
+        if len(window) < 2:
+            continue
+        logp = torch.log_softmax(logits_of(model, window), dim=-1)
+        nll -= logp[torch.arange(len(window) - 1), torch.tensor(window[1:])].sum().item()
+        count += len(window) - 1
+    return {"ctx": ctx, "n_scored": count, "mean_nll": nll / count, "perplexity": math.exp(nll / count)}
+
+
+@torch.no_grad()
 def logit_windows(model, chunks) -> list[dict]:
     out = []
     for inputs, targets in chunks[:N_LOGIT_CHUNKS]:
@@ -132,7 +149,8 @@ def main() -> None:
     ppl = perplexity(model, chunks)
     ppl.update({"n_ctx": cfg.n_ctx, "n_vocab": cfg.n_vocab, "bos": bos, "step": step,
                 "protocol": "held-out ids in consecutive chunks of n_ctx (tail dropped); each fed as "
-                            "BOS + chunk[:-1]; every chunk token scored"})
+                            "BOS + chunk[:-1]; every chunk token scored",
+                "cli": [perplexity_cli_style(model, held, ctx, bos) for ctx in (cfg.n_ctx, 512)]})
     (expected / "perplexity.json").write_text(json.dumps(ppl, indent=1) + "\n")
     print(f"held-out perplexity {ppl['perplexity']:.4f} (mean nll {ppl['mean_nll']:.4f}, {ppl['n_scored']} tokens)")
     (expected / "logits.json").write_text(json.dumps({"top_k": TOP_K, "windows": logit_windows(model, chunks)}))
