@@ -38,6 +38,14 @@ PROMPTS = [
     "Psalms 23\n",
     "Then Jesus said unto them,",
     "And the king of Israel",
+    "For God so loved the world,",
+    "Thus saith the LORD,",
+    "My son, hear the instruction of thy father,",
+    "And Moses went up",
+    "I will lift up mine eyes unto the hills,",
+    "Now the serpent was more subtil",
+    "John 3\n",
+    "Vanity of vanities,",
 ]
 N_GREEDY = 100
 # Strings outside the corpus's style for the tokenizer agreement test.
