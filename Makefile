@@ -19,6 +19,7 @@ LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 BINDIR ?= $(PREFIX)/bin
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DATADIR ?= $(PREFIX)/share/bitnet
 
 SWIFT ?= swift
 PYTHON ?= python3
@@ -30,8 +31,8 @@ LIBNAME := libbitnet.so
 SONAME := $(LIBNAME).$(VERSION_MAJOR)
 REALNAME := $(LIBNAME).$(VERSION)
 
-# The model `make run` uses until a trained model ships with the project.
-DEFAULT_MODEL ?= ../shared/golden/m1-b158-relu2-i2_s.gguf
+# The model `make run` uses: trained for this project (tools/train/README.md).
+DEFAULT_MODEL ?= models/bitnet-kjv-tiny.gguf
 
 .PHONY: all build run test test-swift test-c test-python test-install test-bindings install uninstall deps deps-apt deps-pip clean
 
@@ -67,10 +68,13 @@ install: build
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
 	    pkgconfig/bitnet.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/bitnet.pc
 	install -m 755 $(BUILD)/bin/bitnet $(DESTDIR)$(BINDIR)/bitnet
+	install -d $(DESTDIR)$(DATADIR)/models
+	install -m 644 models/bitnet-kjv-tiny.gguf $(DESTDIR)$(DATADIR)/models/bitnet-kjv-tiny.gguf
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/$(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/$(LIBNAME)
 	rm -f $(DESTDIR)$(INCLUDEDIR)/bitnet.h $(DESTDIR)$(INCLUDEDIR)/bitnet.hpp $(DESTDIR)$(PKGCONFIGDIR)/bitnet.pc $(DESTDIR)$(BINDIR)/bitnet
+	rm -f $(DESTDIR)$(DATADIR)/models/bitnet-kjv-tiny.gguf
 
 # ---------------------------------------------------------------------------
 # Dependencies (idempotent: nothing is installed when it is already there)
@@ -94,10 +98,10 @@ deps-pip:
 # ---------------------------------------------------------------------------
 # The main job
 
-PROMPT ?= The ternary weights were
+PROMPT ?= And it came to pass, when the king
 run: deps build
 	$(BUILD)/bin/bitnet --version
-	$(BUILD)/bin/bitnet run -m $(DEFAULT_MODEL) -p "$(PROMPT)" -n 64 --verbose
+	$(BUILD)/bin/bitnet run -m $(DEFAULT_MODEL) -p "$(PROMPT)" -n 96 --temp 0.8 --top-p 0.9 --repeat-penalty 1.1 --seed 7 --verbose
 
 # ---------------------------------------------------------------------------
 # Tests

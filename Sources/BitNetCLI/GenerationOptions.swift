@@ -6,8 +6,8 @@ import Glibc
 
 /// Flags shared by `run` and `chat`: the model, the context and sampling.
 struct GenerationOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: "Path to a GGUF model file.")
-    var model: String
+    @Option(name: .shortAndLong, help: "Path to a GGUF model file (default: the shipped bitnet-kjv-tiny model; $BITNET_MODEL overrides).")
+    var model: String?
 
     @Option(help: "Sampling preset: fast (greedy), balanced, quality. Other flags override it.")
     var preset: Preset = .balanced
@@ -78,8 +78,9 @@ struct GenerationOptions: ParsableArguments {
     }
 
     func makeContext() throws -> Context {
+        let path = try model ?? DefaultModel.path()
         do {
-            let loaded = try Model.load(path: model)
+            let loaded = try Model.load(path: path)
             var options = ContextOptions()
             options.threads = threads
             options.contextLength = ctx
