@@ -7,6 +7,21 @@ import ctypes
 import numpy as np
 
 
+class ModelParams(ctypes.Structure):
+    _fields_ = [
+        ("size", ctypes.c_uint32),
+        ("use_mmap", ctypes.c_int32),
+        ("use_mlock", ctypes.c_int32),
+        ("vocab_only", ctypes.c_int32),
+        ("progress_callback", ctypes.c_void_p),
+        ("progress_user_data", ctypes.c_void_p),
+        ("lm_head_type", ctypes.c_int32),
+    ]
+
+
+LM_HEAD_AS_STORED, LM_HEAD_Q8_0 = 0, 1
+
+
 class ContextParams(ctypes.Structure):
     _fields_ = [
         ("size", ctypes.c_uint32),
@@ -47,7 +62,9 @@ OVERFLOW_STOP, OVERFLOW_SHIFT = 0, 1
 
 def declare(lib: ctypes.CDLL) -> ctypes.CDLL:
     vp = ctypes.c_void_p
-    lib.bitnet_model_load.argtypes = [ctypes.c_char_p, vp, ctypes.POINTER(vp)]
+    lib.bitnet_model_load.argtypes = [ctypes.c_char_p, ctypes.POINTER(ModelParams), ctypes.POINTER(vp)]
+    lib.bitnet_model_params_init.argtypes = [ctypes.POINTER(ModelParams)]
+    lib.bitnet_model_params_init.restype = None
     lib.bitnet_model_load.restype = ctypes.c_int32
     lib.bitnet_model_free.argtypes = [vp]
     lib.bitnet_model_free.restype = None
@@ -83,10 +100,14 @@ def declare(lib: ctypes.CDLL) -> ctypes.CDLL:
 class Engine:
     """One model + one context, closed on exit."""
 
-    def __init__(self, lib, path, *, kv=KV_F32, logits_all=True, n_ctx=256, n_batch=64, threads=2, **extra):
+    def __init__(self, lib, path, *, kv=KV_F32, logits_all=True, n_ctx=256, n_batch=64, threads=2,
+                 lm_head=LM_HEAD_AS_STORED, **extra):
         self.lib = declare(lib)
         self.model = ctypes.c_void_p()
-        self._check(lib.bitnet_model_load(str(path).encode(), None, ctypes.byref(self.model)))
+        model_params = ModelParams()
+        lib.bitnet_model_params_init(ctypes.byref(model_params))
+        model_params.lm_head_type = lm_head
+        self._check(lib.bitnet_model_load(str(path).encode(), ctypes.byref(model_params), ctypes.byref(self.model)))
         params = ContextParams()
         lib.bitnet_context_params_init(ctypes.byref(params))
         params.n_ctx, params.n_batch, params.n_threads = n_ctx, n_batch, threads

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import capi
 from capi import KV_F16, KV_F32, Engine
 from conftest import REPO
 
@@ -215,3 +216,26 @@ def test_bitnet_perplexity_cli_matches_pytorch(model_path):
     print(f"bitnet perplexity {ppl:.4f} over {count}, PyTorch {expected['perplexity']:.4f}")
     assert count == expected["n_scored"]
     assert abs(ppl / expected["perplexity"] - 1) <= PPL_REL
+
+
+def test_q8_0_lm_head_changes_logits_and_perplexity_little(lib, model_path, n_vocab):
+    """The optional 8-bit LM head (bitnet_model_params.lm_head_type) on a trained model
+    with a real F16 embedding: measured logit error and perplexity change (BENCHMARKS.md)."""
+    expected = load("perplexity.json")
+    ids, n_ctx, bos = load("held_out_tokens.json"), expected["n_ctx"], expected["bos"]
+    windows = [([bos] + ids[b : b + n_ctx - 1], ids[b : b + n_ctx]) for b in range(0, len(ids) - n_ctx + 1, n_ctx)][:24]
+    results = {}
+    for head in (capi.LM_HEAD_AS_STORED, capi.LM_HEAD_Q8_0):
+        with Engine(lib, model_path, kv=KV_F32, n_ctx=n_ctx, n_batch=n_ctx, lm_head=head) as engine:
+            logits = engine.eval(windows[0][0], n_vocab)
+            nll, count = engine_nll(engine, windows, n_vocab)
+        results[head] = (logits, math.exp(nll / count))
+    stored, q8 = results[capi.LM_HEAD_AS_STORED], results[capi.LM_HEAD_Q8_0]
+    diff = np.abs(stored[0] - q8[0])
+    agree = float((stored[0].argmax(1) == q8[0].argmax(1)).mean())
+    change = q8[1] / stored[1] - 1
+    print(f"Q8_0 LM head: max |d| {diff.max():.4f}, mean {diff.mean():.5f}, argmax agreement {agree:.4f}, "
+          f"perplexity {stored[1]:.4f} -> {q8[1]:.4f} ({change * 100:+.4f}%)")
+    assert 0 < diff.max() <= 0.25
+    assert agree >= 0.98
+    assert abs(change) <= 0.005
