@@ -292,15 +292,7 @@ int main(int argc, char **argv) {
         failed = 1;
     }
     if (fds_after != fds_before) { fprintf(stderr, "FAIL: file descriptors leaked\n"); failed = 1; }
-    /* Known issue (RELIABILITY.md, Tests/soak/stream_pool_leak.c): a context whose pool ran
-     * work for a stream keeps its pool workers after bitnet_context_free — at most
-     * n_threads - 1 per context here, not growing with the number of generations. */
-    int known_leak = 0;
-    for (i = 0; i < N_CONTEXTS; i++) known_leak += i % 2; /* n_threads - 1 of each context */
-    if (threads_after > threads_before + known_leak) { fprintf(stderr, "FAIL: threads leaked\n"); failed = 1; }
-    else if (threads_after > threads_before)
-        printf("  known issue: %d pool worker(s) of freed contexts still alive (stream_pool_leak)\n",
-               threads_after - threads_before);
+    if (threads_after != threads_before) { fprintf(stderr, "FAIL: threads leaked\n"); failed = 1; }
     printf("soak: %s\n", failed ? "FAILED" : "ok");
     return failed;
 }

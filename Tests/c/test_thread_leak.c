@@ -1,12 +1,11 @@
-/* Expected failure (known issue, RELIABILITY.md): a context with n_threads 2
- * whose thread pool did work for a pull stream keeps its pool worker thread
- * alive after bitnet_context_free(); 300 create/stream/free cycles leave ~300
- * threads. Contexts used only from the calling thread (bitnet_generate,
- * bitnet_context_eval) or with n_threads 1 do not leak.
- * Prints XFAIL while the leak is there, XPASS once it is fixed; exits 0 either
- * way so that the suite stays green (then move it into the strict checks).
- *   stream_pool_leak MODEL.gguf */
+/* Regression (found by the soak): a context with n_threads 2 whose pool
+ * workers had started kept them alive after bitnet_context_free() — each
+ * worker held a strong reference to its pool for its whole loop, so the
+ * pool's deinit (which stops and joins them) never ran. 50 cycles of
+ * context + stream + free must leave the thread count where it was.
+ *   test_thread_leak SHARED_DIR */
 #define _DEFAULT_SOURCE
+#define _POSIX_C_SOURCE 200809L
 #include <bitnet.h>
 #include <dirent.h>
 #include <stdio.h>
@@ -25,8 +24,10 @@ static int count_threads(void) {
 
 int main(int argc, char **argv) {
     bitnet_model *model = NULL;
-    if (argc < 2 || bitnet_model_load(argv[1], NULL, &model) != BITNET_OK) {
-        fprintf(stderr, "usage: %s MODEL.gguf\n", argv[0]);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/golden/m1-b158-relu2-i2_s.gguf", argc > 1 ? argv[1] : "../shared");
+    if (bitnet_model_load(path, NULL, &model) != BITNET_OK) {
+        fprintf(stderr, "cannot load %s: %s\n", path, bitnet_last_error());
         return 1;
     }
     int before = count_threads(), k;
@@ -47,11 +48,20 @@ int main(int argc, char **argv) {
         while (bitnet_stream_next(s, buf, sizeof buf, &len, -1) == BITNET_OK) {}
         bitnet_stream_free(s);
         bitnet_context_free(ctx);
+        /* Push mode and plain eval after the workers have surely started. */
+        if (bitnet_context_new(model, &cp, &ctx) != BITNET_OK) return 1;
+        int32_t toks[3] = {1, 2, 3};
+        usleep(2000);
+        if (bitnet_context_eval(ctx, toks, 3) != BITNET_OK) return 1;
+        if (bitnet_generate(ctx, "hello", &gp, NULL, NULL, NULL) != BITNET_OK) return 1;
+        bitnet_context_free(ctx);
     }
     usleep(100000);
     int after = count_threads();
     bitnet_model_free(model);
-    printf("%s stream_pool_leak: threads %d before, %d after 50 context+stream cycles\n",
-           after > before + 5 ? "XFAIL" : "XPASS", before, after);
+    if (after != before) {
+        fprintf(stderr, "thread leak: %d threads before, %d after 100 context cycles\n", before, after);
+        return 1;
+    }
     return 0;
 }
