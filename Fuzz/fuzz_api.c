@@ -32,6 +32,9 @@ static int32_t on_chunk(const char *text, size_t len, const bitnet_token_info *i
     FUZZ_ASSERT(len > 0 && fuzz_valid_utf8((const uint8_t *)text, len));
     FUZZ_ASSERT(info != NULL && info->n_past >= 0);
     s->chunks++;
+    /* max_new_tokens 0 + BITNET_OVERFLOW_SHIFT + no EOS generates forever, as documented:
+     * the caller has to stop it (found as a libFuzzer timeout). */
+    if (s->chunks > 64) return BITNET_CANCEL;
     switch (fuzz_byte(s->in) % 6) {
     case 0: case 1: case 2: return BITNET_CONTINUE;
     case 3: return BITNET_PAUSE;
@@ -223,6 +226,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             break;
         }
         FUZZ_STATUS(rc);
+        if (getenv("FUZZ_TRACE")) fprintf(stderr, "step %d op %d -> %d (n_past %d)\n", steps, op, rc, bitnet_context_n_past(ctx));
         if (ctx && !stream) check_context(ctx);
     }
     bitnet_stream_free(stream);
