@@ -123,7 +123,7 @@ test-python: build
 	BITNET_LIBRARY=$(CURDIR)/$(BUILD)/lib/$(SONAME) $(PYTHON) -m pytest -q Tests/python
 
 clean:
-	rm -rf $(BUILD) .build .build-fuzz .build-asan .build-asan-tests .build-tsan-tests
+	rm -rf $(BUILD) .build .build-fuzz .build-asan .build-tsan .build-asan-tests .build-tsan-tests
 
 # ---------------------------------------------------------------------------
 # Reliability (RELIABILITY.md): fuzzing, sanitizers, soak
