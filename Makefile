@@ -2,7 +2,11 @@
 #
 #   make            release build of libbitnet.so and the `bitnet` CLI into build/
 #   make run        the main job: build, then stream text from the default model
-#   make test       every test (Swift, C against the installed header, Python, bindings)
+#   make test       every test (Swift, C against the installed header, Python, bindings,
+#                   C tests under ASan/UBSan, a short soak)
+#   make fuzz       libFuzzer harnesses, FUZZ_SECONDS each (default 60)
+#   make sanitize   C tests + soak under ASan/UBSan, Swift tests under ASan and TSan (long)
+#   make soak       SOAK_GENERATIONS generations (default 100000) on 4 contexts, 2 threads
 #   make install    PREFIX=/usr/local DESTDIR= (library + symlinks, header, bitnet.pc, CLI)
 #   make uninstall
 #
@@ -34,7 +38,8 @@ REALNAME := $(LIBNAME).$(VERSION)
 # The model `make run` uses: trained for this project (tools/train/README.md).
 DEFAULT_MODEL ?= models/bitnet-kjv-tiny.gguf
 
-.PHONY: all build run test test-swift test-c test-python test-install test-bindings install uninstall deps deps-apt deps-pip clean
+.PHONY: all build run test test-swift test-c test-python test-install test-bindings install uninstall deps deps-apt deps-pip clean \
+        fuzz sanitize sanitize-short soak soak-short
 
 all: build
 
@@ -108,7 +113,7 @@ run: deps build
 
 TEST_PREFIX := $(CURDIR)/$(BUILD)/test-prefix
 
-test: deps build test-swift test-c test-python test-install test-bindings
+test: deps build test-swift test-c test-python test-install test-bindings sanitize-short soak-short
 	@echo "make test: all suites passed"
 
 test-swift:
@@ -131,7 +136,32 @@ test-bindings: build
 	PREFIX=$(BINDINGS_PREFIX) BUILD=$(CURDIR)/$(BUILD) CC=$(CC) PYTHON=$(PYTHON) sh bindings/run_tests.sh
 
 clean:
-	rm -rf $(BUILD) .build
+	rm -rf $(BUILD) .build .build-fuzz .build-asan .build-tsan .build-asan-tests .build-tsan-tests
+
+# ---------------------------------------------------------------------------
+# Reliability (RELIABILITY.md): fuzzing, sanitizers, soak
+
+FUZZ_SECONDS ?= 60
+SOAK_GENERATIONS ?= 100000
+
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) SWIFT=$(SWIFT) sh Fuzz/run.sh
+
+sanitize:
+	SWIFT=$(SWIFT) sh Tests/sanitize/run.sh full
+
+sanitize-short:
+	SWIFT=$(SWIFT) sh Tests/sanitize/run.sh short
+
+$(BUILD)/soak: Tests/soak/soak.c include/bitnet.h build
+	$(CC) -std=c11 -O2 -Wall -Wextra -Werror -Iinclude $< -o $@ -L$(BUILD)/lib -lbitnet -Wl,-rpath,$(CURDIR)/$(BUILD)/lib -lpthread
+
+soak: $(BUILD)/soak
+	$(BUILD)/soak ../shared $(SOAK_GENERATIONS)
+
+# The CI variant: the 10,000 generations the issue asks for (~10 s here).
+soak-short: $(BUILD)/soak
+	$(BUILD)/soak ../shared 10000
 
 # install/uninstall honour DESTDIR and leave nothing behind
 test-install: build

@@ -34,6 +34,9 @@ public func bitnet_cache_warm_tokens(_ ctx: OpaquePointer?, _ tokens: UnsafePoin
         let context = Handle<Context>.borrow(try require(ctx, "ctx", in: "bitnet_cache_warm_tokens"))
         let tokens = try require(tokens, "tokens", in: "bitnet_cache_warm_tokens")
         guard n > 0 else { throw .invalidArgument("bitnet_cache_warm_tokens: n must be at least 1") }
+        guard n <= context.capacity else {
+            throw BitNetError(.contextFull, "bitnet_cache_warm_tokens: \(n) tokens can never fit in n_ctx \(context.capacity)")
+        }
         let ids = Array(UnsafeBufferPointer(start: tokens, count: n))
         try context.exclusive { () throws(BitNetError) in try context.warmPrefix(ids) }
         return Status.ok.rawValue
@@ -83,6 +86,8 @@ public func bitnet_state_save_buffer(_ ctx: OpaquePointer?, _ buf: UnsafeMutable
     withStatus { () throws(BitNetError) -> Int32 in
         let context = Handle<Context>.borrow(try require(ctx, "ctx", in: "bitnet_state_save_buffer"))
         written?.pointee = 0
+        // size_t arrives as Int: SIZE_MAX-like capacities turn negative.
+        guard cap >= 0 else { throw .invalidArgument("bitnet_state_save_buffer: cap \(UInt(bitPattern: cap)) is absurd") }
         guard buf != nil || cap == 0 else {
             throw .invalidArgument("bitnet_state_save_buffer: buf is NULL but cap is \(cap)")
         }
@@ -99,6 +104,7 @@ public func bitnet_state_load_buffer(_ ctx: OpaquePointer?, _ buf: UnsafeRawPoin
     withStatus { () throws(BitNetError) -> Int32 in
         let context = Handle<Context>.borrow(try require(ctx, "ctx", in: "bitnet_state_load_buffer"))
         let buf = try require(buf, "buf", in: "bitnet_state_load_buffer")
+        guard len >= 0 else { throw .invalidArgument("bitnet_state_load_buffer: len \(UInt(bitPattern: len)) is absurd") }
         try context.exclusive { () throws(BitNetError) in
             try context.loadState(from: UnsafeRawBufferPointer(start: buf, count: len))
         }

@@ -82,6 +82,10 @@ struct GenerationRequest {
             temperature: p.temperature, topK: p.top_k, topP: p.top_p, minP: p.min_p, typicalP: p.typical_p,
             repetitionPenalty: p.repetition_penalty, repeatLastN: p.repeat_last_n,
             presencePenalty: p.presence_penalty, frequencyPenalty: p.frequency_penalty, seed: p.seed)
+        // size_t arrives as Int: a SIZE_MAX-like count turns negative and must not read as "none".
+        guard p.n_logit_bias >= 0, p.n_stop_sequences >= 0, p.n_stop_tokens >= 0 else {
+            throw .invalidArgument("\(function): n_logit_bias, n_stop_sequences or n_stop_tokens is absurd")
+        }
         guard p.n_logit_bias <= 1 << 24 else { throw .invalidArgument("\(function): n_logit_bias \(p.n_logit_bias) is absurd") }
         if p.n_logit_bias > 0 {
             let entries = try require(p.logit_bias, "params->logit_bias", in: function)

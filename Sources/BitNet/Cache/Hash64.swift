@@ -13,7 +13,9 @@ struct Hash64 {
 
     mutating func combine(_ text: String) {
         combine(text.utf8.count)
-        combine(bytes: Array(text.utf8).withUnsafeBytes { $0 })
+        // The pointer is only valid inside the closure (escaping it was a use after free).
+        let utf8 = Array(text.utf8)
+        utf8.withUnsafeBytes { combine(bytes: $0) }
     }
 
     /// Eight bytes per step, then the tail byte by byte.

@@ -209,7 +209,14 @@ public final class GenerationStream: @unchecked Sendable {
         let joinable = thread
         thread = nil
         unlock()
-        if let joinable { pthread_join(joinable, nil) }
+        guard let joinable else { return }
+        // Freed from its own progress callback: a thread cannot join itself
+        // (EDEADLK), so let it clean up after itself when it ends.
+        if pthread_equal(joinable, pthread_self()) != 0 {
+            pthread_detach(joinable)
+        } else {
+            pthread_join(joinable, nil)
+        }
     }
 
     /// Counters so far (final once `next` returned nil or threw the end).

@@ -82,7 +82,10 @@ public final class ThreadPool: @unchecked Sendable {
                 guard let raw else { return nil }
                 let start = Unmanaged<WorkerStart>.fromOpaque(raw).takeRetainedValue()
                 if start.cpu >= 0 { _ = bnk_pin_current_thread(Int32(start.cpu)) }
-                start.pool.takeUnretainedValue().workerLoop()
+                // No strong reference from the worker: one held for the whole loop kept
+                // the pool (and its threads) alive after its context was freed. The
+                // pool's deinit joins this thread before its memory goes away.
+                start.pool._withUnsafeGuaranteedRef { $0.workerLoop() }
                 return nil
             }, context)
             if created != 0 {
