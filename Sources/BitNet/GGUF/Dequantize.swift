@@ -54,7 +54,7 @@ public enum Dequantize {
             switch type {
             case .f32: y.pointee = Float(bitPattern: UInt32(littleEndian: block.loadUnaligned(as: UInt32.self)))
             case .f16: y.pointee = halfToFloat(block, at: 0)
-            case .bf16: y.pointee = Float(bitPattern: UInt32(UInt16(littleEndian: block.loadUnaligned(as: UInt16.self))) << 16)
+            case .bf16: y.pointee = HalfPrecision.float(fromBFloat: UInt16(littleEndian: block.loadUnaligned(as: UInt16.self)))
             case .q8_0: decodeQ8_0(block, into: y)
             case .q4_K: decodeQ4_K(block, into: y)
             case .q6_K: decodeQ6_K(block, into: y)
@@ -67,7 +67,7 @@ public enum Dequantize {
     }
 
     static func halfToFloat(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> Float {
-        Float(Float16(bitPattern: UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self))))
+        HalfPrecision.float(fromHalf: UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
     }
 
     static func decodeQ8_0(_ block: UnsafeRawBufferPointer, into y: UnsafeMutablePointer<Float>) {

@@ -32,12 +32,12 @@ public enum HalfVector {
 
     public static func dotReference(_ a: UnsafePointer<UInt16>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
         var sum: Float = 0
-        for i in 0..<n { sum += Float(Float16(bitPattern: a[i])) * b[i] }
+        for i in 0..<n { sum += HalfPrecision.float(fromHalf: a[i]) * b[i] }
         return sum
     }
 
     public static func axpyReference(_ alpha: Float, _ x: UnsafePointer<UInt16>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        for i in 0..<n { y[i] += alpha * Float(Float16(bitPattern: x[i])) }
+        for i in 0..<n { y[i] += alpha * HalfPrecision.float(fromHalf: x[i]) }
     }
 
     public static func storeReference(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, _ n: Int) {
@@ -45,6 +45,6 @@ public enum HalfVector {
     }
 
     public static func loadReference(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
-        for i in 0..<n { dst[i] = Float(Float16(bitPattern: src[i])) }
+        for i in 0..<n { dst[i] = HalfPrecision.float(fromHalf: src[i]) }
     }
 }
