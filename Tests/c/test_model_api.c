@@ -57,6 +57,7 @@ int main(int argc, char **argv) {
     CHECK(params.size == sizeof(bitnet_model_params));
     CHECK(params.use_mmap == 1 && params.use_mlock == 0 && params.vocab_only == 0);
     CHECK(params.progress_callback == NULL && params.progress_user_data == NULL);
+    CHECK(params.lm_head_type == BITNET_LM_HEAD_AS_STORED);
     bitnet_model_params_init(NULL);
 
     /* Argument errors. */
@@ -68,6 +69,16 @@ int main(int argc, char **argv) {
     bitnet_model_params zero_size = params;
     zero_size.size = 0;
     CHECK(bitnet_model_load(i2s, &zero_size, &model) == BITNET_E_INVALID_ARGUMENT);
+    bitnet_model_params bad_head = params;
+    bad_head.lm_head_type = 7;
+    CHECK(bitnet_model_load(i2s, &bad_head, &model) == BITNET_E_INVALID_ARGUMENT);
+    CHECK(model == NULL);
+    CHECK(strstr(bitnet_last_error(), "lm_head_type 7") != NULL);
+    bitnet_model_params q8_head = params;
+    q8_head.lm_head_type = BITNET_LM_HEAD_Q8_0;
+    CHECK(bitnet_model_load(i2s, &q8_head, &model) == BITNET_OK);
+    bitnet_model_free(model);
+    model = NULL;
 
     /* I/O and format errors. */
     CHECK(bitnet_model_load("/nonexistent/x.gguf", NULL, &model) == BITNET_E_IO);
