@@ -91,7 +91,11 @@ public final class ModelWeights: @unchecked Sendable {
         let storedHead = try output.map { (tensor) throws(BitNetError) in try dense(tensor) } ?? embeddingMatrix
         switch lmHead {
         case .asStored: lmHeadMatrix = storedHead
-        case .q8_0: lmHeadMatrix = storedHead.storage == .q8_0 ? storedHead : try storedHead.quantizedToQ8_0()
+        case .q8_0 where storedHead.storage == .q8_0: lmHeadMatrix = storedHead
+        case .q8_0:
+            // Requantizing a 2B4T head (0.33 G values) is worth a temporary pool over every core.
+            let pool = storedHead.byteCount >= 1 << 22 ? try ThreadPool(pinToCPUs: false) : nil
+            lmHeadMatrix = try storedHead.quantizedToQ8_0(pool: pool)
         }
         self.owned = owned
         ownedBytes = owned.reduce(0) { $0 + $1.byteCount }

@@ -53,44 +53,14 @@ public struct DenseMatrix: @unchecked Sendable {
         owner = nil
     }
 
-    private init(storage: Storage, rows: Int, cols: Int, rowBytes: Int, owner: AlignedMemory) {
+    /// A matrix over memory it owns (a requantized copy).
+    init(storage: Storage, rows: Int, cols: Int, rowBytes: Int, owner: AlignedMemory) {
         self.storage = storage
         self.rows = rows
         self.cols = cols
         self.base = UnsafeRawPointer(owner.pointer)
         self.rowBytes = rowBytes
         self.owner = owner
-    }
-
-    /// A Q8_0 copy of this matrix (ggml's rule per 32 values: d = max|x|/127,
-    /// q = round(x/d), d stored as f16), owning its memory. For an F16 LM head
-    /// this moves 1.06 instead of 2 bytes per weight per token (DESIGN.md §5);
-    /// the caller decides whether the accuracy cost is acceptable.
-    public func quantizedToQ8_0() throws(BitNetError) -> DenseMatrix {
-        guard cols % 32 == 0 else { throw .unsupported("Q8_0 requantization: row length \(cols) is not a multiple of 32") }
-        let rowBytes = cols / 32 * 34
-        let memory = try AlignedMemory(byteCount: rowBytes * rows, what: "Q8_0 copy of \(rows)x\(cols)")
-        var values = [Float](repeating: 0, count: cols)
-        values.withUnsafeMutableBufferPointer { values in
-            for r in 0..<rows {
-                row(r, into: values.baseAddress!)
-                let out = memory.pointer + r * rowBytes
-                for b in 0..<cols / 32 {
-                    var maxAbs: Float = 0
-                    for j in 0..<32 { maxAbs = Swift.max(maxAbs, abs(values[b * 32 + j])) }
-                    let d = maxAbs / 127
-                    let inverse: Float = d == 0 ? 0 : 1 / d
-                    let block = out + b * 34
-                    block.storeBytes(of: Float16(d).bitPattern, as: UInt16.self)
-                    let q = (block + 2).assumingMemoryBound(to: Int8.self)
-                    for j in 0..<32 {
-                        let scaled = (values[b * 32 + j] * inverse).rounded(.toNearestOrAwayFromZero)
-                        q[j] = Int8(Swift.max(-127, Swift.min(127, scaled)))
-                    }
-                }
-            }
-        }
-        return DenseMatrix(storage: .q8_0, rows: rows, cols: cols, rowBytes: rowBytes, owner: memory)
     }
 
     /// y[r] = E[r] · x for r in `rows` (y indexed by r; x has `cols` floats).

@@ -88,6 +88,24 @@ void bnk_dot_f32_avx512(const float *e, size_t cols, size_t row_begin, size_t ro
                         const float *x, float *y);
 
 /* ---------------------------------------------------------------------------
+ * Requantization to Q8_0 (the LM head at load; see quantize_q8_0.c for the
+ * exact rule, bit-exact with the Swift reference twin). Encodes rows
+ * [row_begin, row_end) of `src` (row r at src + r*cols, cols a multiple of
+ * 32) into dst (row r at dst + r*(cols/32)*34, blocks as above).
+ * Returns row_end, or the first row holding a value Q8_0 cannot encode
+ * (NaN, +-Inf, or a block scale max|x|/127 beyond f16): the kernel stops
+ * there and that row's output is incomplete.
+ * ------------------------------------------------------------------------- */
+size_t bnk_quantize_q8_0_f16_avx2(const uint16_t *src, size_t cols, size_t row_begin, size_t row_end,
+                                  uint8_t *dst);
+size_t bnk_quantize_q8_0_f16_avx512(const uint16_t *src, size_t cols, size_t row_begin, size_t row_end,
+                                    uint8_t *dst);
+size_t bnk_quantize_q8_0_f32_avx2(const float *src, size_t cols, size_t row_begin, size_t row_end,
+                                  uint8_t *dst);
+size_t bnk_quantize_q8_0_f32_avx512(const float *src, size_t cols, size_t row_begin, size_t row_end,
+                                    uint8_t *dst);
+
+/* ---------------------------------------------------------------------------
  * Threading helpers the Swift side cannot reach (macros / inline asm).
  * ------------------------------------------------------------------------- */
 /** Pins the calling thread to `cpu`; returns 0 on success (best effort). */
