@@ -215,4 +215,20 @@ import Testing
             }
         }
     }
+
+    @Test func loadingWithAQ8HeadRejectsANaNInTheHead() throws {
+        // Tied F16 embedding / head of the tiny model with one NaN (f16 0x7E00)
+        // at token 3, column 10: stored as is it loads, requantized it must throw.
+        let tiny = TinyModel()
+        var writer = tiny.writer()
+        let index = try #require(writer.tensors.firstIndex { $0.name == "token_embd.weight" })
+        var data = [UInt8](repeating: 0, count: tiny.nVocab * tiny.nEmbd * 2)
+        data[(3 * tiny.nEmbd + 10) * 2 + 1] = 0x7E
+        writer.tensors[index].data = .bytes(data)
+        let file = try GGUFFile(bytes: writer.bytes())
+        #expect(caught { try Model(file: file) } == nil)
+        let error = caught { try Model(file: file, lmHead: .q8_0) }
+        #expect(error?.status == .format)
+        #expect(error?.message.contains("row 3 has a non-finite value") == true, "\(String(describing: error))")
+    }
 }
