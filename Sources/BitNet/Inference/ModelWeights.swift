@@ -42,6 +42,7 @@ public final class ModelWeights: @unchecked Sendable {
          output: TensorView?, lmHead: LMHeadStorage = .asStored, releaseMappedSources: Bool = false,
          progress: ((Double) -> Bool)? = nil) throws(BitNetError) {
         var owned: [AlignedMemory] = []
+        let arena = HugePageArena()
         func norm(_ tensor: TensorView) throws(BitNetError) -> UnsafePointer<Float> {
             let memory = try AlignedMemory(byteCount: tensor.elementCount * 4, what: "norm \(tensor.name)")
             try Dequantize.values(type: tensor.type, from: tensor.data, count: tensor.elementCount,
@@ -55,7 +56,7 @@ public final class ModelWeights: @unchecked Sendable {
                 return try DenseMatrix(type: tensor.type.id, rows: rows, cols: cols, data: tensor.data)
             }
             let count = try Memory.checkedProduct([rows, cols], what: "tensor \(tensor.name)")
-            let memory = try AlignedMemory(byteCount: count * 4, what: "tensor \(tensor.name) as F32")
+            let memory = try arena.allocate(byteCount: count * 4, what: "tensor \(tensor.name) as F32")
             try Dequantize.values(type: tensor.type, from: tensor.data, count: count, into: memory.typed(Float.self))
             owned.append(memory)
             return try DenseMatrix(type: GGMLType.f32.id, rows: rows, cols: cols,
@@ -65,7 +66,8 @@ public final class ModelWeights: @unchecked Sendable {
             let tensor = layer.weight(projection)
             do {
                 let packed = try PackedTernaryMatrix(type: tensor.type.id, rows: tensor.rowCount, cols: tensor.rowLength,
-                                                     data: tensor.data, extraScale: layer.scale(projection)?.scalarValue)
+                                                     data: tensor.data, extraScale: layer.scale(projection)?.scalarValue,
+                                                     arena: arena)
                 if releaseMappedSources { Memory.releaseMappedPages(tensor.data) }
                 return packed
             } catch {
@@ -87,16 +89,26 @@ public final class ModelWeights: @unchecked Sendable {
         }
         self.layers = layers
         outputNorm = try norm(outputNormTensor)
-        embeddingMatrix = try dense(tokenEmbedding)
-        let storedHead = try output.map { (tensor) throws(BitNetError) in try dense(tensor) } ?? embeddingMatrix
+        let headTensor = output ?? tokenEmbedding
+        let embedding = try dense(tokenEmbedding)
+        let storedHead = try output.map { (tensor) throws(BitNetError) in try dense(tensor) } ?? embedding
+        // Types the kernels read in place are still in the file mapping;
+        // expanded ones already sit in the arena.
+        let headInMapping = DenseMatrix.Storage(rawValue: headTensor.type.id) != nil
         switch lmHead {
-        case .asStored: lmHeadMatrix = storedHead
-        case .q8_0 where storedHead.storage == .q8_0: lmHeadMatrix = storedHead
+        case .asStored where headInMapping:
+            lmHeadMatrix = try storedHead.copied(into: arena)
+            if releaseMappedSources { Memory.releaseMappedPages(headTensor.data) }
+        case .asStored, .q8_0 where storedHead.storage == .q8_0:
+            lmHeadMatrix = storedHead
         case .q8_0:
             // Requantizing a 2B4T head (0.33 G values) is worth a temporary pool over every core.
             let pool = storedHead.byteCount >= 1 << 22 ? try ThreadPool(pinToCPUs: false) : nil
-            lmHeadMatrix = try storedHead.quantizedToQ8_0(pool: pool)
+            lmHeadMatrix = try storedHead.quantizedToQ8_0(pool: pool, arena: arena)
+            // The source was read once; embedding lookups fault single rows back in.
+            if releaseMappedSources && headInMapping { Memory.releaseMappedPages(headTensor.data) }
         }
+        embeddingMatrix = output == nil && lmHead == .asStored ? lmHeadMatrix : embedding
         self.owned = owned
         ownedBytes = owned.reduce(0) { $0 + $1.byteCount }
             + layers.reduce(0) { total, l in

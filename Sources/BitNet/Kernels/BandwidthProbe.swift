@@ -12,7 +12,9 @@ public enum BandwidthProbe {
     public static func readGigabytesPerSecond(bytes: Int = 1 << 30, pool: ThreadPool, repetitions: Int = 3,
                                               kernels: KernelSet = .selected) throws(BitNetError) -> Double {
         let words = max(bytes / 8, 1024)
-        let buffer = try AlignedMemory(byteCount: words * 8, what: "bandwidth probe buffer")
+        // On huge pages like the weights (HugePageArena): the floor is what
+        // the machine can do, not what 4 KB pages allow.
+        let buffer = try HugePageArena().allocate(byteCount: words * 8, what: "bandwidth probe buffer")
         let base = buffer.typed(UInt64.self)
         for i in 0..<words { base[i] = UInt64(truncatingIfNeeded: i) }
         let parts = pool.threadCount

@@ -1,4 +1,7 @@
 import CBitNetKernels
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A float-valued weight matrix used without activation quantization: the
 /// token embedding and the LM head (`y[r] = Σ_k E[r][k] · x[k]`, x in f32).
@@ -61,6 +64,15 @@ public struct DenseMatrix: @unchecked Sendable {
         self.base = UnsafeRawPointer(owner.pointer)
         self.rowBytes = rowBytes
         self.owner = owner
+    }
+
+    /// The same matrix copied into `arena`, for matrices streamed every token
+    /// (the LM head): see `HugePageArena` for why that is faster than reading
+    /// the file mapping.
+    func copied(into arena: HugePageArena) throws(BitNetError) -> DenseMatrix {
+        let memory = try arena.allocate(byteCount: byteCount, what: "copy of the \(rows)x\(cols) LM head")
+        memcpy(memory.pointer, base, byteCount)
+        return DenseMatrix(storage: storage, rows: rows, cols: cols, rowBytes: rowBytes, owner: memory)
     }
 
     /// y[r] = E[r] · x for r in `rows` (y indexed by r; x has `cols` floats).

@@ -65,8 +65,15 @@ public final class PackedTernaryMatrix: @unchecked Sendable {
     /// - Throws: `.format` for sizes or contents that do not fit the type,
     ///   `.unsupported` for types or shapes the kernels do not handle,
     ///   `.outOfMemory`.
-    public init(type rawTypeID: UInt32, rows: Int, cols: Int, data: UnsafeRawBufferPointer,
-                extraScale: Float?) throws(BitNetError) {
+    public convenience init(type rawTypeID: UInt32, rows: Int, cols: Int, data: UnsafeRawBufferPointer,
+                            extraScale: Float?) throws(BitNetError) {
+        try self.init(type: rawTypeID, rows: rows, cols: cols, data: data, extraScale: extraScale, arena: nil)
+    }
+
+    /// As above, with codes and scales carved from `arena` when given (the
+    /// model's weights, which decode streams every token).
+    init(type rawTypeID: UInt32, rows: Int, cols: Int, data: UnsafeRawBufferPointer,
+         extraScale: Float?, arena: HugePageArena?) throws(BitNetError) {
         try Self.validateShape(rows: rows, cols: cols, type: rawTypeID)
         if let extraScale, !extraScale.isFinite {
             throw .format("ternary weight: extra scale \(extraScale) is not finite")
@@ -76,7 +83,8 @@ public final class PackedTernaryMatrix: @unchecked Sendable {
         blocksPerRow = cols / Self.blockColumns
         tileCount = (rows + Self.tileRows - 1) / Self.tileRows
         // Cannot overflow: rows, cols < 2^31 and cols ≤ 2^20 were checked.
-        codes = try AlignedMemory(byteCount: tileCount * blocksPerRow * 128, what: "ternary weight \(rows)x\(cols)")
+        codes = try AlignedMemory.allocate(byteCount: tileCount * blocksPerRow * 128, arena: arena,
+                                           what: "ternary weight \(rows)x\(cols)")
         // Rows of padding tiles get code 1 (w = 0) so they are harmless zeros.
         memset(codes.pointer, 0x55, codes.byteCount)
 
@@ -102,7 +110,8 @@ public final class PackedTernaryMatrix: @unchecked Sendable {
         let paddedRows = tileCount * Self.tileRows
         let layout = Self.scaleLayout(groupScales, rows: rows, groups: groups)
         scaleGroups = layout.groups
-        scales = try AlignedMemory(byteCount: paddedRows * layout.groups * 4, what: "ternary scales")
+        scales = try AlignedMemory.allocate(byteCount: paddedRows * layout.groups * 4, arena: arena,
+                                            what: "ternary scales")
         let scalePointer = scales.typed(Float.self)
         for r in 0..<rows {
             for g in 0..<layout.groups {

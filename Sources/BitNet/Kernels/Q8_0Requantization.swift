@@ -20,11 +20,17 @@ extension DenseMatrix {
     ///   an f16 block scale (|x| above about 8.3e6), because such a row has no
     ///   Q8_0 encoding and converting it would trap or produce garbage.
     public func quantizedToQ8_0(pool: ThreadPool? = nil, kernels: KernelSet = .selected) throws(BitNetError) -> DenseMatrix {
+        try quantizedToQ8_0(pool: pool, kernels: kernels, arena: nil)
+    }
+
+    /// As above, the copy carved from `arena` when given (a model's LM head).
+    func quantizedToQ8_0(pool: ThreadPool?, kernels: KernelSet = .selected,
+                         arena: HugePageArena?) throws(BitNetError) -> DenseMatrix {
         guard cols % 32 == 0 else { throw .unsupported("Q8_0 requantization: row length \(cols) is not a multiple of 32") }
         let outRowBytes = Self.q8_0RowBytes(cols: cols)
         let (total, overflow) = outRowBytes.multipliedReportingOverflow(by: rows)
         guard !overflow else { throw .invalidArgument("Q8_0 requantization of \(rows)x\(cols): size overflows") }
-        let memory = try AlignedMemory(byteCount: total, what: "Q8_0 copy of \(rows)x\(cols)")
+        let memory = try AlignedMemory.allocate(byteCount: total, arena: arena, what: "Q8_0 copy of \(rows)x\(cols)")
 
         // Several parts per thread so a thread slowed by another process does
         // not hold the others up (the machine may be shared).
