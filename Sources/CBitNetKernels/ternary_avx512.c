@@ -41,6 +41,33 @@ BNK_AVX512 static inline void hsum_pair(__m512i v, int32_t *lo, int32_t *hi) {
     *hi = hsum256(_mm512_extracti64x4_epi64(v, 1));
 }
 
+/* The 4 row sums of a tile held as two zmm (rows 0|1 and 2|3, 8 partial
+ * sums each) reduced to one xmm [r0 r1 r2 r3]. */
+BNK_AVX512 static inline __m128i reduce_tile(__m512i s01, __m512i s23) {
+    /* 128-bit lanes: row0 row0 row1 row1 | row2 row2 row3 row3 -> per-row pairs summed. */
+    __m512i a = _mm512_add_epi32(_mm512_shuffle_i64x2(s01, s23, 0x88), _mm512_shuffle_i64x2(s01, s23, 0xDD));
+    a = _mm512_add_epi32(a, _mm512_shuffle_epi32(a, (_MM_PERM_ENUM)0x4E));
+    a = _mm512_add_epi32(a, _mm512_shuffle_epi32(a, (_MM_PERM_ENUM)0xB1));
+    /* Every element of lane i now holds row i's total; after the 0x88 /
+     * 0xDD shuffles the lanes are in row order 0, 1, 2, 3. */
+    return _mm512_castsi512_si128(_mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), a));
+}
+
+/* store_tile for one token with one scale per row, in SIMD: the same float
+ * operations in the same order, so bit-identical to the scalar epilogue. */
+BNK_AVX512 static inline void store_tile_1(const bnk_ternary_args *a, size_t tile, __m128i dots) {
+    size_t row0 = tile * BNK_TILE_ROWS;
+    __mmask8 m = 0;
+    for (size_t i = 0; i < BNK_TILE_ROWS; i++)
+        if (row0 + i >= a->row_begin && row0 + i < a->row_end) m |= (__mmask8)(1u << i);
+    __m128 v = _mm_cvtepi32_ps(_mm_sub_epi32(dots, _mm_set1_epi32(a->q_sum[0])));
+    v = _mm_mul_ps(v, _mm_maskz_loadu_ps(m, a->row_scale + row0));
+    v = _mm_mul_ps(v, _mm_set1_ps(a->inv_scale[0]));
+    float *dst = a->y + row0;
+    if (a->accumulate) v = _mm_add_ps(_mm_maskz_loadu_ps(m, dst), v);
+    _mm_mask_storeu_ps(dst, m, v);
+}
+
 /* One token. The 2-bit fields are masked in place instead of shifted down:
  * (byte & 0xC0) = 64*c etc., so each field gets its own accumulator and the
  * shifts happen once per tile at the end (every lane is an exact multiple). */
@@ -59,8 +86,8 @@ BNK_AVX512 static void matvec(const bnk_ternary_args *a) {
              * overlap the arithmetic (measured: 503 -> 357 us for a cold
              * 6912x2560, and 170 -> 142 us hot). Prefetches never fault, so
              * running past the end of the matrix is harmless. */
-            _mm_prefetch((const char *)(w + BNK_PREFETCH_BYTES), _MM_HINT_T0);
-            _mm_prefetch((const char *)(w + BNK_PREFETCH_BYTES + 64), _MM_HINT_T0);
+            _mm_prefetch((const char *)(w + BNK_PREFETCH_BYTES), _MM_HINT_T1);
+            _mm_prefetch((const char *)(w + BNK_PREFETCH_BYTES + 64), _MM_HINT_T1);
             const int8_t *qb = q + blk * 128;
             __m512i q0 = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)qb));
             __m512i q1 = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(qb + 32)));
@@ -83,10 +110,13 @@ BNK_AVX512 static void matvec(const bnk_ternary_args *a) {
         __m512i s23 = _mm512_add_epi32(
             _mm512_add_epi32(_mm512_srai_epi32(b3, 6), _mm512_srai_epi32(b2, 4)),
             _mm512_add_epi32(_mm512_srai_epi32(b1, 2), b0));
-        int32_t dots[BNK_TILE_ROWS];
-        hsum_pair(s01, &dots[0], &dots[1]);
-        hsum_pair(s23, &dots[2], &dots[3]);
-        store_tile(a, tile, 0, dots);
+        if (a->row_scale_stride == 1) {
+            store_tile_1(a, tile, reduce_tile(s01, s23));
+        } else {
+            int32_t dots[BNK_TILE_ROWS];
+            _mm_storeu_si128((__m128i *)dots, reduce_tile(s01, s23));
+            store_tile(a, tile, 0, dots);
+        }
     }
 }
 

@@ -99,7 +99,9 @@ public final class ModelWeights: @unchecked Sendable {
         case .asStored where headInMapping:
             lmHeadMatrix = try storedHead.copied(into: arena)
             if releaseMappedSources { Memory.releaseMappedPages(headTensor.data) }
-        case .asStored, .q8_0 where storedHead.storage == .q8_0:
+        case .asStored:
+            lmHeadMatrix = storedHead
+        case .q8_0 where storedHead.storage == .q8_0:
             lmHeadMatrix = storedHead
         case .q8_0:
             // Requantizing a 2B4T head (0.33 G values) is worth a temporary pool over every core.
