@@ -13,7 +13,7 @@ final class AlignedMemory: @unchecked Sendable {
     let pointer: UnsafeMutableRawPointer
     let byteCount: Int
     /// The arena mapping this block lives in; nil for heap blocks.
-    private let region: MappedRegion?
+    let region: MappedRegion?
 
     init(byteCount: Int, what: @autoclosure () -> String) throws(BitNetError) {
         guard byteCount >= 0 else { throw .invalidArgument("\(what()): negative size \(byteCount)") }

@@ -25,6 +25,9 @@ final class HugePageArena: @unchecked Sendable {
     /// returned memory is (each block keeps its slab mapped).
     func allocate(byteCount: Int, what: @autoclosure () -> String) throws(BitNetError) -> AlignedMemory {
         guard byteCount >= 0 else { throw .invalidArgument("\(what()): negative size \(byteCount)") }
+        guard byteCount <= Memory.physicalBytes else {
+            throw .outOfMemory("\(what()): needs \(byteCount) bytes, more than the machine's \(Memory.physicalBytes)")
+        }
         let size = (byteCount + AlignedMemory.alignment - 1) / AlignedMemory.alignment * AlignedMemory.alignment
         if let slab, slab.length - used >= size {
             defer { used += size }
@@ -46,6 +49,9 @@ final class HugePageArena: @unchecked Sendable {
 final class MappedRegion: @unchecked Sendable {
     let base: UnsafeMutableRawPointer
     let length: Int
+    /// Whether the kernel accepted the huge-page advice (false where THP is
+    /// compiled out or disabled).
+    let hugePagesAdvised: Bool
     private let mapping: UnsafeMutableRawPointer
     private let mappingLength: Int
 
@@ -65,7 +71,7 @@ final class MappedRegion: @unchecked Sendable {
         let aligned = (Int(bitPattern: raw) + page - 1) / page * page
         base = raw + (aligned - Int(bitPattern: raw))
         // Advice only: a kernel without THP still gives us working memory.
-        _ = madvise(base, length, MADV_HUGEPAGE)
+        hugePagesAdvised = madvise(base, length, MADV_HUGEPAGE) == 0
     }
 
     deinit { munmap(mapping, mappingLength) }
