@@ -12,7 +12,8 @@ private func defaultModelParams() -> bitnet_model_params {
     bitnet_model_params(
         size: UInt32(MemoryLayout<bitnet_model_params>.size),
         use_mmap: 1, use_mlock: 0, vocab_only: 0,
-        progress_callback: nil, progress_user_data: nil, lm_head_type: Int32(BITNET_LM_HEAD_AS_STORED))
+        progress_callback: nil, progress_user_data: nil, lm_head_type: Int32(BITNET_LM_HEAD_AS_STORED),
+        use_huge_pages: 1)
 }
 
 @c @implementation
@@ -34,6 +35,7 @@ public func bitnet_model_load(_ path: UnsafePointer<CChar>?, _ params: UnsafePoi
         case Int32(BITNET_LM_HEAD_Q8_0): options.lmHead = .q8_0
         default: throw .invalidArgument("bitnet_model_load: lm_head_type \(p.lm_head_type) is not a BITNET_LM_HEAD_* value")
         }
+        options.useHugePages = p.use_huge_pages != 0
         if let fn = p.progress_callback {
             let target = CProgressTarget(fn: fn, userData: p.progress_user_data)
             options.progress = { fraction in target.fn(Float(fraction), target.userData) == 0 }

@@ -30,6 +30,9 @@ struct Bench: ParsableCommand {
     @Option(name: .customLong("lm-head"), help: "LM head storage: stored (as in the file) or q8_0 (requantized at load).")
     var lmHead: String = "stored"
 
+    @Flag(help: "Keep the weights on 4 KB pages (faster load on VMs where huge pages are slow to fault in).")
+    var noHugePages = false
+
     @Option(help: "KV cache type: f16, f32 or q8.")
     var kv: String = "f16"
 
@@ -40,7 +43,7 @@ struct Bench: ParsableCommand {
     var json = false
 
     func run() throws {
-        let loaded = try Model.load(path: model, options: try lmHeadOptions(lmHead))
+        let loaded = try Model.load(path: model, options: try lmHeadOptions(lmHead, hugePages: !noHugePages))
         var options = ContextOptions()
         options.threads = threads
         options.batchSize = batch

@@ -25,9 +25,11 @@ func printToStandardError(_ text: String) {
     copy.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
 }
 
-/// Load options for the `--lm-head` flag shared by bench and perplexity.
-func lmHeadOptions(_ name: String) throws -> ModelLoadOptions {
+/// Load options for the `--lm-head` and `--no-huge-pages` flags shared by
+/// bench and perplexity.
+func lmHeadOptions(_ name: String, hugePages: Bool = true) throws -> ModelLoadOptions {
     var options = ModelLoadOptions()
+    options.useHugePages = hugePages
     switch name {
     case "stored": options.lmHead = .asStored
     case "q8_0", "q8": options.lmHead = .q8_0

@@ -29,12 +29,15 @@ struct Perplexity: ParsableCommand {
     @Option(name: .customLong("lm-head"), help: "LM head storage: stored (as in the file) or q8_0 (requantized at load).")
     var lmHead: String = "stored"
 
+    @Flag(help: "Keep the weights on 4 KB pages (faster load on VMs where huge pages are slow to fault in).")
+    var noHugePages = false
+
     @Option(help: "KV cache type: f16 or f32.")
     var kv: String = "f16"
 
     func run() throws {
         guard ctx >= 2 else { throw ValidationError("--ctx must be at least 2") }
-        let loaded = try Model.load(path: model, options: try lmHeadOptions(lmHead))
+        let loaded = try Model.load(path: model, options: try lmHeadOptions(lmHead, hugePages: !noHugePages))
         guard let tokenizer = loaded.tokenizer else { throw ValidationError("\(model) has no tokenizer") }
         let text = String(decoding: try readAll(file), as: UTF8.self)
         let tokens = tokenizer.encode(text, addBOS: tokenizer.addsBOS, parseSpecial: false)

@@ -16,6 +16,7 @@ class ModelParams(ctypes.Structure):
         ("progress_callback", ctypes.c_void_p),
         ("progress_user_data", ctypes.c_void_p),
         ("lm_head_type", ctypes.c_int32),
+        ("use_huge_pages", ctypes.c_int32),
     ]
 
 

@@ -27,6 +27,7 @@ typedef struct bitnet_model_params {
     uint32_t size; int32_t use_mmap; int32_t use_mlock; int32_t vocab_only;
     bitnet_progress_fn progress_callback; void *progress_user_data;
     int32_t lm_head_type;
+    int32_t use_huge_pages;
 } bitnet_model_params;
 
 typedef struct bitnet_model_info {

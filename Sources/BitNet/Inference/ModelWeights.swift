@@ -3,9 +3,10 @@
 ///
 /// - Ternary projections are repacked into `PackedTernaryMatrix` (≈2 bits per
 ///   weight, the layout the SIMD kernels stream).
-/// - Embedding and LM head stay in the file mapping when the dense kernels
-///   read their type directly (F32, F16, Q8_0); BF16, Q4_K and Q6_K are
-///   expanded to F32 once, since no kernel reads them.
+/// - The LM head is copied (or requantized to Q8_0) out of the file mapping;
+///   BF16, Q4_K and Q6_K embeddings are expanded to F32 once, since no kernel
+///   reads them. Everything decode streams sits on huge pages unless
+///   `hugePages` is false; then a stored F32/F16/Q8_0 head is read in place.
 /// - Norm vectors are copied into aligned memory (file offsets need not be
 ///   4-byte aligned when `general.alignment` is small).
 public final class ModelWeights: @unchecked Sendable {
@@ -39,10 +40,11 @@ public final class ModelWeights: @unchecked Sendable {
     /// (they stay in the page cache), so resident memory is the repacked copy
     /// only, not both.
     init(layers modelLayers: [BitNet.Layer], outputNorm outputNormTensor: TensorView, tokenEmbedding: TensorView,
-         output: TensorView?, lmHead: LMHeadStorage = .asStored, releaseMappedSources: Bool = false,
+         output: TensorView?, lmHead: LMHeadStorage = .asStored, hugePages: Bool = true,
+         releaseMappedSources: Bool = false,
          progress: ((Double) -> Bool)? = nil) throws(BitNetError) {
         var owned: [AlignedMemory] = []
-        let arena = HugePageArena()
+        let arena = hugePages ? HugePageArena() : nil
         func norm(_ tensor: TensorView) throws(BitNetError) -> UnsafePointer<Float> {
             let memory = try AlignedMemory(byteCount: tensor.elementCount * 4, what: "norm \(tensor.name)")
             try Dequantize.values(type: tensor.type, from: tensor.data, count: tensor.elementCount,
@@ -56,7 +58,7 @@ public final class ModelWeights: @unchecked Sendable {
                 return try DenseMatrix(type: tensor.type.id, rows: rows, cols: cols, data: tensor.data)
             }
             let count = try Memory.checkedProduct([rows, cols], what: "tensor \(tensor.name)")
-            let memory = try arena.allocate(byteCount: count * 4, what: "tensor \(tensor.name) as F32")
+            let memory = try AlignedMemory.allocate(byteCount: count * 4, arena: arena, what: "tensor \(tensor.name) as F32")
             try Dequantize.values(type: tensor.type, from: tensor.data, count: count, into: memory.typed(Float.self))
             owned.append(memory)
             return try DenseMatrix(type: GGMLType.f32.id, rows: rows, cols: cols,
@@ -73,6 +75,12 @@ public final class ModelWeights: @unchecked Sendable {
             } catch {
                 throw BitNetError(error.status, "tensor \(tensor.name): \(error.message)")
             }
+        }
+
+        // Copying or requantizing a 2B4T head (0.33 G values) is worth a
+        // temporary pool over every core.
+        func loadPool(for matrix: DenseMatrix) throws(BitNetError) -> ThreadPool? {
+            matrix.byteCount >= 1 << 22 ? try ThreadPool(pinToCPUs: false) : nil
         }
 
         var layers: [Layer] = []
@@ -96,17 +104,15 @@ public final class ModelWeights: @unchecked Sendable {
         // expanded ones already sit in the arena.
         let headInMapping = DenseMatrix.Storage(rawValue: headTensor.type.id) != nil
         switch lmHead {
-        case .asStored where headInMapping:
-            lmHeadMatrix = try storedHead.copied(into: arena)
-            if releaseMappedSources { Memory.releaseMappedPages(headTensor.data) }
+        case .asStored where headInMapping && hugePages:
+            lmHeadMatrix = try storedHead.copied(into: HugePageArena(), pool: try loadPool(for: storedHead),
+                                                 releasingSource: releaseMappedSources)
         case .asStored:
             lmHeadMatrix = storedHead
         case .q8_0 where storedHead.storage == .q8_0:
             lmHeadMatrix = storedHead
         case .q8_0:
-            // Requantizing a 2B4T head (0.33 G values) is worth a temporary pool over every core.
-            let pool = storedHead.byteCount >= 1 << 22 ? try ThreadPool(pinToCPUs: false) : nil
-            lmHeadMatrix = try storedHead.quantizedToQ8_0(pool: pool, arena: arena)
+            lmHeadMatrix = try storedHead.quantizedToQ8_0(pool: try loadPool(for: storedHead), arena: arena)
             // The source was read once; embedding lookups fault single rows back in.
             if releaseMappedSources && headInMapping { Memory.releaseMappedPages(headTensor.data) }
         }

@@ -68,10 +68,21 @@ public struct DenseMatrix: @unchecked Sendable {
 
     /// The same matrix copied into `arena`, for matrices streamed every token
     /// (the LM head): see `HugePageArena` for why that is faster than reading
-    /// the file mapping.
-    func copied(into arena: HugePageArena) throws(BitNetError) -> DenseMatrix {
-        let memory = try arena.allocate(byteCount: byteCount, what: "copy of the \(rows)x\(cols) LM head")
-        memcpy(memory.pointer, base, byteCount)
+    /// the file mapping. `releasingSource` drops each copied piece of a file
+    /// mapping right away, so peak memory grows by a few pieces, not by the
+    /// whole matrix; `pool` copies pieces in parallel.
+    func copied(into arena: HugePageArena, pool: ThreadPool?, releasingSource: Bool) throws(BitNetError) -> DenseMatrix {
+        let total = byteCount
+        let memory = try arena.allocate(byteCount: total, what: "copy of the \(rows)x\(cols) LM head")
+        let piece = 16 << 20
+        let pieces = (total + piece - 1) / piece
+        let destination = memory.pointer, source = base
+        let copyPiece = { (i: Int) in
+            let start = i * piece, count = Swift.min(piece, total - start)
+            memcpy(destination + start, source + start, count)
+            if releasingSource { Memory.releaseMappedPages(UnsafeRawBufferPointer(start: source + start, count: count)) }
+        }
+        if let pool { pool.parallelFor(pieces, copyPiece) } else { for i in 0..<pieces { copyPiece(i) } }
         return DenseMatrix(storage: storage, rows: rows, cols: cols, rowBytes: rowBytes, owner: memory)
     }
 

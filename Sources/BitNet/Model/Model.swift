@@ -10,6 +10,11 @@ public struct ModelLoadOptions: Sendable {
     public var progress: (@Sendable (Double) -> Bool)?
     /// How the LM head is held for computing logits.
     public var lmHead: LMHeadStorage = .asStored
+    /// Hold the weights decode streams (repacked ternary matrices, the LM
+    /// head) on transparent huge pages: faster decode, but first-touching huge
+    /// pages is slow on some VMs (see `HugePageArena`). false: 4 KB pages and
+    /// a stored F16/F32/Q8_0 head read in place from the file mapping.
+    public var useHugePages = true
 
     public init(useMmap: Bool = true, useMlock: Bool = false, vocabOnly: Bool = false,
                 progress: (@Sendable (Double) -> Bool)? = nil) {
@@ -103,7 +108,8 @@ public final class Model: Sendable {
         let file = try GGUFFile(path: path, useMmap: options.useMmap, lock: options.useMlock,
                                 metadataOnly: options.vocabOnly, progress: readProgress)
         let repackProgress: ((Double) -> Bool)? = progress.map { report in { report(0.9 + $0 * 0.1) } }
-        let model = try Model(file: file, vocabOnly: options.vocabOnly, lmHead: options.lmHead, progress: repackProgress)
+        let model = try Model(file: file, vocabOnly: options.vocabOnly, lmHead: options.lmHead,
+                              hugePages: options.useHugePages, progress: repackProgress)
         if let progress, !progress(1) { throw BitNetError(.cancelled, "loading '\(path)' cancelled by the progress callback") }
         Log.info("loaded \(path): \(model.hparams.architectureName), \(model.layers.count) layers, \(file.tensors.count) tensors, \(file.fileSize) bytes")
         return model
@@ -112,7 +118,7 @@ public final class Model: Sendable {
     /// Builds a model from an already parsed file (also used for in-memory files).
     /// `progress` (0...1, false cancels) covers repacking the weights.
     public init(file: GGUFFile, vocabOnly: Bool = false, lmHead: LMHeadStorage = .asStored,
-                progress: ((Double) -> Bool)? = nil) throws(BitNetError) {
+                hugePages: Bool = true, progress: ((Double) -> Bool)? = nil) throws(BitNetError) {
         self.file = file
         self.isVocabOnly = vocabOnly
         let hparams = try HyperParameters(file: file, vocabOnly: vocabOnly)
@@ -145,7 +151,8 @@ public final class Model: Sendable {
         self.layers = layers
         try loader.rejectStrayBlocks()
         weights = try ModelWeights(layers: layers, outputNorm: outputNorm, tokenEmbedding: tokenEmbedding,
-                                   output: output, lmHead: lmHead, releaseMappedSources: file.isMemoryMapped,
+                                   output: output, lmHead: lmHead, hugePages: hugePages,
+                                   releaseMappedSources: file.isMemoryMapped,
                                    progress: progress)
     }
 }

@@ -45,9 +45,11 @@ import Testing
 
     /// All positions' logits, evaluated in `chunk`-token calls.
     static func run(_ name: String, kv: KVType, chunk: Int, batch: Int = 64, threads: Int = 2,
-                    kernels: KernelSet = .selected, lmHead: LMHeadStorage = .asStored) throws -> [Float] {
+                    kernels: KernelSet = .selected, lmHead: LMHeadStorage = .asStored,
+                    hugePages: Bool = true) throws -> [Float] {
         var loadOptions = ModelLoadOptions()
         loadOptions.lmHead = lmHead
+        loadOptions.useHugePages = hugePages
         let model = try Model.load(path: SharedData.golden(name + ".gguf"), options: loadOptions)
         var options = ContextOptions()
         options.kvType = kv
@@ -129,5 +131,15 @@ import Testing
         print("Q8_0 LM head vs stored F16: \(m)")
         #expect(m.maxAbs <= 1e-4)
         #expect(m.argmaxAgree == 64)
+    }
+
+    /// Where the weights live (huge-page arena and a copied head, or 4 KB
+    /// pages and the head read from the mapping) must not change a bit.
+    @Test(arguments: [LMHeadStorage.asStored, .q8_0])
+    func hugePagesDoNotChangeLogits(lmHead: LMHeadStorage) throws {
+        let name = "m1-b158-relu2-i2_s"
+        let huge = try Self.run(name, kv: .f32, chunk: 64, lmHead: lmHead, hugePages: true)
+        let small = try Self.run(name, kv: .f32, chunk: 64, lmHead: lmHead, hugePages: false)
+        #expect(huge == small)
     }
 }

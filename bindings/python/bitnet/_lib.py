@@ -27,6 +27,7 @@ class ModelParams(ctypes.Structure):
         ("progress_callback", c_void_p),  # bitnet_progress_fn, set from a PROGRESS_FN
         ("progress_user_data", c_void_p),
         ("lm_head_type", c_int32),  # LM_HEAD_AS_STORED / LM_HEAD_Q8_0
+        ("use_huge_pages", c_int32),  # 1 (default): streamed weights on huge pages
     ]
 
 

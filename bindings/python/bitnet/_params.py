@@ -44,7 +44,7 @@ def _unknown(kind: str, names: Any) -> TypeError:
 
 
 def model_params(params: dict[str, Any]) -> tuple[ModelParams, list[Any], list[BaseException]]:
-    """ModelParams from use_mmap, use_mlock, vocab_only, lm_head_type, progress(fraction) -> bool|None.
+    """ModelParams from use_mmap, use_mlock, vocab_only, lm_head_type, use_huge_pages, progress(fraction) -> bool|None.
     Also returns the objects to keep alive and the list that collects callback exceptions."""
     struct = ModelParams()
     lib.bitnet_model_params_init(ctypes.byref(struct))
@@ -52,7 +52,7 @@ def model_params(params: dict[str, Any]) -> tuple[ModelParams, list[Any], list[B
     errors: list[BaseException] = []
     params = dict(params)
     progress: Optional[Callable[[float], Any]] = params.pop("progress", None)
-    for field in ("use_mmap", "use_mlock", "vocab_only", "lm_head_type"):
+    for field in ("use_mmap", "use_mlock", "vocab_only", "lm_head_type", "use_huge_pages"):
         if field in params:
             _set_plain(struct, field, params.pop(field))
     if params:
