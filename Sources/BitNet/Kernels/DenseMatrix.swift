@@ -4,7 +4,9 @@ import Glibc
 #endif
 
 /// A float-valued weight matrix used without activation quantization: the
-/// token embedding and the LM head (`y[r] = Σ_k E[r][k] · x[k]`, x in f32).
+/// token embedding and the LM head (`y[r] = Σ_k E[r][k] · x[k]`, x in f32;
+/// only a requantized Q8_0 head, in the split layout, rounds x to int16 with
+/// one scale: DenseMatrix+Q8_0Split.swift).
 ///
 /// It borrows the tensor bytes (typically the mmapped GGUF file): the owner
 /// of that memory must outlive this value. Row r is also what an embedding
@@ -30,6 +32,7 @@ public struct DenseMatrix: @unchecked Sendable {
     public let rows: Int
     public let cols: Int
     let base: UnsafeRawPointer
+    /// Bytes per row (in the split layout, quants and scales together).
     let rowBytes: Int
     /// Bytes one full product reads.
     public var byteCount: Int { rows * rowBytes }
