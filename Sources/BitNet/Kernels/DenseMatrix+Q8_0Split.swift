@@ -127,9 +127,10 @@ extension DenseMatrix {
         }
     }
 
-    /// Moves ggml Q8_0 rows (34-byte blocks, row i at `blocks + i·(cols/32)·34`)
-    /// into rows `range` of a split matrix's memory at `out` with this
-    /// matrix's shape — the reference for the split requantization kernels.
+    /// Moves `count` ggml Q8_0 rows (34-byte blocks, row i at
+    /// `blocks + i·(cols/32)·34`) into rows `firstRow..<firstRow + count` of
+    /// the split memory at `out` of a matrix of this shape — how the
+    /// reference requantization defines the split kernels' output.
     func rearrangeQ8_0Blocks(_ blocks: UnsafeRawPointer, firstRow: Int, count: Int, into out: UnsafeMutableRawPointer) {
         let perRow = cols / 32, interleaved = q8_0SplitInterleavedBlocks
         let quants = out.assumingMemoryBound(to: Int8.self)
