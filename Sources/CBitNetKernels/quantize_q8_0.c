@@ -81,34 +81,23 @@ BNK_AVX2 static inline int quantize_block_avx2(const __m256 x[4], uint8_t *out) 
     return 1;
 }
 
-BNK_AVX2 size_t bnk_quantize_q8_0_f16_avx2(const uint16_t *src, size_t cols, size_t row_begin, size_t row_end,
-                                           uint8_t *dst) {
-    size_t blocks = cols / 32;
-    for (size_t r = row_begin; r < row_end; r++) {
-        const uint16_t *row = src + r * cols;
-        uint8_t *out = dst + r * blocks * Q8_BLOCK_BYTES;
-        for (size_t b = 0; b < blocks; b++) {
-            __m256 x[4];
-            for (int i = 0; i < 4; i++) x[i] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + 32 * b + 8 * i)));
-            if (!quantize_block_avx2(x, out + b * Q8_BLOCK_BYTES)) return r;
-        }
+/* Encodes n blocks starting at `row` into ggml blocks at `out`; 0 when one cannot be encoded. */
+BNK_AVX2 static inline int encode_f16_avx2(const uint16_t *row, size_t n, uint8_t *out) {
+    for (size_t b = 0; b < n; b++) {
+        __m256 x[4];
+        for (int i = 0; i < 4; i++) x[i] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + 32 * b + 8 * i)));
+        if (!quantize_block_avx2(x, out + b * Q8_BLOCK_BYTES)) return 0;
     }
-    return row_end;
+    return 1;
 }
 
-BNK_AVX2 size_t bnk_quantize_q8_0_f32_avx2(const float *src, size_t cols, size_t row_begin, size_t row_end,
-                                           uint8_t *dst) {
-    size_t blocks = cols / 32;
-    for (size_t r = row_begin; r < row_end; r++) {
-        const float *row = src + r * cols;
-        uint8_t *out = dst + r * blocks * Q8_BLOCK_BYTES;
-        for (size_t b = 0; b < blocks; b++) {
-            __m256 x[4];
-            for (int i = 0; i < 4; i++) x[i] = _mm256_loadu_ps(row + 32 * b + 8 * i);
-            if (!quantize_block_avx2(x, out + b * Q8_BLOCK_BYTES)) return r;
-        }
+BNK_AVX2 static inline int encode_f32_avx2(const float *row, size_t n, uint8_t *out) {
+    for (size_t b = 0; b < n; b++) {
+        __m256 x[4];
+        for (int i = 0; i < 4; i++) x[i] = _mm256_loadu_ps(row + 32 * b + 8 * i);
+        if (!quantize_block_avx2(x, out + b * Q8_BLOCK_BYTES)) return 0;
     }
-    return row_end;
+    return 1;
 }
 
 /* ---- AVX-512: a block is two vectors of 16 ---- */
@@ -139,34 +128,70 @@ BNK_AVX512 static inline int quantize_block_avx512(__m512 x0, __m512 x1, uint8_t
     return 1;
 }
 
-BNK_AVX512 size_t bnk_quantize_q8_0_f16_avx512(const uint16_t *src, size_t cols, size_t row_begin, size_t row_end,
-                                               uint8_t *dst) {
-    size_t blocks = cols / 32;
-    for (size_t r = row_begin; r < row_end; r++) {
-        const uint16_t *row = src + r * cols;
-        uint8_t *out = dst + r * blocks * Q8_BLOCK_BYTES;
-        for (size_t b = 0; b < blocks; b++) {
-            __m512 x0 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + 32 * b)));
-            __m512 x1 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + 32 * b + 16)));
-            if (!quantize_block_avx512(x0, x1, out + b * Q8_BLOCK_BYTES)) return r;
-        }
+BNK_AVX512 static inline int encode_f16_avx512(const uint16_t *row, size_t n, uint8_t *out) {
+    for (size_t b = 0; b < n; b++) {
+        __m512 x0 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + 32 * b)));
+        __m512 x1 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + 32 * b + 16)));
+        if (!quantize_block_avx512(x0, x1, out + b * Q8_BLOCK_BYTES)) return 0;
     }
-    return row_end;
+    return 1;
 }
 
-BNK_AVX512 size_t bnk_quantize_q8_0_f32_avx512(const float *src, size_t cols, size_t row_begin, size_t row_end,
-                                               uint8_t *dst) {
-    size_t blocks = cols / 32;
-    for (size_t r = row_begin; r < row_end; r++) {
-        const float *row = src + r * cols;
-        uint8_t *out = dst + r * blocks * Q8_BLOCK_BYTES;
-        for (size_t b = 0; b < blocks; b++) {
-            __m512 x0 = _mm512_loadu_ps(row + 32 * b), x1 = _mm512_loadu_ps(row + 32 * b + 16);
-            if (!quantize_block_avx512(x0, x1, out + b * Q8_BLOCK_BYTES)) return r;
-        }
+BNK_AVX512 static inline int encode_f32_avx512(const float *row, size_t n, uint8_t *out) {
+    for (size_t b = 0; b < n; b++) {
+        __m512 x0 = _mm512_loadu_ps(row + 32 * b), x1 = _mm512_loadu_ps(row + 32 * b + 16);
+        if (!quantize_block_avx512(x0, x1, out + b * Q8_BLOCK_BYTES)) return 0;
     }
-    return row_end;
+    return 1;
 }
+
+/* ---- Row loops: ggml blocks, or the split layout ---- */
+
+/* Moves n <= 16 ggml blocks of one group into the split layout (see
+   bitnet_kernels.h): a full group of 16 is interleaved by value pair, a
+   shorter one (a row's tail) keeps each block's 32 quants together. */
+static inline void split_group(const uint8_t *blocks, size_t n, int8_t *quants, uint16_t *scales) {
+    for (size_t i = 0; i < n; i++) memcpy(scales + i, blocks + i * Q8_BLOCK_BYTES, 2);
+    if (n == 16) {
+        for (size_t i = 0; i < 16; i++)
+            for (size_t t = 0; t < 16; t++) memcpy(quants + t * 32 + 2 * i, blocks + i * Q8_BLOCK_BYTES + 2 + 2 * t, 2);
+    } else {
+        for (size_t i = 0; i < n; i++) memcpy(quants + 32 * i, blocks + i * Q8_BLOCK_BYTES + 2, 32);
+    }
+}
+
+#define BNK_QUANTIZE_ROWS(name, target, type, encode)                                                       \
+    target size_t name(const type *src, size_t cols, size_t row_begin, size_t row_end, uint8_t *dst) {      \
+        size_t blocks = cols / 32;                                                                           \
+        for (size_t r = row_begin; r < row_end; r++)                                                         \
+            if (!encode(src + r * cols, blocks, dst + r * blocks * Q8_BLOCK_BYTES)) return r;                \
+        return row_end;                                                                                      \
+    }
+
+/* Each group is encoded into a small buffer that stays in L1, then moved. */
+#define BNK_QUANTIZE_ROWS_SPLIT(name, target, type, encode)                                                 \
+    target size_t name(const type *src, size_t cols, size_t row_begin, size_t row_end, int8_t *quants,      \
+                       uint16_t *scales) {                                                                   \
+        size_t blocks = cols / 32;                                                                           \
+        uint8_t group[16 * Q8_BLOCK_BYTES];                                                                  \
+        for (size_t r = row_begin; r < row_end; r++) {                                                       \
+            for (size_t b = 0; b < blocks; b += 16) {                                                        \
+                size_t n = blocks - b < 16 ? blocks - b : 16;                                                \
+                if (!encode(src + r * cols + 32 * b, n, group)) return r;                                    \
+                split_group(group, n, quants + r * cols + 32 * b, scales + r * blocks + b);                  \
+            }                                                                                                \
+        }                                                                                                    \
+        return row_end;                                                                                      \
+    }
+
+BNK_QUANTIZE_ROWS(bnk_quantize_q8_0_f16_avx2, BNK_AVX2, uint16_t, encode_f16_avx2)
+BNK_QUANTIZE_ROWS(bnk_quantize_q8_0_f32_avx2, BNK_AVX2, float, encode_f32_avx2)
+BNK_QUANTIZE_ROWS(bnk_quantize_q8_0_f16_avx512, BNK_AVX512, uint16_t, encode_f16_avx512)
+BNK_QUANTIZE_ROWS(bnk_quantize_q8_0_f32_avx512, BNK_AVX512, float, encode_f32_avx512)
+BNK_QUANTIZE_ROWS_SPLIT(bnk_quantize_q8_0_split_f16_avx2, BNK_AVX2, uint16_t, encode_f16_avx2)
+BNK_QUANTIZE_ROWS_SPLIT(bnk_quantize_q8_0_split_f32_avx2, BNK_AVX2, float, encode_f32_avx2)
+BNK_QUANTIZE_ROWS_SPLIT(bnk_quantize_q8_0_split_f16_avx512, BNK_AVX512, uint16_t, encode_f16_avx512)
+BNK_QUANTIZE_ROWS_SPLIT(bnk_quantize_q8_0_split_f32_avx512, BNK_AVX512, float, encode_f32_avx512)
 
 #else
 /* Non-x86 builds never call these (KernelSet is .reference there); they exist so the symbols link. */
@@ -181,5 +206,21 @@ size_t bnk_quantize_q8_0_f16_avx512(const uint16_t *src, size_t cols, size_t row
 }
 size_t bnk_quantize_q8_0_f32_avx512(const float *src, size_t cols, size_t row_begin, size_t row_end, uint8_t *dst) {
     (void)src; (void)cols; (void)dst; return row_begin < row_end ? row_begin : row_end;
+}
+size_t bnk_quantize_q8_0_split_f16_avx2(const uint16_t *src, size_t cols, size_t row_begin, size_t row_end, int8_t *quants,
+                                   uint16_t *scales) {
+    (void)src; (void)cols; (void)quants; (void)scales; return row_begin < row_end ? row_begin : row_end;
+}
+size_t bnk_quantize_q8_0_split_f16_avx512(const uint16_t *src, size_t cols, size_t row_begin, size_t row_end, int8_t *quants,
+                                   uint16_t *scales) {
+    (void)src; (void)cols; (void)quants; (void)scales; return row_begin < row_end ? row_begin : row_end;
+}
+size_t bnk_quantize_q8_0_split_f32_avx2(const float *src, size_t cols, size_t row_begin, size_t row_end, int8_t *quants,
+                                   uint16_t *scales) {
+    (void)src; (void)cols; (void)quants; (void)scales; return row_begin < row_end ? row_begin : row_end;
+}
+size_t bnk_quantize_q8_0_split_f32_avx512(const float *src, size_t cols, size_t row_begin, size_t row_end, int8_t *quants,
+                                   uint16_t *scales) {
+    (void)src; (void)cols; (void)quants; (void)scales; return row_begin < row_end ? row_begin : row_end;
 }
 #endif

@@ -112,9 +112,9 @@ public final class ModelWeights: @unchecked Sendable {
         case .q8_0 where storedHead.storage == .q8_0:
             lmHeadMatrix = storedHead
         case .q8_0:
-            lmHeadMatrix = try storedHead.quantizedToQ8_0(pool: try loadPool(for: storedHead), arena: arena)
-            // The source was read once; embedding lookups fault single rows back in.
-            if releaseMappedSources && headInMapping { Memory.releaseMappedPages(headTensor.data) }
+            // The source is read once; embedding lookups fault single rows back in.
+            lmHeadMatrix = try storedHead.quantizedToQ8_0(pool: try loadPool(for: storedHead), arena: arena,
+                                                          releasingSource: releaseMappedSources && headInMapping)
         }
         embeddingMatrix = output == nil && lmHead == .asStored ? lmHeadMatrix : embedding
         self.owned = owned

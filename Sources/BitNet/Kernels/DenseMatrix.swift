@@ -4,7 +4,9 @@ import Glibc
 #endif
 
 /// A float-valued weight matrix used without activation quantization: the
-/// token embedding and the LM head (`y[r] = Σ_k E[r][k] · x[k]`, x in f32).
+/// token embedding and the LM head (`y[r] = Σ_k E[r][k] · x[k]`, x in f32;
+/// only a requantized Q8_0 head, in the split layout, rounds x to int16 with
+/// one scale: DenseMatrix+Q8_0Split.swift).
 ///
 /// It borrows the tensor bytes (typically the mmapped GGUF file): the owner
 /// of that memory must outlive this value. Row r is also what an embedding
@@ -16,10 +18,21 @@ public struct DenseMatrix: @unchecked Sendable {
         case q8_0 = 8
     }
 
+    /// How the values of `storage` are arranged in memory.
+    enum Layout: Sendable {
+        /// As GGUF stores the type: row after row (Q8_0: 34-byte blocks).
+        case ggml
+        /// Q8_0 values rearranged for the int16-x kernels (requantized LM
+        /// heads only; see DenseMatrix+Q8_0Split.swift).
+        case q8_0Split
+    }
+
     public let storage: Storage
+    let layout: Layout
     public let rows: Int
     public let cols: Int
     let base: UnsafeRawPointer
+    /// Bytes per row (in the split layout, quants and scales together).
     let rowBytes: Int
     /// Bytes one full product reads.
     public var byteCount: Int { rows * rowBytes }
@@ -49,6 +62,7 @@ public struct DenseMatrix: @unchecked Sendable {
             throw .format("dense matrix \(rows)x\(cols) type \(rawTypeID): needs \(rowBytes)·\(rows) bytes, got \(data.count)")
         }
         self.storage = storage
+        layout = .ggml
         self.rows = rows
         self.cols = cols
         self.base = base
@@ -57,8 +71,9 @@ public struct DenseMatrix: @unchecked Sendable {
     }
 
     /// A matrix over memory it owns (a requantized copy).
-    init(storage: Storage, rows: Int, cols: Int, rowBytes: Int, owner: AlignedMemory) {
+    init(storage: Storage, layout: Layout = .ggml, rows: Int, cols: Int, rowBytes: Int, owner: AlignedMemory) {
         self.storage = storage
+        self.layout = layout
         self.rows = rows
         self.cols = cols
         self.base = UnsafeRawPointer(owner.pointer)
@@ -83,7 +98,7 @@ public struct DenseMatrix: @unchecked Sendable {
             if releasingSource { Memory.releaseMappedPages(UnsafeRawBufferPointer(start: source + start, count: count)) }
         }
         if let pool { pool.parallelFor(pieces, copyPiece) } else { for i in 0..<pieces { copyPiece(i) } }
-        return DenseMatrix(storage: storage, rows: rows, cols: cols, rowBytes: rowBytes, owner: memory)
+        return DenseMatrix(storage: storage, layout: layout, rows: rows, cols: cols, rowBytes: rowBytes, owner: memory)
     }
 
     /// y[r] = E[r] · x for r in `rows` (y indexed by r; x has `cols` floats).
@@ -91,6 +106,13 @@ public struct DenseMatrix: @unchecked Sendable {
                          kernels: KernelSet = .selected) {
         precondition(range.lowerBound >= 0 && range.upperBound <= rows)
         guard !range.isEmpty else { return }
+        if layout == .q8_0Split {
+            withUnsafeTemporaryAllocation(of: Int16.self, capacity: cols) { prepared in
+                let input = prepareQ8_0SplitInput(x, into: prepared.baseAddress.unsafelyUnwrapped)
+                multiplyQ8_0Split(input, into: y, rows: range, kernels: kernels)
+            }
+            return
+        }
         let (lo, hi) = (range.lowerBound, range.upperBound)
         switch (storage, kernels) {
         case (.f16, .avx512vnni): bnk_dot_f16_avx512(base.assumingMemoryBound(to: UInt16.self), cols, lo, hi, x, y)
@@ -116,6 +138,17 @@ public struct DenseMatrix: @unchecked Sendable {
     public func multiply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, pool: ThreadPool,
                          kernels: KernelSet = .selected) {
         let parts = Swift.min(pool.threadCount * 4, rows)
+        if layout == .q8_0Split {
+            // x is prepared once per product, not once per part.
+            withUnsafeTemporaryAllocation(of: Int16.self, capacity: cols) { prepared in
+                let input = prepareQ8_0SplitInput(x, into: prepared.baseAddress.unsafelyUnwrapped)
+                pool.parallelFor(parts) { part in
+                    multiplyQ8_0Split(input, into: y, rows: (rows * part / parts)..<(rows * (part + 1) / parts),
+                                      kernels: kernels)
+                }
+            }
+            return
+        }
         pool.parallelFor(parts) { part in
             multiply(x, into: y, rows: (rows * part / parts)..<(rows * (part + 1) / parts), kernels: kernels)
         }
@@ -125,6 +158,7 @@ public struct DenseMatrix: @unchecked Sendable {
     /// and the reference twin's definition of each storage type.
     public func row(_ r: Int, into out: UnsafeMutablePointer<Float>) {
         precondition(r >= 0 && r < rows)
+        if layout == .q8_0Split { return q8_0SplitRow(r, into: out) }
         let start = base + r * rowBytes
         switch storage {
         case .f32:

@@ -8,9 +8,10 @@ extension DenseMatrix {
     static func q8_0RowBytes(cols: Int) -> Int { cols / 32 * 34 }
 
     /// A Q8_0 copy of this matrix (ggml's rule per 32 values: d = max|x|/127,
-    /// q = round(x/d), d stored as f16), owning its memory. For an F16 LM head
-    /// this moves 1.06 instead of 2 bytes per weight per token; the caller
-    /// decides whether the accuracy cost is acceptable.
+    /// q = round(x/d), d stored as f16), owning its memory, in the split
+    /// layout its fast kernels need (DenseMatrix+Q8_0Split.swift). For an F16
+    /// LM head this moves 1.06 instead of 2 bytes per weight per token; the
+    /// caller decides whether the accuracy cost is acceptable.
     ///
     /// Rows are split over `pool` when one is given (the result does not
     /// depend on it, nor on `kernels`: every kernel set is bit-exact).
@@ -24,8 +25,10 @@ extension DenseMatrix {
     }
 
     /// As above, the copy carved from `arena` when given (a model's LM head).
+    /// `releasingSource` drops each part's rows of a file mapping as soon as
+    /// they are encoded, so peak memory does not hold the whole source too.
     func quantizedToQ8_0(pool: ThreadPool?, kernels: KernelSet = .selected,
-                         arena: HugePageArena?) throws(BitNetError) -> DenseMatrix {
+                         arena: HugePageArena?, releasingSource: Bool = false) throws(BitNetError) -> DenseMatrix {
         guard cols % 32 == 0 else { throw .unsupported("Q8_0 requantization: row length \(cols) is not a multiple of 32") }
         let outRowBytes = Self.q8_0RowBytes(cols: cols)
         let (total, overflow) = outRowBytes.multipliedReportingOverflow(by: rows)
@@ -41,7 +44,11 @@ extension DenseMatrix {
             let results = buffer
             let quantizePart = { (part: Int) in
                 let range = (rows * part / parts)..<(rows * (part + 1) / parts)
-                results[part] = quantizeRowsToQ8_0(range, into: memory.pointer, kernels: kernels) ?? rows
+                results[part] = quantizeRowsToQ8_0Split(range, into: memory.pointer, kernels: kernels) ?? rows
+                if releasingSource {
+                    Memory.releaseMappedPages(UnsafeRawBufferPointer(start: base + range.lowerBound * rowBytes,
+                                                                     count: range.count * rowBytes))
+                }
             }
             if let pool, parts > 1 {
                 pool.parallelFor(parts, quantizePart)
@@ -50,7 +57,45 @@ extension DenseMatrix {
             }
         }
         if let bad = firstBadRow.min(), bad < rows { throw .format(unencodableRowMessage(bad)) }
-        return DenseMatrix(storage: .q8_0, rows: rows, cols: cols, rowBytes: outRowBytes, owner: memory)
+        return DenseMatrix(storage: .q8_0, layout: .q8_0Split, rows: rows, cols: cols, rowBytes: outRowBytes,
+                           owner: memory)
+    }
+
+    /// Encodes rows `range` in the split layout into `out`, the memory of a
+    /// whole split matrix of this shape (rows·cols quants, then the scales).
+    /// Returns the first row that cannot be encoded, or nil, as below.
+    func quantizeRowsToQ8_0Split(_ range: Range<Int>, into out: UnsafeMutableRawPointer, kernels: KernelSet) -> Int? {
+        precondition(range.lowerBound >= 0 && range.upperBound <= rows && cols % 32 == 0)
+        guard !range.isEmpty else { return nil }
+        let (lo, hi) = (range.lowerBound, range.upperBound)
+        let quants = out.assumingMemoryBound(to: Int8.self)
+        let scales = (out + rows * cols).assumingMemoryBound(to: UInt16.self)
+        let f16 = base.assumingMemoryBound(to: UInt16.self), f32 = base.assumingMemoryBound(to: Float.self)
+        let done: Int
+        switch (storage, kernels) {
+        case (.f16, .avx512vnni): done = bnk_quantize_q8_0_split_f16_avx512(f16, cols, lo, hi, quants, scales)
+        case (.f16, .avx2): done = bnk_quantize_q8_0_split_f16_avx2(f16, cols, lo, hi, quants, scales)
+        case (.f32, .avx512vnni): done = bnk_quantize_q8_0_split_f32_avx512(f32, cols, lo, hi, quants, scales)
+        case (.f32, .avx2): done = bnk_quantize_q8_0_split_f32_avx2(f32, cols, lo, hi, quants, scales)
+        case (.q8_0, _), (_, .reference): return quantizeRowsToQ8_0SplitReference(range, into: out)
+        }
+        return done == hi ? nil : done
+    }
+
+    /// The split reference: each row encoded as ggml blocks, then rearranged.
+    func quantizeRowsToQ8_0SplitReference(_ range: Range<Int>, into out: UnsafeMutableRawPointer) -> Int? {
+        var blocks = [UInt8](repeating: 0, count: Self.q8_0RowBytes(cols: cols))
+        var values = [Float](repeating: 0, count: cols)
+        return blocks.withUnsafeMutableBytes { blocks -> Int? in
+            values.withUnsafeMutableBufferPointer { values -> Int? in
+                let buffer = blocks.baseAddress.unsafelyUnwrapped
+                for r in range {
+                    guard encodeQ8_0Row(r, scratch: values, into: buffer) else { return r }
+                    rearrangeQ8_0Blocks(UnsafeRawPointer(buffer), firstRow: r, count: 1, into: out)
+                }
+                return nil
+            }
+        }
     }
 
     /// Encodes rows `range` as Q8_0 at `out` (row r at `out + r * q8_0RowBytes`).
@@ -91,14 +136,21 @@ extension DenseMatrix {
         var values = [Float](repeating: 0, count: cols)
         return values.withUnsafeMutableBufferPointer { values -> Int? in
             for r in range {
-                row(r, into: values.baseAddress.unsafelyUnwrapped)
-                for b in 0..<cols / 32 {
-                    let x = UnsafeBufferPointer(rebasing: values[(b * 32)..<(b * 32 + 32)])
-                    guard Self.encodeQ8_0Block(x, into: out + r * outRowBytes + b * 34) else { return r }
-                }
+                guard encodeQ8_0Row(r, scratch: values, into: out + r * outRowBytes) else { return r }
             }
             return nil
         }
+    }
+
+    /// Row r as ggml blocks at `blocks` (`scratch` holds `cols` floats); false when it has no encoding.
+    private func encodeQ8_0Row(_ r: Int, scratch: UnsafeMutableBufferPointer<Float>,
+                               into blocks: UnsafeMutableRawPointer) -> Bool {
+        row(r, into: scratch.baseAddress.unsafelyUnwrapped)
+        for b in 0..<cols / 32 {
+            let x = UnsafeBufferPointer(rebasing: scratch[(b * 32)..<(b * 32 + 32)])
+            guard Self.encodeQ8_0Block(x, into: blocks + b * 34) else { return false }
+        }
+        return true
     }
 
     /// One block of the reference encoding; false when it has none.

@@ -88,6 +88,24 @@ void bnk_dot_f32_avx512(const float *e, size_t cols, size_t row_begin, size_t ro
                         const float *x, float *y);
 
 /* ---------------------------------------------------------------------------
+ * Q8_0 in the split layout (the requantized LM head; DenseMatrix+Q8_0Split.swift
+ * defines it): the int8 quants of row r at quants + r*cols, the f16 block
+ * scales of row r at scales + r*(cols/32). Within a row each group of 16
+ * blocks (512 values) is interleaved so that one 32-byte load holds value
+ * pair t of all 16 blocks:
+ *     quants[g*512 + t*32 + 2*i + e] = q[block 16g+i][2t+e]   t, i < 16, e < 2
+ * and the remaining cols/32 % 16 blocks follow in plain order (32 bytes each).
+ * x is the prepared vector: int16, one scale for all of it (y is multiplied
+ * by x_scale), permuted the same way. Computes
+ *     y[r] = x_scale * sum_b f32(d[r][b]) * (sum_j q[r][b][j] * x16[b*32+j])
+ * for r in [row_begin, row_end); the per-block sums are exact int32.
+ * ------------------------------------------------------------------------- */
+void bnk_dot_q8_0_split_avx2(const int8_t *quants, const uint16_t *scales, size_t cols, size_t row_begin,
+                             size_t row_end, const int16_t *x, float x_scale, float *y);
+void bnk_dot_q8_0_split_avx512vnni(const int8_t *quants, const uint16_t *scales, size_t cols, size_t row_begin,
+                                   size_t row_end, const int16_t *x, float x_scale, float *y);
+
+/* ---------------------------------------------------------------------------
  * Requantization to Q8_0 (the LM head at load; see quantize_q8_0.c for the
  * exact rule, bit-exact with the Swift reference twin). Encodes rows
  * [row_begin, row_end) of `src` (row r at src + r*cols, cols a multiple of
@@ -104,6 +122,16 @@ size_t bnk_quantize_q8_0_f32_avx2(const float *src, size_t cols, size_t row_begi
                                   uint8_t *dst);
 size_t bnk_quantize_q8_0_f32_avx512(const float *src, size_t cols, size_t row_begin, size_t row_end,
                                     uint8_t *dst);
+/* The same encoding written in the split layout above (quants + r*cols,
+ * scales + r*(cols/32)); same return value. */
+size_t bnk_quantize_q8_0_split_f16_avx2(const uint16_t *src, size_t cols, size_t row_begin, size_t row_end,
+                                        int8_t *quants, uint16_t *scales);
+size_t bnk_quantize_q8_0_split_f16_avx512(const uint16_t *src, size_t cols, size_t row_begin, size_t row_end,
+                                          int8_t *quants, uint16_t *scales);
+size_t bnk_quantize_q8_0_split_f32_avx2(const float *src, size_t cols, size_t row_begin, size_t row_end,
+                                        int8_t *quants, uint16_t *scales);
+size_t bnk_quantize_q8_0_split_f32_avx512(const float *src, size_t cols, size_t row_begin, size_t row_end,
+                                          int8_t *quants, uint16_t *scales);
 
 /* ---------------------------------------------------------------------------
  * Threading helpers the Swift side cannot reach (macros / inline asm).

@@ -121,7 +121,9 @@ import Testing
 
     /// The optional 8-bit LM head. The golden embeddings are multiples of a
     /// per-32 scale with a 4-bit mantissa, so Q8_0 holds them exactly: the
-    /// requantized head must reproduce the F16 logits up to summation order.
+    /// requantized head must reproduce the F16 logits up to summation order
+    /// and the int16 rounding of x its kernels use (|error| <= Σ|w|·max|x|/65534
+    /// per logit; 3e-4 measured here).
     /// (Its real, lossy effect is measured on the trained model.)
     @Test func q8LMHeadIsExactOnQ8RepresentableEmbeddings() throws {
         let name = "m2-bitnet-silu-tq2_0"
@@ -129,7 +131,7 @@ import Testing
         let q8 = try Self.run(name, kv: .f32, chunk: 64, lmHead: .q8_0)
         let m = Self.compare(q8, stored, vocab: 512, tieEps: 0)
         print("Q8_0 LM head vs stored F16: \(m)")
-        #expect(m.maxAbs <= 1e-4)
+        #expect(m.maxAbs <= 1e-3)
         #expect(m.argmaxAgree == 64)
     }
 
