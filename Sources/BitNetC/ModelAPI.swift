@@ -12,7 +12,7 @@ private func defaultModelParams() -> bitnet_model_params {
     bitnet_model_params(
         size: UInt32(MemoryLayout<bitnet_model_params>.size),
         use_mmap: 1, use_mlock: 0, vocab_only: 0,
-        progress_callback: nil, progress_user_data: nil, lm_head_type: Int32(BITNET_LM_HEAD_AS_STORED),
+        progress_callback: nil, progress_user_data: nil, lm_head_type: Int32(BITNET_LM_HEAD_AUTO),
         use_huge_pages: 1)
 }
 
@@ -33,6 +33,7 @@ public func bitnet_model_load(_ path: UnsafePointer<CChar>?, _ params: UnsafePoi
         switch p.lm_head_type {
         case Int32(BITNET_LM_HEAD_AS_STORED): options.lmHead = .asStored
         case Int32(BITNET_LM_HEAD_Q8_0): options.lmHead = .q8_0
+        case Int32(BITNET_LM_HEAD_AUTO): options.lmHead = .automatic
         default: throw .invalidArgument("bitnet_model_load: lm_head_type \(p.lm_head_type) is not a BITNET_LM_HEAD_* value")
         }
         options.useHugePages = p.use_huge_pages != 0

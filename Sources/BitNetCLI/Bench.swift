@@ -27,8 +27,8 @@ struct Bench: ParsableCommand {
     @Option(name: .customLong("batch"), help: "Prompt batch size.")
     var batch: Int = 64
 
-    @Option(name: .customLong("lm-head"), help: "LM head storage: stored (as in the file) or q8_0 (requantized at load).")
-    var lmHead: String = "stored"
+    @Option(name: .customLong("lm-head"), help: "LM head storage: auto (q8_0 where it can encode the head), stored (as in the file) or q8_0 (requantized at load).")
+    var lmHead: String = "auto"
 
     @Flag(help: "Keep the weights on 4 KB pages (faster load on VMs where huge pages are slow to fault in).")
     var noHugePages = false

@@ -33,7 +33,8 @@ func lmHeadOptions(_ name: String, hugePages: Bool = true) throws -> ModelLoadOp
     switch name {
     case "stored": options.lmHead = .asStored
     case "q8_0", "q8": options.lmHead = .q8_0
-    default: throw ValidationError("--lm-head must be stored or q8_0, got \(name)")
+    case "auto": options.lmHead = .automatic
+    default: throw ValidationError("--lm-head must be auto, stored or q8_0, got \(name)")
     }
     return options
 }

@@ -26,8 +26,8 @@ struct Perplexity: ParsableCommand {
     @Option(name: .shortAndLong, help: "Threads (0 = one per CPU).")
     var threads: Int = 0
 
-    @Option(name: .customLong("lm-head"), help: "LM head storage: stored (as in the file) or q8_0 (requantized at load).")
-    var lmHead: String = "stored"
+    @Option(name: .customLong("lm-head"), help: "LM head storage: auto (q8_0 where it can encode the head), stored (as in the file) or q8_0 (requantized at load).")
+    var lmHead: String = "auto"
 
     @Flag(help: "Keep the weights on 4 KB pages (faster load on VMs where huge pages are slow to fault in).")
     var noHugePages = false

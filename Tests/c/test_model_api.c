@@ -57,7 +57,7 @@ int main(int argc, char **argv) {
     CHECK(params.size == sizeof(bitnet_model_params));
     CHECK(params.use_mmap == 1 && params.use_mlock == 0 && params.vocab_only == 0);
     CHECK(params.progress_callback == NULL && params.progress_user_data == NULL);
-    CHECK(params.lm_head_type == BITNET_LM_HEAD_AS_STORED);
+    CHECK(params.lm_head_type == BITNET_LM_HEAD_AUTO);
     CHECK(params.use_huge_pages == 1);
     bitnet_model_params_init(NULL);
 
@@ -75,10 +75,10 @@ int main(int argc, char **argv) {
     CHECK(bitnet_model_load(i2s, &bad_head, &model) == BITNET_E_INVALID_ARGUMENT);
     CHECK(model == NULL);
     CHECK(strstr(bitnet_last_error(), "lm_head_type 7") != NULL);
-    bitnet_model_params q8_head = params;
-    q8_head.lm_head_type = BITNET_LM_HEAD_Q8_0;
-    q8_head.use_huge_pages = 0;
-    CHECK(bitnet_model_load(i2s, &q8_head, &model) == BITNET_OK);
+    bitnet_model_params stored_head = params;
+    stored_head.lm_head_type = BITNET_LM_HEAD_AS_STORED;
+    stored_head.use_huge_pages = 0;
+    CHECK(bitnet_model_load(i2s, &stored_head, &model) == BITNET_OK);
     bitnet_model_free(model);
     model = NULL;
 

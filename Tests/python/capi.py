@@ -20,7 +20,7 @@ class ModelParams(ctypes.Structure):
     ]
 
 
-LM_HEAD_AS_STORED, LM_HEAD_Q8_0 = 0, 1
+LM_HEAD_AS_STORED, LM_HEAD_Q8_0, LM_HEAD_AUTO = 0, 1, 2
 
 
 class ContextParams(ctypes.Structure):

@@ -103,20 +103,32 @@ public final class ModelWeights: @unchecked Sendable {
         // Types the kernels read in place are still in the file mapping;
         // expanded ones already sit in the arena.
         let headInMapping = DenseMatrix.Storage(rawValue: headTensor.type.id) != nil
-        switch lmHead {
-        case .asStored where headInMapping && hugePages:
-            lmHeadMatrix = try storedHead.copied(into: HugePageArena(), pool: try loadPool(for: storedHead),
-                                                 releasingSource: releaseMappedSources)
-        case .asStored:
-            lmHeadMatrix = storedHead
-        case .q8_0 where storedHead.storage == .q8_0:
-            lmHeadMatrix = storedHead
-        case .q8_0:
-            // The source is read once; embedding lookups fault single rows back in.
-            lmHeadMatrix = try storedHead.quantizedToQ8_0(pool: try loadPool(for: storedHead), arena: arena,
-                                                          releasingSource: releaseMappedSources && headInMapping)
+        // The stored head, copied onto huge pages when it sits in the mapping.
+        func stored() throws(BitNetError) -> DenseMatrix {
+            guard headInMapping && hugePages else { return storedHead }
+            return try storedHead.copied(into: HugePageArena(), pool: try loadPool(for: storedHead),
+                                         releasingSource: releaseMappedSources)
         }
-        embeddingMatrix = output == nil && lmHead == .asStored ? lmHeadMatrix : embedding
+        // The source is read once; embedding lookups fault single rows back in.
+        func requantized() throws(BitNetError) -> DenseMatrix {
+            if storedHead.storage == .q8_0 { return storedHead }
+            return try storedHead.quantizedToQ8_0(pool: try loadPool(for: storedHead), arena: arena,
+                                                  releasingSource: releaseMappedSources && headInMapping)
+        }
+        switch lmHead {
+        case .asStored: lmHeadMatrix = try stored()
+        case .q8_0: lmHeadMatrix = try requantized()
+        case .automatic:
+            do throws(BitNetError) {
+                lmHeadMatrix = try requantized()
+            } catch where error.status == .format {
+                // A head Q8_0 cannot encode (non-finite or huge values) still loads as stored.
+                Log.warn("LM head kept in its stored type: \(error.message)")
+                lmHeadMatrix = try stored()
+            }
+        }
+        let headIsStored = lmHeadMatrix.storage == storedHead.storage && lmHeadMatrix.layout == storedHead.layout
+        embeddingMatrix = output == nil && headIsStored ? lmHeadMatrix : embedding
         self.owned = owned
         ownedBytes = owned.reduce(0) { $0 + $1.byteCount }
             + layers.reduce(0) { total, l in

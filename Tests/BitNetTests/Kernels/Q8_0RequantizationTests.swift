@@ -218,7 +218,8 @@ import Testing
 
     @Test func loadingWithAQ8HeadRejectsANaNInTheHead() throws {
         // Tied F16 embedding / head of the tiny model with one NaN (f16 0x7E00)
-        // at token 3, column 10: stored as is it loads, requantized it must throw.
+        // at token 3, column 10: stored as is it loads, requantized on request
+        // it must throw, and by default it loads with the stored head.
         let tiny = TinyModel()
         var writer = tiny.writer()
         let index = try #require(writer.tensors.firstIndex { $0.name == "token_embd.weight" })
@@ -226,7 +227,10 @@ import Testing
         data[(3 * tiny.nEmbd + 10) * 2 + 1] = 0x7E
         writer.tensors[index].data = .bytes(data)
         let file = try GGUFFile(bytes: writer.bytes())
-        #expect(caught { try Model(file: file) } == nil)
+        #expect(caught { try Model(file: file, lmHead: .asStored) } == nil)
+        // The default (automatic) falls back to the stored F16 head instead of failing.
+        let automatic = try Model(file: file)
+        #expect(automatic.weights?.lmHeadMatrix.storage == .f16)
         let error = caught { try Model(file: file, lmHead: .q8_0) }
         #expect(error?.status == .format)
         #expect(error?.message.contains("row 3 has a non-finite value") == true, "\(String(describing: error))")

@@ -26,13 +26,13 @@ class ModelParams(ctypes.Structure):
         ("vocab_only", c_int32),
         ("progress_callback", c_void_p),  # bitnet_progress_fn, set from a PROGRESS_FN
         ("progress_user_data", c_void_p),
-        ("lm_head_type", c_int32),  # LM_HEAD_AS_STORED / LM_HEAD_Q8_0
+        ("lm_head_type", c_int32),  # LM_HEAD_AUTO (default) / LM_HEAD_AS_STORED / LM_HEAD_Q8_0
         ("use_huge_pages", c_int32),  # 1 (default): streamed weights on huge pages
     ]
 
 
 #: Values of ModelParams.lm_head_type (bitnet_model_params.lm_head_type).
-LM_HEAD_AS_STORED, LM_HEAD_Q8_0 = 0, 1
+LM_HEAD_AS_STORED, LM_HEAD_Q8_0, LM_HEAD_AUTO = 0, 1, 2
 
 
 class ModelInfo(ctypes.Structure):
