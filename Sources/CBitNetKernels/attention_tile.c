@@ -192,13 +192,160 @@ BNK_AVX512 void bnk_attention_tile_avx512(const float *qt, size_t rows_padded, c
     tile_values(p, rows_padded, v, dim, limit, corr, o);
 }
 
+/* ---------------------------------------------------------------------------
+ * The same kernel with AVX2 + FMA, 8 rows per vector. Every lane performs the
+ * same operations as in the AVX-512 version (2^n is built from exponent bits
+ * instead of scalef: n >= -126, so y * 2^n is the same single rounding), so
+ * both kernels and the Swift twin agree bit for bit.
+ * ------------------------------------------------------------------------- */
+
+#define BNK_AVX2 __attribute__((target("avx2,fma")))
+
+BNK_AVX2 static inline __m256 exp_nonpositive_avx2(__m256 x) {
+    const __m256 lowest = _mm256_set1_ps(-87.0f);
+    __m256 underflow = _mm256_cmp_ps(x, lowest, _CMP_LT_OQ);
+    x = _mm256_max_ps(x, lowest);
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    __m256 y = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r);
+    y = _mm256_add_ps(y, _mm256_set1_ps(1.0f));
+    __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_andnot_ps(underflow, _mm256_mul_ps(y, _mm256_castsi256_ps(bits)));
+}
+
+/* Scores, 4 keys x 16 rows per block (8 accumulators). */
+BNK_AVX2 static void tile_scores_avx2(const float *qt, size_t rp, const float *k, size_t keys, size_t dim, float *s) {
+    size_t j = 0;
+    for (; j + 4 <= keys; j += 4) {
+        const float *k0 = k + j * dim, *k1 = k0 + dim, *k2 = k1 + dim, *k3 = k2 + dim;
+        for (size_t r = 0; r < rp; r += 16) {
+            __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00;
+            __m256 a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+            for (size_t d = 0; d < dim; d++) {
+                const float *q = qt + d * rp + r;
+                __m256 q0 = _mm256_loadu_ps(q), q1 = _mm256_loadu_ps(q + 8);
+                __m256 b = _mm256_broadcast_ss(k0 + d);
+                a00 = _mm256_fmadd_ps(b, q0, a00); a01 = _mm256_fmadd_ps(b, q1, a01);
+                b = _mm256_broadcast_ss(k1 + d);
+                a10 = _mm256_fmadd_ps(b, q0, a10); a11 = _mm256_fmadd_ps(b, q1, a11);
+                b = _mm256_broadcast_ss(k2 + d);
+                a20 = _mm256_fmadd_ps(b, q0, a20); a21 = _mm256_fmadd_ps(b, q1, a21);
+                b = _mm256_broadcast_ss(k3 + d);
+                a30 = _mm256_fmadd_ps(b, q0, a30); a31 = _mm256_fmadd_ps(b, q1, a31);
+            }
+            float *o = s + j * rp + r;
+            _mm256_storeu_ps(o, a00); _mm256_storeu_ps(o + 8, a01); o += rp;
+            _mm256_storeu_ps(o, a10); _mm256_storeu_ps(o + 8, a11); o += rp;
+            _mm256_storeu_ps(o, a20); _mm256_storeu_ps(o + 8, a21); o += rp;
+            _mm256_storeu_ps(o, a30); _mm256_storeu_ps(o + 8, a31);
+        }
+    }
+    for (; j < keys; j++) {
+        const float *k0 = k + j * dim;
+        for (size_t r = 0; r < rp; r += 8) {
+            __m256 a = _mm256_setzero_ps();
+            for (size_t d = 0; d < dim; d++) {
+                a = _mm256_fmadd_ps(_mm256_broadcast_ss(k0 + d), _mm256_loadu_ps(qt + d * rp + r), a);
+            }
+            _mm256_storeu_ps(s + j * rp + r, a);
+        }
+    }
+}
+
+BNK_AVX2 static void tile_softmax_avx2(float *s, size_t rp, size_t keys, const int32_t *limit,
+                                       float *row_max, float *row_sum, float *corr) {
+    const __m256 minus_inf = _mm256_set1_ps(-INFINITY);
+    for (size_t r = 0; r < rp; r += 8) {
+        __m256i lim = _mm256_loadu_si256((const __m256i *)(limit + r));
+        __m256 old_max = _mm256_loadu_ps(row_max + r), m = old_max;
+        for (size_t j = 0; j < keys; j++) {
+            __m256 valid = _mm256_castsi256_ps(_mm256_cmpgt_epi32(lim, _mm256_set1_epi32((int32_t)j)));
+            m = _mm256_blendv_ps(m, _mm256_max_ps(m, _mm256_loadu_ps(s + j * rp + r)), valid);
+        }
+        __m256 seen = _mm256_cmp_ps(m, minus_inf, _CMP_NEQ_OQ);
+        __m256 c = exp_nonpositive_avx2(_mm256_and_ps(seen, _mm256_sub_ps(old_max, m)));
+        __m256 total = _mm256_setzero_ps();
+        for (size_t j = 0; j < keys; j++) {
+            __m256 valid = _mm256_castsi256_ps(_mm256_cmpgt_epi32(lim, _mm256_set1_epi32((int32_t)j)));
+            __m256 x = _mm256_and_ps(valid, _mm256_sub_ps(_mm256_loadu_ps(s + j * rp + r), m));
+            __m256 e = _mm256_and_ps(valid, exp_nonpositive_avx2(x));
+            _mm256_storeu_ps(s + j * rp + r, e);
+            total = _mm256_add_ps(total, e);
+        }
+        _mm256_storeu_ps(row_sum + r, _mm256_fmadd_ps(_mm256_loadu_ps(row_sum + r), c, total));
+        _mm256_storeu_ps(row_max + r, m);
+        _mm256_storeu_ps(corr + r, c);
+    }
+}
+
+/* Values, 4 rows x 16 columns per block (8 accumulators). */
+BNK_AVX2 static void tile_values_avx2(const float *p, size_t rp, const float *v, size_t dim, const int32_t *limit,
+                                      const float *corr, float *o) {
+    for (size_t r = 0; r < rp; r += 4) {
+        int32_t jmax = limit[r];
+        for (size_t x = 1; x < 4; x++) jmax = limit[r + x] > jmax ? limit[r + x] : jmax;
+        if (jmax <= 0) continue;
+        const __m256 c0 = _mm256_set1_ps(corr[r]), c1 = _mm256_set1_ps(corr[r + 1]);
+        const __m256 c2 = _mm256_set1_ps(corr[r + 2]), c3 = _mm256_set1_ps(corr[r + 3]);
+        float *o0 = o + r * dim, *o1 = o0 + dim, *o2 = o1 + dim, *o3 = o2 + dim;
+        for (size_t c = 0; c < dim; c += 16) {
+            __m256 a00 = _mm256_mul_ps(_mm256_loadu_ps(o0 + c), c0), a01 = _mm256_mul_ps(_mm256_loadu_ps(o0 + c + 8), c0);
+            __m256 a10 = _mm256_mul_ps(_mm256_loadu_ps(o1 + c), c1), a11 = _mm256_mul_ps(_mm256_loadu_ps(o1 + c + 8), c1);
+            __m256 a20 = _mm256_mul_ps(_mm256_loadu_ps(o2 + c), c2), a21 = _mm256_mul_ps(_mm256_loadu_ps(o2 + c + 8), c2);
+            __m256 a30 = _mm256_mul_ps(_mm256_loadu_ps(o3 + c), c3), a31 = _mm256_mul_ps(_mm256_loadu_ps(o3 + c + 8), c3);
+            for (int32_t j = 0; j < jmax; j++) {
+                const float *vj = v + (size_t)j * dim + c;
+                __m256 v0 = _mm256_loadu_ps(vj), v1 = _mm256_loadu_ps(vj + 8);
+                const float *pj = p + (size_t)j * rp + r;
+                __m256 b = _mm256_broadcast_ss(pj);
+                a00 = _mm256_fmadd_ps(b, v0, a00); a01 = _mm256_fmadd_ps(b, v1, a01);
+                b = _mm256_broadcast_ss(pj + 1);
+                a10 = _mm256_fmadd_ps(b, v0, a10); a11 = _mm256_fmadd_ps(b, v1, a11);
+                b = _mm256_broadcast_ss(pj + 2);
+                a20 = _mm256_fmadd_ps(b, v0, a20); a21 = _mm256_fmadd_ps(b, v1, a21);
+                b = _mm256_broadcast_ss(pj + 3);
+                a30 = _mm256_fmadd_ps(b, v0, a30); a31 = _mm256_fmadd_ps(b, v1, a31);
+            }
+            _mm256_storeu_ps(o0 + c, a00); _mm256_storeu_ps(o0 + c + 8, a01);
+            _mm256_storeu_ps(o1 + c, a10); _mm256_storeu_ps(o1 + c + 8, a11);
+            _mm256_storeu_ps(o2 + c, a20); _mm256_storeu_ps(o2 + c + 8, a21);
+            _mm256_storeu_ps(o3 + c, a30); _mm256_storeu_ps(o3 + c + 8, a31);
+        }
+    }
+}
+
+BNK_AVX2 void bnk_attention_tile_avx2(const float *qt, size_t rows_padded, const float *k, const float *v,
+                                      size_t keys, size_t dim, const int32_t *limit,
+                                      float *row_max, float *row_sum, float *o, float *scratch) {
+    if (keys == 0) return;
+    float *p = scratch, *corr = scratch + keys * rows_padded;
+    tile_scores_avx2(qt, rows_padded, k, keys, dim, p);
+    tile_softmax_avx2(p, rows_padded, keys, limit, row_max, row_sum, corr);
+    tile_values_avx2(p, rows_padded, v, dim, limit, corr, o);
+}
+
 #else
 
+/* Not x86: the CPU checks fail, so these are never called (the Swift twin runs). */
 void bnk_attention_tile_avx512(const float *qt, size_t rows_padded, const float *k, const float *v,
                                size_t keys, size_t dim, const int32_t *limit,
                                float *row_max, float *row_sum, float *o, float *scratch) {
     (void)qt; (void)rows_padded; (void)k; (void)v; (void)keys; (void)dim; (void)limit;
     (void)row_max; (void)row_sum; (void)o; (void)scratch;
+}
+
+void bnk_attention_tile_avx2(const float *qt, size_t rows_padded, const float *k, const float *v,
+                             size_t keys, size_t dim, const int32_t *limit,
+                             float *row_max, float *row_sum, float *o, float *scratch) {
+    bnk_attention_tile_avx512(qt, rows_padded, k, v, keys, dim, limit, row_max, row_sum, o, scratch);
 }
 
 #endif

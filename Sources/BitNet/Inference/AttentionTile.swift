@@ -19,26 +19,49 @@ enum AttentionTile {
     /// Floats of scratch `step` needs.
     static func scratchCount(keys: Int, rowsPadded: Int) -> Int { keys * rowsPadded + rowsPadded }
 
-    /// Whether the AVX-512 kernel may run for this kernel set.
-    static func hasKernel(_ kernels: KernelSet) -> Bool {
-        kernels == .avx512vnni && KernelSet.avx512vnni.isSupportedByCPU
+    /// Which implementation runs a step. All three give the same bits.
+    enum Kernel: Sendable, CaseIterable {
+        case reference
+        case avx2
+        case avx512
+
+        /// The kernel that goes with a kernel set (falling back when the CPU lacks it).
+        init(_ kernels: KernelSet) {
+            switch kernels {
+            case .avx512vnni where KernelSet.avx512vnni.isSupportedByCPU: self = .avx512
+            case .avx512vnni where KernelSet.avx2.isSupportedByCPU, .avx2 where KernelSet.avx2.isSupportedByCPU:
+                self = .avx2
+            default: self = .reference
+            }
+        }
+
+        var isSupportedByCPU: Bool {
+            switch self {
+            case .reference: return true
+            case .avx2: return KernelSet.avx2.isSupportedByCPU
+            case .avx512: return KernelSet.avx512vnni.isSupportedByCPU
+            }
+        }
     }
 
     @inline(__always)
-    static func step(useKernel: Bool, qt: UnsafePointer<Float>, rowsPadded: Int,
+    static func step(_ kernel: Kernel, qt: UnsafePointer<Float>, rowsPadded: Int,
                      keys: UnsafePointer<Float>, values: UnsafePointer<Float>, count: Int, dim: Int,
                      limit: UnsafePointer<Int32>, rowMax: UnsafeMutablePointer<Float>,
                      rowSum: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>,
                      scratch: UnsafeMutablePointer<Float>) {
-        if useKernel {
+        switch kernel {
+        case .avx512:
             bnk_attention_tile_avx512(qt, rowsPadded, keys, values, count, dim, limit, rowMax, rowSum, output, scratch)
-        } else {
+        case .avx2:
+            bnk_attention_tile_avx2(qt, rowsPadded, keys, values, count, dim, limit, rowMax, rowSum, output, scratch)
+        case .reference:
             stepReference(qt: qt, rowsPadded: rowsPadded, keys: keys, values: values, count: count, dim: dim,
                           limit: limit, rowMax: rowMax, rowSum: rowSum, output: output, scratch: scratch)
         }
     }
 
-    /// The plain twin of `bnk_attention_tile_avx512`, row by row, bit for bit:
+    /// The plain twin of the C kernels, row by row, bit for bit:
     /// the same fused multiply-adds in the same order and the same exp, so a
     /// context gives the same numbers whichever kernel set it runs.
     static func stepReference(qt: UnsafePointer<Float>, rowsPadded rp: Int,

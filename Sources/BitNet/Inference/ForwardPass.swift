@@ -56,7 +56,7 @@ final class ForwardPass {
         ropeTable = try Buffer(batchSize, hp.headDim)
         projected = try Buffer(batchSize, embd)
         attentionTiles = try TiledAttention(nHead: hp.nHead, nHeadKV: hp.nHeadKV, headDim: hp.headDim,
-                                            threads: pool.threadCount, useKernel: AttentionTile.hasKernel(kernels))
+                                            threads: pool.threadCount, kernel: AttentionTile.Kernel(kernels))
         embdActivations = try QuantizedActivations(cols: embd, capacity: batchSize)
         ffActivations = try QuantizedActivations(cols: ff, capacity: batchSize)
     }

@@ -33,7 +33,7 @@ final class TiledAttention {
     let paddedDim: Int
     /// Rows of a full item rounded up to 16.
     let rowsPadded: Int
-    let useKernel: Bool
+    let kernel: AttentionTile.Kernel
 
     private let threads: Int
     private let slots: [Scratch]
@@ -83,16 +83,16 @@ final class TiledAttention {
 
     /// - Parameters:
     ///   - threads: scratch sets to keep; `attend` uses at most this many threads.
-    ///   - useKernel: run the AVX-512 tile kernel (the caller checked
-    ///     `AttentionTile.hasKernel`), else its Swift twin.
-    init(nHead: Int, nHeadKV: Int, headDim: Int, threads: Int, useKernel: Bool) throws(BitNetError) {
+    ///   - kernel: the tile kernel (its `isSupportedByCPU` must hold).
+    init(nHead: Int, nHeadKV: Int, headDim: Int, threads: Int, kernel: AttentionTile.Kernel) throws(BitNetError) {
         guard nHead > 0, nHeadKV > 0, headDim > 0, threads > 0, nHead % nHeadKV == 0 else {
             throw .invalidArgument("attention: \(nHead) heads, \(nHeadKV) KV heads, head size \(headDim)")
         }
+        guard kernel.isSupportedByCPU else { throw .unsupported("attention kernel \(kernel): not supported by this CPU") }
         self.nHead = nHead
         self.nHeadKV = nHeadKV
         self.headDim = headDim
-        self.useKernel = useKernel
+        self.kernel = kernel
         self.threads = threads
         groupSize = nHead / nHeadKV
         positionsPerTile = max(1, TiledAttention.targetRows / groupSize)
@@ -198,7 +198,7 @@ final class TiledAttention {
 
     @inline(__always)
     private func step(scratch: Scratch, keys: Int) {
-        AttentionTile.step(useKernel: useKernel, qt: scratch.qt, rowsPadded: rowsPadded,
+        AttentionTile.step(kernel, qt: scratch.qt, rowsPadded: rowsPadded,
                            keys: scratch.keys, values: scratch.values, count: keys, dim: paddedDim,
                            limit: scratch.limit, rowMax: scratch.rowMax, rowSum: scratch.rowSum,
                            output: scratch.output, scratch: scratch.kernel)

@@ -5,7 +5,9 @@
  *
  * Why it is in C: Swift compiles without AVX here, so it gets neither FMA
  * nor a vector exp, and this loop is the whole cost of attention over a long
- * prompt. Callers check bnk_cpu_has_avx512vnni() (which implies AVX-512 F) first.
+ * prompt. Callers check bnk_cpu_has_avx512vnni() (which implies AVX-512 F) or
+ * bnk_cpu_has_avx2() first. Both versions and the Swift twin give the same
+ * bits: each row is one vector lane doing the same operations in the same order.
  *
  * Shapes (rows_padded and dim are multiples of 16):
  *   qt[d * rows_padded + r]  query rows, transposed, already times the score scale
@@ -38,6 +40,9 @@ extern "C" {
 void bnk_attention_tile_avx512(const float *qt, size_t rows_padded, const float *k, const float *v,
                                size_t keys, size_t dim, const int32_t *limit,
                                float *row_max, float *row_sum, float *o, float *scratch);
+void bnk_attention_tile_avx2(const float *qt, size_t rows_padded, const float *k, const float *v,
+                             size_t keys, size_t dim, const int32_t *limit,
+                             float *row_max, float *row_sum, float *o, float *scratch);
 
 #ifdef __cplusplus
 }

@@ -83,16 +83,16 @@ import CBitNetKernels
         zip(a, b).reduce(Float(0)) { max($0, abs($1.0 - $1.1) / max(1, abs($1.1))) }
     }
 
-    @Test(arguments: KVType.allCases, [false, true])
-    func tiledMatchesPerQueryReference(kv: KVType, useKernel: Bool) throws {
-        if useKernel { try #require(AttentionTile.hasKernel(.avx512vnni)) }
+    @Test(arguments: KVType.allCases, AttentionTile.Kernel.allCases)
+    func tiledMatchesPerQueryReference(kv: KVType, kernel: AttentionTile.Kernel) throws {
+        try #require(kernel.isSupportedByCPU)
         let pool = try ThreadPool(threadCount: 2)
-        var rng = SplitMix64(seed: UInt64(kv.rawValue) * 7 + (useKernel ? 1 : 0))
+        var rng = SplitMix64(seed: UInt64(kv.rawValue) * 7)
         for shape in Self.shapes {
             let attention = try TiledAttention(nHead: shape.nHead, nHeadKV: shape.nHeadKV, headDim: shape.headDim,
-                                               threads: 2, useKernel: useKernel)
+                                               threads: 2, kernel: kernel)
             // The Swift twin runs unoptimized in debug tests: keep its 2B4T case short.
-            let batches = !useKernel && shape.headDim == 128 ? [(3, 20)] : Self.batches
+            let batches = kernel == .reference && shape.headDim == 128 ? [(3, 20)] : Self.batches
             for (start, count) in batches {
                 let cache = try Self.randomCache(shape, kv: kv, start: start, count: count, rng: &rng)
                 let queries = Self.random(count * shape.nHead * shape.headDim, &rng)
@@ -122,7 +122,7 @@ import CBitNetKernels
     /// (one at a time, as decode does, included).
     @Test(arguments: KVType.allCases)
     func splittingTheBatchChangesNothing(kv: KVType) throws {
-        let useKernel = AttentionTile.hasKernel(.avx512vnni)
+        let kernel = AttentionTile.Kernel(.selected)
         let shape = Shape(nHead: 8, nHeadKV: 2, headDim: 32)
         let pool = try ThreadPool(threadCount: 2)
         var rng = SplitMix64(seed: 11)
@@ -131,7 +131,7 @@ import CBitNetKernels
         let width = shape.nHead * shape.headDim
         let queries = Self.random(total * width, &rng)
         let attention = try TiledAttention(nHead: shape.nHead, nHeadKV: shape.nHeadKV, headDim: shape.headDim,
-                                           threads: 2, useKernel: useKernel)
+                                           threads: 2, kernel: kernel)
         let whole = Self.tiled(attention, cache, queries: queries, start: 0, count: total, pool: pool)
         let head = Self.tiled(attention, cache, queries: Array(queries[..<(split * width)]), start: 0, count: split,
                               pool: pool)
@@ -143,11 +143,12 @@ import CBitNetKernels
         #expect(last.map(\.bitPattern) == whole[((total - 1) * width)...].map(\.bitPattern))
     }
 
-    /// The AVX-512 tile kernel against `AttentionTile.stepReference` over
-    /// several consecutive tiles, with limits of 0, partial and full.
-    @Test(arguments: [(16, 16, 64), (80, 48, 17), (64, 128, 64), (32, 16, 3)])
-    func kernelMatchesTwin(rowsPadded rp: Int, dim: Int, keys: Int) throws {
-        try #require(AttentionTile.hasKernel(.avx512vnni))
+    /// The AVX-512 and AVX2 tile kernels against `AttentionTile.stepReference`
+    /// over several consecutive tiles, with limits of 0, partial and full.
+    @Test(arguments: [AttentionTile.Kernel.avx512, .avx2], [(16, 16, 64), (80, 48, 17), (64, 128, 64), (32, 16, 3)])
+    func kernelMatchesTwin(kernel: AttentionTile.Kernel, shape: (Int, Int, Int)) throws {
+        try #require(kernel.isSupportedByCPU)
+        let (rp, dim, keys) = shape
         var rng = SplitMix64(seed: UInt64(rp * 1000 + dim * 10 + keys))
         let qt = Self.random(dim * rp, &rng, scale: 0.5)
         var fast = (max: [Float](repeating: -.infinity, count: rp), sum: [Float](repeating: 0, count: rp),
@@ -158,7 +159,7 @@ import CBitNetKernels
             let k = Self.random(keys * dim, &rng, scale: 2), v = Self.random(keys * dim, &rng)
             // Row r sees a growing prefix of the tiles; some rows none of the first.
             let limit = (0..<rp).map { r in Int32(max(0, min(keys, (r * 7 + tile * keys) % (2 * keys + 1) - 3))) }
-            AttentionTile.step(useKernel: true, qt: qt, rowsPadded: rp, keys: k, values: v, count: keys, dim: dim,
+            AttentionTile.step(kernel, qt: qt, rowsPadded: rp, keys: k, values: v, count: keys, dim: dim,
                                limit: limit, rowMax: &fast.max, rowSum: &fast.sum, output: &fast.out, scratch: &scratch)
             AttentionTile.stepReference(qt: qt, rowsPadded: rp, keys: k, values: v, count: keys, dim: dim,
                                         limit: limit, rowMax: &slow.max, rowSum: &slow.sum, output: &slow.out,
