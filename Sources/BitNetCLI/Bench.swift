@@ -1,25 +1,62 @@
 import ArgumentParser
 import BitNet
 
-/// Prompt and generation speed, reported like llama-bench: mean ± sd over runs.
+/// A comma-separated list of non-negative integers ("32,128,512"), as llama-bench takes.
+struct CountList: ExpressibleByArgument {
+    let values: [Int]
+
+    init?(argument: String) {
+        var values: [Int] = []
+        for part in argument.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let value = Int(part.trimmingSpaces), value >= 0 else { return nil }
+            values.append(value)
+        }
+        guard !values.isEmpty else { return nil }
+        self.values = values
+    }
+
+    init(_ values: [Int]) { self.values = values }
+
+    var defaultValueDescription: String { values.map(String.init).joined(separator: ",") }
+}
+
+private extension Substring {
+    var trimmingSpaces: Substring {
+        var s = self
+        while s.first == " " { s.removeFirst() }
+        while s.last == " " { s.removeLast() }
+        return s
+    }
+}
+
+/// Prompt and generation speed, reported like llama-bench: mean ± sd over runs,
+/// one row per (threads, test) combination.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure prompt (pp) and generation (tg) speed in tokens/s.")
+        abstract: "Measure prompt (pp) and generation (tg) speed in tokens/s.",
+        discussion: """
+            -p, -n and -t take comma-separated lists (-p 32,128,512 -t 1,2); every \
+            combination gets a row. Prompt rows also report the time to first token \
+            (ttft): the wall time from the start of evaluating the prompt until the \
+            logits of its last position are available, which is what a caller that \
+            then samples the first generated token waits for (prefix cache unused).
+            """)
 
     @Option(name: .shortAndLong, help: "Path to a GGUF model file.")
     var model: String
 
-    @Option(name: .shortAndLong, help: "Threads (0 = one per CPU).")
-    var threads: Int = 0
+    @Option(name: .shortAndLong, help: "Threads, comma-separated list (0 = one per CPU).")
+    var threads = CountList([0])
 
-    @Option(name: .shortAndLong, help: "Prompt tokens per run (0 skips the prompt test).")
-    var prompt: Int = 128
+    @Option(name: .shortAndLong, help: "Prompt tokens per run, comma-separated list (0 skips the prompt test).")
+    var prompt = CountList([128])
 
     @Flag(help: "Skip the untimed warm-up pass.")
     var noWarmup = false
 
-    @Option(name: [.short, .customLong("gen")], help: "Generated tokens per run (0 skips the generation test).")
-    var n: Int = 64
+    @Option(name: [.short, .customLong("gen")],
+            help: "Generated tokens per run, comma-separated list (0 skips the generation test).")
+    var n = CountList([64])
 
     @Option(name: .shortAndLong, help: "Repetitions.")
     var repetitions: Int = 3
@@ -42,78 +79,138 @@ struct Bench: ParsableCommand {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
+    /// One table row: a test at one thread count.
+    struct Result {
+        let name: String
+        let threads: Int
+        let speeds: [Double]
+        /// Prompt tests: milliseconds until the last position's logits, per run.
+        let firstTokenMilliseconds: [Double]?
+    }
+
+    /// The memory floor beside the measurement: how fast could decode go if
+    /// it did nothing but stream its weights once per token?
+    struct Floor {
+        let threads: Int
+        let gbps: Double
+        let bytesPerToken: Int
+        var tokensPerSecond: Double { gbps * 1e9 / Double(bytesPerToken) }
+    }
+
     func run() throws {
         let loaded = try Model.load(path: model, options: try lmHeadOptions(lmHead, hugePages: !noHugePages))
-        var options = ContextOptions()
-        options.threads = threads
-        options.batchSize = batch
-        options.kvType = kv == "f32" ? .f32 : kv == "q8" ? .q8 : .f16
-        options.contextLength = max(prompt + n, 1)
-        let context = try Context(model: loaded, options: options)
         let vocab = loaded.hparams.nVocab
+        let longestPrompt = prompt.values.max() ?? 0, longestGeneration = n.values.max() ?? 0
         var rng = SplitMix64(seed: 42)
-        let promptTokens = (0..<prompt).map { _ in Int32(rng.next() % UInt64(vocab)) }
+        let promptTokens = (0..<longestPrompt).map { _ in Int32(rng.next() % UInt64(vocab)) }
+        let warmupLength = max(1, min(longestPrompt, 8))
 
-        if !noWarmup {
-        // One untimed pass touches every weight page once (mmap faults), like llama-bench's warm-up.
-        try promptTokens.prefix(max(1, min(prompt, 8))).withUnsafeBufferPointer { try context.eval($0) }
-        try [Int32(1)].withUnsafeBufferPointer { try context.eval($0) }
-        }
+        var results: [Result] = []
+        var floors: [Floor] = []
+        for threadRequest in threads.values {
+            var options = ContextOptions()
+            options.threads = threadRequest
+            options.batchSize = batch
+            options.kvType = kv == "f32" ? .f32 : kv == "q8" ? .q8 : .f16
+            // Room for the longest prompt + generation, and for the warm-up's tokens.
+            options.contextLength = max(longestPrompt + longestGeneration, warmupLength + 1)
+            let context = try Context(model: loaded, options: options)
+            let threadCount = context.threadCount
 
-        var results: [(String, [Double])] = []
-        if prompt > 0 {
-            var speeds: [Double] = []
-            for _ in 0..<repetitions {
-                context.reset()
-                let start = ContinuousClock.now
-                try promptTokens.withUnsafeBufferPointer { try context.eval($0) }
-                speeds.append(Double(prompt) / seconds(since: start))
+            if !noWarmup {
+                // One untimed pass touches every weight page once (mmap faults), like llama-bench's warm-up.
+                try promptTokens.prefix(warmupLength).withUnsafeBufferPointer { try context.eval($0) }
+                try [Int32(1)].withUnsafeBufferPointer { try context.eval($0) }
             }
-            results.append(("pp\(prompt)", speeds))
-        }
-        if n > 0 {
-            var speeds: [Double] = []
-            for _ in 0..<repetitions {
-                context.reset()
-                var token: [Int32] = [Int32(rng.next() % UInt64(vocab))]
-                let start = ContinuousClock.now
-                for _ in 0..<n {
-                    try token.withUnsafeBufferPointer { try context.eval($0) }
-                    token[0] = Int32(rng.next() % UInt64(vocab))
+            for length in prompt.values where length > 0 {
+                var speeds: [Double] = [], firstToken: [Double] = []
+                for _ in 0..<repetitions {
+                    context.reset()
+                    let start = ContinuousClock.now
+                    try promptTokens[..<length].withUnsafeBufferPointer { try context.eval($0) }
+                    let elapsed = seconds(since: start)  // eval returns with the last position's logits
+                    speeds.append(Double(length) / elapsed)
+                    firstToken.append(elapsed * 1000)
                 }
-                speeds.append(Double(n) / seconds(since: start))
+                results.append(Result(name: "pp\(length)", threads: threadCount, speeds: speeds,
+                                      firstTokenMilliseconds: firstToken))
             }
-            results.append(("tg\(n)", speeds))
+            for count in n.values where count > 0 {
+                var speeds: [Double] = []
+                for _ in 0..<repetitions {
+                    context.reset()
+                    var token: [Int32] = [Int32(rng.next() % UInt64(vocab))]
+                    let start = ContinuousClock.now
+                    for _ in 0..<count {
+                        try token.withUnsafeBufferPointer { try context.eval($0) }
+                        token[0] = Int32(rng.next() % UInt64(vocab))
+                    }
+                    speeds.append(Double(count) / seconds(since: start))
+                }
+                results.append(Result(name: "tg\(count)", threads: threadCount, speeds: speeds,
+                                      firstTokenMilliseconds: nil))
+            }
+            if longestGeneration > 0, !noProbe, let weights = loaded.weights {
+                let pool = try ThreadPool(threadCount: threadCount)
+                let gbps = try BandwidthProbe.readGigabytesPerSecond(pool: pool)
+                floors.append(Floor(threads: threadCount, gbps: gbps, bytesPerToken: weights.bytesPerToken))
+            }
         }
-        let threadCount = context.threadCount
-        // The memory floor beside the measurement: how fast could decode go if
-        // it did nothing but stream its weights once per token?
-        var floor: (gbps: Double, bytesPerToken: Int, tokensPerSecond: Double)?
-        if n > 0, !noProbe, let weights = loaded.weights {
-            let pool = try ThreadPool(threadCount: threadCount)
-            let gbps = try BandwidthProbe.readGigabytesPerSecond(pool: pool)
-            floor = (gbps, weights.bytesPerToken, gbps * 1e9 / Double(weights.bytesPerToken))
+        if json { printJSON(results, floors) } else { printTable(results, floors) }
+    }
+
+    private func printJSON(_ results: [Result], _ floors: [Floor]) {
+        let entries = results.map { result in
+            let (mean, sd) = meanAndDeviation(result.speeds)
+            var entry = "{\"test\":\"\(result.name)\",\"threads\":\(result.threads),\"mean_tps\":\(mean),\"sd_tps\":\(sd),"
+                + "\"samples\":[\(result.speeds.map { "\($0)" }.joined(separator: ","))]"
+            if let ttft = result.firstTokenMilliseconds {
+                let (mean, sd) = meanAndDeviation(ttft)
+                entry += ",\"mean_ttft_ms\":\(mean),\"sd_ttft_ms\":\(sd),"
+                    + "\"ttft_ms_samples\":[\(ttft.map { "\($0)" }.joined(separator: ","))]"
+            }
+            return entry + "}"
         }
-        if json {
-            let entries = results.map { name, speeds in
-                let (mean, sd) = meanAndDeviation(speeds)
-                return "{\"test\":\"\(name)\",\"threads\":\(threadCount),\"mean_tps\":\(mean),\"sd_tps\":\(sd),"
-                    + "\"samples\":[\(speeds.map { "\($0)" }.joined(separator: ","))]}"
+        func floorFields(_ floor: Floor) -> String {
+            "\"read_gbps\":\(floor.gbps),\"bytes_per_token\":\(floor.bytesPerToken),\"floor_tps\":\(floor.tokensPerSecond)"
+        }
+        // One probe: its fields at the top level (as always); several: a list, one per thread count.
+        var floorJSON = ""
+        if floors.count == 1 {
+            floorJSON = "," + floorFields(floors[0])
+        } else if floors.count > 1 {
+            floorJSON = ",\"probes\":[" + floors.map { "{\"threads\":\($0.threads)," + floorFields($0) + "}" }
+                .joined(separator: ",") + "]"
+        }
+        print("{\"model\":\"\(model)\",\"kernels\":\"\(KernelSet.selected.rawValue)\"\(floorJSON),\"results\":[\(entries.joined(separator: ","))]}")
+    }
+
+    private func printTable(_ results: [Result], _ floors: [Floor]) {
+        let hasPrompt = results.contains { $0.firstTokenMilliseconds != nil }
+        let modelName = model.split(separator: "/").last ?? ""
+        print("| model | kernels | threads | test | t/s |" + (hasPrompt ? " ttft ms |" : ""))
+        print("| --- | --- | ---: | --- | ---: |" + (hasPrompt ? " ---: |" : ""))
+        for result in results {
+            let (mean, sd) = meanAndDeviation(result.speeds)
+            var row = "| \(modelName) | \(KernelSet.selected.rawValue) | \(result.threads) | \(result.name) | \(format(mean)) ± \(format(sd)) |"
+            if hasPrompt {
+                if let ttft = result.firstTokenMilliseconds {
+                    let (mean, sd) = meanAndDeviation(ttft)
+                    row += " \(format(mean)) ± \(format(sd)) |"
+                } else {
+                    row += " |"
+                }
             }
-            let floorJSON = floor.map { ",\"read_gbps\":\($0.gbps),\"bytes_per_token\":\($0.bytesPerToken),\"floor_tps\":\($0.tokensPerSecond)" } ?? ""
-            print("{\"model\":\"\(model)\",\"kernels\":\"\(KernelSet.selected.rawValue)\"\(floorJSON),\"results\":[\(entries.joined(separator: ","))]}")
-        } else {
-            print("| model | kernels | threads | test | t/s |")
-            print("| --- | --- | ---: | --- | ---: |")
-            for (name, speeds) in results {
-                let (mean, sd) = meanAndDeviation(speeds)
-                print("| \(model.split(separator: "/").last ?? "") | \(KernelSet.selected.rawValue) | \(threadCount) | \(name) | \(format(mean)) ± \(format(sd)) |")
+            print(row)
+        }
+        for floor in floors {
+            let generation = results.filter { $0.threads == floor.threads && $0.name.hasPrefix("tg") }
+            guard !generation.isEmpty else { continue }
+            let shares = generation.map { result in
+                "\(result.name) reaches \(format(meanAndDeviation(result.speeds).0 / floor.tokensPerSecond * 100))%"
             }
-            if let floor, let tg = results.first(where: { $0.0.hasPrefix("tg") }) {
-                let share = meanAndDeviation(tg.1).0 / floor.tokensPerSecond * 100
-                print("memory read \(format(floor.gbps)) GB/s (\(threadCount) threads), \(format(Double(floor.bytesPerToken) / 1e6)) MB "
-                      + "per token: floor \(format(floor.tokensPerSecond)) tok/s; \(tg.0) reaches \(format(share))% of it")
-            }
+            print("memory read \(format(floor.gbps)) GB/s (\(floor.threads) threads), \(format(Double(floor.bytesPerToken) / 1e6)) MB "
+                  + "per token: floor \(format(floor.tokensPerSecond)) tok/s; \(shares.joined(separator: ", ")) of it")
         }
     }
 }

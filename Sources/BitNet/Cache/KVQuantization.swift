@@ -5,7 +5,9 @@ import CBitNetKernels
 /// error per element is at most s / 2, about 0.4% of the head's largest value.
 ///
 /// Row layout: scales[heads] (f32) then q[heads · headDim] (int8), so a row's
-/// bytes are contiguous and copy like the f16/f32 rows.
+/// bytes are contiguous and copy like the f16/f32 rows. When heads · headDim
+/// is not a multiple of 4 the next row's scales are not 4-byte aligned, so
+/// scales are always read and written unaligned.
 public enum KVQuantization {
     static let useSIMD = KernelSet.selected != .reference
 
@@ -15,14 +17,13 @@ public enum KVQuantization {
 
     /// Quantizes `heads` heads of `headDim` floats into `row`.
     public static func quantize(_ x: UnsafePointer<Float>, heads: Int, headDim: Int, into row: UnsafeMutableRawPointer) {
-        let scales = row.assumingMemoryBound(to: Float.self)
         let q = (row + heads * MemoryLayout<Float>.size).assumingMemoryBound(to: Int8.self)
         for h in 0..<heads {
             let head = x + h * headDim
             var largest: Float = 0
             for i in 0..<headDim { largest = max(largest, abs(head[i])) }
             let scale = largest / 127
-            scales[h] = scale
+            row.storeBytes(of: scale, toByteOffset: h * MemoryLayout<Float>.size, as: Float.self)
             let inverse: Float = scale > 0 ? 1 / scale : 0
             let out = q + h * headDim
             for i in 0..<headDim {
@@ -33,17 +34,17 @@ public enum KVQuantization {
 
     /// The inverse of `quantize` (up to rounding).
     public static func dequantize(_ row: UnsafeRawPointer, heads: Int, headDim: Int, into x: UnsafeMutablePointer<Float>) {
-        let scales = row.assumingMemoryBound(to: Float.self)
         let q = (row + heads * MemoryLayout<Float>.size).assumingMemoryBound(to: Int8.self)
         for h in 0..<heads {
-            for i in 0..<headDim { x[h * headDim + i] = scales[h] * Float(q[h * headDim + i]) }
+            let scale = row.loadUnaligned(fromByteOffset: h * MemoryLayout<Float>.size, as: Float.self)
+            for i in 0..<headDim { x[h * headDim + i] = scale * Float(q[h * headDim + i]) }
         }
     }
 
     /// Scale of head `head` and a pointer to its int8 values.
     @inline(__always)
     static func head(_ row: UnsafeRawPointer, heads: Int, headDim: Int, head h: Int) -> (Float, UnsafePointer<Int8>) {
-        let scale = row.load(fromByteOffset: h * MemoryLayout<Float>.size, as: Float.self)
+        let scale = row.loadUnaligned(fromByteOffset: h * MemoryLayout<Float>.size, as: Float.self)
         let q = (row + heads * MemoryLayout<Float>.size + h * headDim).assumingMemoryBound(to: Int8.self)
         return (scale, q)
     }

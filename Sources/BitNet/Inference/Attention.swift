@@ -1,4 +1,6 @@
-/// Causal grouped-query attention of one query position against the cache.
+/// Causal grouped-query attention of one query position against the cache,
+/// the plain way: a full score row, softmax, weighted sum of values. The
+/// reference that tests hold `TiledAttention` (what the forward pass runs) to.
 enum Attention {
     /// out[h] = Σ_t softmax_t(q_h · k_t,g / sqrt(headDim)) · v_t,g for t in 0...position,
     /// g = h / (nHead / nHeadKV). `scores` needs room for position + 1 floats.

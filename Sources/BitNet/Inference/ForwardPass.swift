@@ -31,7 +31,7 @@ final class ForwardPass {
     private let up: Buffer         // [batch][ff]
     private let ropeTable: Buffer  // [batch][headDim]
     private let projected: Buffer  // [batch][embd]   attn_output / ffn_down result before the residual add
-    private let scores: Buffer     // [threads][capacity]
+    private let attentionTiles: TiledAttention  // its own per-thread scratch
     private let embdActivations: QuantizedActivations  // int8 inputs of q/k/v, gate/up, attn_output
     private let ffActivations: QuantizedActivations    // int8 input of ffn_down
 
@@ -55,7 +55,8 @@ final class ForwardPass {
         up = try Buffer(batchSize, ff)
         ropeTable = try Buffer(batchSize, hp.headDim)
         projected = try Buffer(batchSize, embd)
-        scores = try Buffer(pool.threadCount, cache.capacity)
+        attentionTiles = try TiledAttention(nHead: hp.nHead, nHeadKV: hp.nHeadKV, headDim: hp.headDim,
+                                            threads: pool.threadCount, kernel: AttentionTile.Kernel(kernels))
         embdActivations = try QuantizedActivations(cols: embd, capacity: batchSize)
         ffActivations = try QuantizedActivations(cols: ff, capacity: batchSize)
     }
@@ -134,24 +135,13 @@ final class ForwardPass {
         }
     }
 
-    /// attention[i] for every batch row and head, split across threads.
+    /// attention[i] for every batch row and head, split across threads. Decode
+    /// (one row) takes the same tiled path as a prompt, so a position's
+    /// numbers never depend on how the tokens were batched.
     private func attend(layer: Int, startPosition: Int, count n: Int) {
-        let heads = hp.nHead
-        let items = n * heads
-        let threads = min(pool.threadCount, items)
-        pool.parallelFor(threads) { thread in
-            let begin = items * thread / threads, end = items * (thread + 1) / threads
-            var item = begin
-            while item < end {
-                let i = item / heads
-                let headEnd = min(heads, (end - item) + item % heads)
-                Attention.attend(cache: cache, layer: layer, position: startPosition + i,
-                                 query: q.row(i), heads: (item % heads)..<headEnd,
-                                 nHead: heads, nHeadKV: hp.nHeadKV, headDim: hp.headDim,
-                                 scores: scores.row(thread), into: attention.row(i))
-                item += headEnd - item % heads
-            }
-        }
+        attentionTiles.attend(cache: cache, layer: layer, startPosition: startPosition, count: n,
+                              queries: q.base, queryStride: q.width,
+                              output: attention.base, outputStride: attention.width, pool: pool)
     }
 }
 

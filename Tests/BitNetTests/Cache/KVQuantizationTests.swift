@@ -40,6 +40,28 @@ import Testing
         #expect(back[(2 * headDim)..<(3 * headDim)].allSatisfy { $0 == 0 })
     }
 
+    /// With heads·headDim not a multiple of 4, a row after the first starts
+    /// at an odd address: scales must be read and written unaligned (a
+    /// debug build traps on an aligned Float load there).
+    @Test func rowsAtOddOffsetsRoundTrip() {
+        let heads = 3, headDim = 5
+        let rowBytes = KVQuantization.rowBytes(heads: heads, headDim: headDim)
+        let x = Self.randomFloats(heads * headDim, seed: 9)
+        var storage = [UInt8](repeating: 0, count: 1 + rowBytes)
+        var back = [Float](repeating: .nan, count: heads * headDim)
+        storage.withUnsafeMutableBytes { raw in
+            let row = raw.baseAddress! + 1
+            KVQuantization.quantize(x, heads: heads, headDim: headDim, into: row)
+            KVQuantization.dequantize(row, heads: heads, headDim: headDim, into: &back)
+            for h in 0..<heads {
+                let (scale, _) = KVQuantization.head(UnsafeRawPointer(row), heads: heads, headDim: headDim, head: h)
+                let largest = x[(h * headDim)..<((h + 1) * headDim)].map(abs).max()!
+                #expect(scale == largest / 127)
+            }
+        }
+        for i in x.indices { #expect(abs(back[i] - x[i]) <= 0.01 * max(1, abs(x[i]))) }
+    }
+
     /// Every layout byte count agrees with what the cache allocates, and q8
     /// takes about half the bytes of f16 per token at a real head size.
     @Test func q8HalvesTheBytesPerToken() throws {

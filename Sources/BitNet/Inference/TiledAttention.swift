@@ -1,0 +1,250 @@
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Causal grouped-query attention for a batch of consecutive query positions
+/// (prompt prefill), computed tile by tile so no score row is longer than a tile.
+///
+/// Work item = (KV head g, query tile). A query tile holds `positionsPerTile`
+/// consecutive batch positions × the `groupSize` query heads that share g, so
+/// every key and value read from the cache serves ~64 query rows instead of
+/// one. Keys and values stream in tiles of `keyTile` positions (aligned to
+/// absolute position 0), converted to f32 once per (item, tile), and an online
+/// softmax (running max and sum per row, `AttentionTile`) folds them into f32
+/// accumulators. Query position p sees keys 0...p.
+///
+/// Because key tiles sit at fixed absolute positions and rows are independent,
+/// the result of a position does not depend on how the prompt was split into
+/// batches (the prefix-cache tests demand bit-identical logits).
+///
+/// `Attention.attend` (per query, full score row) is the reference twin.
+final class TiledAttention {
+    static let keyTile = 64
+    /// Query rows (positions × group heads) per work item.
+    static let targetRows = 64
+
+    let nHead: Int
+    let nHeadKV: Int
+    let headDim: Int
+    let groupSize: Int
+    let positionsPerTile: Int
+    /// headDim rounded up to 16 (the kernel's vector width); the padding stays 0.
+    let paddedDim: Int
+    /// Rows of a full item rounded up to 16.
+    let rowsPadded: Int
+    let kernel: AttentionTile.Kernel
+
+    private let threads: Int
+    private let slots: [Scratch]
+    private let nextItem = Atomic<Int>(0)
+
+    /// Per-thread scratch (all f32 unless noted, 64-byte aligned):
+    /// qt[paddedDim][rowsPadded], keys/values[keyTile][paddedDim],
+    /// output[rowsPadded][paddedDim], rowMax/rowSum/limit[rowsPadded], kernel scratch.
+    private final class Scratch {
+        let memory: UnsafeMutableRawPointer
+        let qt, keys, values, output, rowMax, rowSum, kernel: UnsafeMutablePointer<Float>
+        let limit: UnsafeMutablePointer<Int32>
+
+        init(dim: Int, rows: Int, keys tile: Int) throws(BitNetError) {
+            let kernelCount = AttentionTile.scratchCount(keys: tile, rowsPadded: rows)
+            let counts = [dim * rows, tile * dim, tile * dim, rows * dim, rows, rows, rows, kernelCount]
+            // Each part starts on a 64-byte boundary (16 floats).
+            let rounded = counts.map { ($0 + 15) / 16 * 16 }
+            var total = 0
+            for count in rounded {
+                let (sum, overflow) = total.addingReportingOverflow(count)
+                guard !overflow else { throw .invalidArgument("attention scratch: size overflows") }
+                total = sum
+            }
+            let bytes = try Memory.checkedProduct([total, MemoryLayout<Float>.size], what: "attention scratch")
+            memory = try Memory.allocate(bytes: bytes, what: "attention scratch")
+            memory.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+            let base = memory.assumingMemoryBound(to: Float.self)
+            var offsets: [Int] = []
+            var cursor = 0
+            for count in rounded {
+                offsets.append(cursor)
+                cursor += count
+            }
+            qt = base + offsets[0]
+            keys = base + offsets[1]
+            values = base + offsets[2]
+            output = base + offsets[3]
+            rowMax = base + offsets[4]
+            rowSum = base + offsets[5]
+            limit = UnsafeMutableRawPointer(base + offsets[6]).assumingMemoryBound(to: Int32.self)
+            kernel = base + offsets[7]
+        }
+
+        deinit { free(memory) }
+    }
+
+    /// - Parameters:
+    ///   - threads: scratch sets to keep; `attend` uses at most this many threads.
+    ///   - kernel: the tile kernel (its `isSupportedByCPU` must hold).
+    init(nHead: Int, nHeadKV: Int, headDim: Int, threads: Int, kernel: AttentionTile.Kernel) throws(BitNetError) {
+        guard nHead > 0, nHeadKV > 0, headDim > 0, threads > 0, nHead % nHeadKV == 0 else {
+            throw .invalidArgument("attention: \(nHead) heads, \(nHeadKV) KV heads, head size \(headDim)")
+        }
+        guard kernel.isSupportedByCPU else { throw .unsupported("attention kernel \(kernel): not supported by this CPU") }
+        self.nHead = nHead
+        self.nHeadKV = nHeadKV
+        self.headDim = headDim
+        self.kernel = kernel
+        self.threads = threads
+        groupSize = nHead / nHeadKV
+        positionsPerTile = max(1, TiledAttention.targetRows / groupSize)
+        paddedDim = (headDim + 15) / 16 * 16
+        rowsPadded = (positionsPerTile * groupSize + 15) / 16 * 16
+        var slots: [Scratch] = []
+        for _ in 0..<threads {
+            slots.append(try Scratch(dim: paddedDim, rows: rowsPadded, keys: TiledAttention.keyTile))
+        }
+        self.slots = slots
+    }
+
+    /// output[i][h·headDim ..< (h+1)·headDim] = attention of head h for the
+    /// query at position startPosition + i, for i in 0..<count, against the
+    /// keys and values the cache holds at positions 0...startPosition + i.
+    /// Rows are `queryStride` / `outputStride` floats apart.
+    func attend(cache: KVCache, layer: Int, startPosition: Int, count n: Int,
+                queries: UnsafePointer<Float>, queryStride: Int,
+                output: UnsafeMutablePointer<Float>, outputStride: Int, pool: ThreadPool) {
+        guard n > 0 else { return }
+        let tiles = (n + positionsPerTile - 1) / positionsPerTile
+        let items = tiles * nHeadKV
+        let workers = min(pool.threadCount, threads, items)
+        nextItem.store(0, ordering: .relaxed)
+        pool.parallelFor(workers) { worker in
+            let scratch = slots[worker]
+            while true {
+                let item = nextItem.wrappingAdd(1, ordering: .relaxed).oldValue
+                guard item < items else { break }
+                // Last query tiles first: they see the most keys, so the
+                // threads finish together.
+                let tile = tiles - 1 - item / nHeadKV
+                let first = tile * positionsPerTile
+                let batchRows = first..<min(n, first + positionsPerTile)
+                attendItem(cache: cache, layer: layer, startPosition: startPosition, batchRows: batchRows,
+                           kvHead: item % nHeadKV, queries: queries, queryStride: queryStride,
+                           output: output, outputStride: outputStride, scratch: scratch)
+            }
+        }
+    }
+
+    /// One work item: batch rows `batchRows` × the query heads of `kvHead`.
+    private func attendItem(cache: KVCache, layer: Int, startPosition: Int, batchRows: Range<Int>, kvHead g: Int,
+                            queries: UnsafePointer<Float>, queryStride: Int,
+                            output: UnsafeMutablePointer<Float>, outputStride: Int, scratch: Scratch) {
+        let rp = rowsPadded, dp = paddedDim, dim = headDim
+        let scale = 1 / Float(dim).squareRoot()
+        // Row r = (position index in the tile) · groupSize + (head within the group).
+        for (local, i) in batchRows.enumerated() {
+            for member in 0..<groupSize {
+                let r = local * groupSize + member
+                let q = queries + i * queryStride + (g * groupSize + member) * dim
+                for d in 0..<dim { scratch.qt[d * rp + r] = q[d] * scale }
+            }
+        }
+        scratch.rowMax.initialize(repeating: -.infinity, count: rp)
+        scratch.rowSum.initialize(repeating: 0, count: rp)
+        scratch.output.initialize(repeating: 0, count: rp * dp)
+
+        let firstPosition = startPosition + batchRows.lowerBound
+        let lastPosition = startPosition + batchRows.upperBound - 1
+        var tileStart = 0
+        while tileStart <= lastPosition {
+            let keys = min(TiledAttention.keyTile, lastPosition + 1 - tileStart)
+            if cache.type == .q8,
+               readsDiffer(cache: cache, tileStart: tileStart, keys: keys, from: firstPosition, to: lastPosition) {
+                // Some key is f16 for early queries of the tile and 8-bit for
+                // later ones: take the tile one query position at a time.
+                for (local, i) in batchRows.enumerated() {
+                    let position = startPosition + i
+                    stage(cache: cache, layer: layer, kvHead: g, tileStart: tileStart, keys: keys,
+                          query: position, scratch: scratch)
+                    for r in 0..<rp {
+                        let own = r / groupSize == local && r < batchRows.count * groupSize
+                        scratch.limit[r] = own ? Int32(max(0, min(keys, position + 1 - tileStart))) : 0
+                    }
+                    step(scratch: scratch, keys: keys)
+                }
+            } else {
+                stage(cache: cache, layer: layer, kvHead: g, tileStart: tileStart, keys: keys,
+                      query: lastPosition, scratch: scratch)
+                for r in 0..<rp {
+                    let local = r / groupSize
+                    let position = firstPosition + local
+                    let live = local < batchRows.count
+                    scratch.limit[r] = live ? Int32(max(0, min(keys, position + 1 - tileStart))) : 0
+                }
+                step(scratch: scratch, keys: keys)
+            }
+            tileStart += TiledAttention.keyTile
+        }
+
+        for (local, i) in batchRows.enumerated() {
+            for member in 0..<groupSize {
+                let r = local * groupSize + member
+                let o = output + i * outputStride + (g * groupSize + member) * dim
+                let source = scratch.output + r * dp
+                let inverse = 1 / scratch.rowSum[r]
+                for d in 0..<dim { o[d] = source[d] * inverse }
+            }
+        }
+    }
+
+    @inline(__always)
+    private func step(scratch: Scratch, keys: Int) {
+        AttentionTile.step(kernel, qt: scratch.qt, rowsPadded: rowsPadded,
+                           keys: scratch.keys, values: scratch.values, count: keys, dim: paddedDim,
+                           limit: scratch.limit, rowMax: scratch.rowMax, rowSum: scratch.rowSum,
+                           output: scratch.output, scratch: scratch.kernel)
+    }
+
+    /// Under q8, whether some key of the tile is read in f16 by one query of
+    /// first...last and in 8 bits by another: key t is f16 for query p only
+    /// when t > p − recentWindow (KVCache.recent), so that happens for
+    /// t in (first − window, last − window].
+    private func readsDiffer(cache: KVCache, tileStart: Int, keys: Int, from first: Int, to last: Int) -> Bool {
+        let low = max(tileStart, first - cache.recentWindow + 1)
+        let high = min(tileStart + keys - 1, last - cache.recentWindow)
+        return low <= high
+    }
+
+    /// Converts keys and values of positions tileStart..<tileStart+keys, KV
+    /// head g, to f32 rows of paddedDim (padding stays 0), as a query at
+    /// `query` reads them (q8: the f16 ring inside its window, else 8-bit).
+    private func stage(cache: KVCache, layer: Int, kvHead g: Int, tileStart: Int, keys: Int, query: Int,
+                       scratch: Scratch) {
+        let dim = headDim, dp = paddedDim
+        for j in 0..<keys {
+            let t = tileStart + j
+            let k = scratch.keys + j * dp, v = scratch.values + j * dp
+            switch cache.type {
+            case .f16:
+                HalfVector.load(cache.keys(layer: layer, position: t).assumingMemoryBound(to: UInt16.self) + g * dim, k, dim)
+                HalfVector.load(cache.values(layer: layer, position: t).assumingMemoryBound(to: UInt16.self) + g * dim, v, dim)
+            case .f32:
+                k.update(from: cache.keys(layer: layer, position: t).assumingMemoryBound(to: Float.self) + g * dim, count: dim)
+                v.update(from: cache.values(layer: layer, position: t).assumingMemoryBound(to: Float.self) + g * dim, count: dim)
+            case .q8:
+                if let recent = cache.recent(layer: layer, position: t, query: query) {
+                    HalfVector.load(recent.keys + g * dim, k, dim)
+                    HalfVector.load(recent.values + g * dim, v, dim)
+                } else {
+                    let (ks, kq) = KVQuantization.head(cache.keys(layer: layer, position: t),
+                                                       heads: nHeadKV, headDim: dim, head: g)
+                    let (vs, vq) = KVQuantization.head(cache.values(layer: layer, position: t),
+                                                       heads: nHeadKV, headDim: dim, head: g)
+                    for d in 0..<dim {
+                        k[d] = ks * Float(kq[d])
+                        v[d] = vs * Float(vq[d])
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,51 @@
+/*
+ * One key tile of online-softmax ("flash") attention, the inner loop of the
+ * tiled prefill attention in Swift (Sources/BitNet/Inference/TiledAttention.swift,
+ * whose AttentionTile.stepReference is the plain twin of this kernel).
+ *
+ * Why it is in C: Swift compiles without AVX here, so it gets neither FMA
+ * nor a vector exp, and this loop is the whole cost of attention over a long
+ * prompt. Callers check bnk_cpu_has_avx512vnni() (which implies AVX-512 F) or
+ * bnk_cpu_has_avx2() first. Both versions and the Swift twin give the same
+ * bits: each row is one vector lane doing the same operations in the same order.
+ *
+ * Shapes (rows_padded and dim are multiples of 16):
+ *   qt[d * rows_padded + r]  query rows, transposed, already times the score scale
+ *   k[j * dim + d], v[j * dim + d]   the tile's keys and values, j < keys
+ *   limit[r]   row r sees keys j < limit[r] (0: none of this tile, row untouched)
+ *   row_max[r], row_sum[r], o[r * dim + d]   running state, updated in place:
+ *     s[j][r]    = sum_d k[j][d] * qt[d][r]
+ *     m'         = max(row_max[r], max_{j < limit[r]} s[j][r])
+ *     c          = exp(row_max[r] - m')       (1 while the row has seen no key)
+ *     p[j][r]    = exp(s[j][r] - m') for j < limit[r], else 0
+ *     row_sum[r] = row_sum[r] * c + sum_j p[j][r]
+ *     o[r][:]    = o[r][:] * c + sum_j p[j][r] * v[j][:]
+ *     row_max[r] = m'
+ * Start a row with row_max = -infinity, row_sum = 0, o = 0; its attention
+ * output is o[r] / row_sum[r] after the last tile. Every sum runs in
+ * increasing j (d for scores), so a row's result depends only on its own
+ * inputs and limits, not on which other rows share the call.
+ *   scratch: keys * rows_padded + rows_padded floats.
+ */
+#ifndef BITNET_ATTENTION_H
+#define BITNET_ATTENTION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+void bnk_attention_tile_avx512(const float *qt, size_t rows_padded, const float *k, const float *v,
+                               size_t keys, size_t dim, const int32_t *limit,
+                               float *row_max, float *row_sum, float *o, float *scratch);
+void bnk_attention_tile_avx2(const float *qt, size_t rows_padded, const float *k, const float *v,
+                             size_t keys, size_t dim, const int32_t *limit,
+                             float *row_max, float *row_sum, float *o, float *scratch);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
