@@ -12,7 +12,7 @@ found or its ABI version differs from the one this package was written for.
 
 from __future__ import annotations
 
-from ._lib import ABI_VERSION, lib as _cdll
+from ._lib import ABI_VERSION, LM_HEAD_AS_STORED, LM_HEAD_AUTO, LM_HEAD_Q8_0, lib as _cdll
 from .context import Context
 from .errors import (
     BitnetError,
@@ -52,7 +52,8 @@ def library_path() -> str:
 __all__ = [
     "ABI_VERSION", "Action", "BitnetError", "BitnetIOError", "BitnetTimeoutError", "BufferTooSmallError",
     "BusyError", "CancelledError", "ChunkInfo", "Context", "ContextFullError", "FormatError",
-    "GenerationResult", "InternalError", "InvalidArgumentError", "Model", "ModelInfoView",
+    "GenerationResult", "InternalError", "InvalidArgumentError", "LM_HEAD_AS_STORED", "LM_HEAD_AUTO",
+    "LM_HEAD_Q8_0", "Model", "ModelInfoView",
     "OutOfMemoryError", "StateMismatchError", "Stats", "StopReason", "UnsupportedError",
     "astream", "build_info", "library_path", "version",
 ]

@@ -57,8 +57,10 @@ Message = Union[Mapping[str, str], Sequence[str]]
 class Model:
     """A loaded model. Immutable and shareable by any number of contexts and threads.
 
-    ``Model(path, use_mmap=True, use_mlock=False, vocab_only=False, progress=None)``;
-    ``progress(fraction)`` returning False cancels the load. Use it as a context manager
+    ``Model(path, use_mmap=True, use_mlock=False, vocab_only=False, lm_head_type=LM_HEAD_AUTO,
+    use_huge_pages=True, progress=None)`` (see ``bitnet_model_params`` in bitnet.h: the default
+    LM head is requantized to Q8_0 where possible; ``lm_head_type=LM_HEAD_AS_STORED`` keeps the
+    file's values); ``progress(fraction)`` returning False cancels the load. Use it as a context manager
     or call :meth:`close`; a finalizer frees it otherwise.
     """
 

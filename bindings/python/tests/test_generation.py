@@ -257,3 +257,23 @@ def test_closing_the_model_closes_its_contexts(model_path):
     assert context.closed and model.closed
     model.close()
     context.close()  # idempotent
+
+
+def test_lm_head_type_and_huge_pages_load_options(model_path):
+    """The default (Q8_0 where possible) head stays within the int16-x bound of the stored head on a
+    model whose embeddings Q8_0 holds exactly; where the weights live never changes a bit."""
+    import bitnet
+
+    def last_logits(**params):
+        with bitnet.Model(model_path, **params) as model, bitnet.Context(model, n_ctx=64, n_threads=1) as context:
+            context.eval(context.tokenize("hello world"))
+            return context.logits()
+
+    stored = last_logits(lm_head_type=bitnet.LM_HEAD_AS_STORED)
+    default = last_logits()
+    assert default == last_logits(lm_head_type=bitnet.LM_HEAD_Q8_0)
+    assert max(abs(a - b) for a, b in zip(default, stored)) < 1e-3
+    assert stored == last_logits(lm_head_type=bitnet.LM_HEAD_AS_STORED, use_huge_pages=False)
+    assert default == last_logits(use_huge_pages=False)
+    with pytest.raises(bitnet.InvalidArgumentError, match="lm_head_type 9"):
+        bitnet.Model(model_path, lm_head_type=9)
