@@ -221,12 +221,14 @@ typedef struct bitnet_model_params {
     /**
      * 1 (default): the weights every generated token streams (repacked
      * ternary matrices, the LM head) are held on 2 MB transparent huge pages
-     * where the kernel offers them (Linux THP in "madvise" or "always" mode):
-     * ~4% faster generation here, because streaming 1 GB+ per token through
-     * 4 KB pages costs TLB misses. The F16/F32 LM head is then copied out of
-     * the file mapping (its file pages are released as it is copied, so peak
-     * memory does not grow). On some virtual machines the first touch of huge
-     * pages is slow (measured here: +2-3 s to load a 2B4T model);
+     * where the kernel offers them (Linux THP in "madvise" or "always" mode),
+     * because streaming ~1 GB per token through 4 KB pages costs TLB misses.
+     * Measured on the 2B4T model (BENCHMARKS.md): +2.5% generation speed with
+     * the default Q8_0 head, +12% with a stored F16 head (which is then
+     * copied out of the file mapping; its file pages are released as it is
+     * copied, so peak memory does not grow). On some virtual machines the
+     * first touch of huge pages is slow: there loading took +0.8 s (Q8_0
+     * head) or +3 s (F16 head).
      * 0: 4 KB pages, and a stored head is read in place from the mapping.
      */
     int32_t use_huge_pages;
