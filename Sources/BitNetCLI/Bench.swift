@@ -76,6 +76,9 @@ struct Bench: ParsableCommand {
     @Flag(help: "Skip the memory bandwidth probe.")
     var noProbe = false
 
+    @Option(help: "Context depth for generation tests: tokens evaluated (untimed) before the timed ones, like llama-bench's -d; the test is then named tgN@dD.")
+    var depth: Int = 0
+
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
@@ -102,7 +105,8 @@ struct Bench: ParsableCommand {
         let vocab = loaded.hparams.nVocab
         let longestPrompt = prompt.values.max() ?? 0, longestGeneration = n.values.max() ?? 0
         var rng = SplitMix64(seed: 42)
-        let promptTokens = (0..<longestPrompt).map { _ in Int32(rng.next() % UInt64(vocab)) }
+        guard depth >= 0 else { throw ValidationError("--depth must be ≥ 0, got \(depth)") }
+        let promptTokens = (0..<max(longestPrompt, depth)).map { _ in Int32(rng.next() % UInt64(vocab)) }
         let warmupLength = max(1, min(longestPrompt, 8))
 
         var results: [Result] = []
@@ -113,7 +117,7 @@ struct Bench: ParsableCommand {
             options.batchSize = batch
             options.kvType = kv == "f32" ? .f32 : kv == "q8" ? .q8 : .f16
             // Room for the longest prompt + generation, and for the warm-up's tokens.
-            options.contextLength = max(longestPrompt + longestGeneration, warmupLength + 1)
+            options.contextLength = max(longestPrompt + longestGeneration, depth + longestGeneration, warmupLength + 1)
             let context = try Context(model: loaded, options: options)
             let threadCount = context.threadCount
 
@@ -139,6 +143,7 @@ struct Bench: ParsableCommand {
                 var speeds: [Double] = []
                 for _ in 0..<repetitions {
                     context.reset()
+                    if depth > 0 { try promptTokens[..<depth].withUnsafeBufferPointer { try context.eval($0) } }
                     var token: [Int32] = [Int32(rng.next() % UInt64(vocab))]
                     let start = ContinuousClock.now
                     for _ in 0..<count {
@@ -147,7 +152,7 @@ struct Bench: ParsableCommand {
                     }
                     speeds.append(Double(count) / seconds(since: start))
                 }
-                results.append(Result(name: "tg\(count)", threads: threadCount, speeds: speeds,
+                results.append(Result(name: depth > 0 ? "tg\(count)@d\(depth)" : "tg\(count)", threads: threadCount, speeds: speeds,
                                       firstTokenMilliseconds: nil))
             }
             if longestGeneration > 0, !noProbe, let weights = loaded.weights {

@@ -59,6 +59,20 @@ def test_bench_json(tmp_path, make_model):
     assert all(r["mean_tps"] > 0 and len(r["samples"]) == 2 for r in tests.values())
 
 
+def test_bench_lists_depth_and_time_to_first_token(tmp_path, make_model):
+    model = make_model(tmp_path / "m.gguf", seed=7)
+    result = json.loads(run("bench", "-m", str(model), "-p", "8,16", "-n", "4", "-t", "1,2", "-r", "2",
+                            "--depth", "20", "--no-probe", "--json"))
+    rows = {(r["test"], r["threads"]) for r in result["results"]}
+    assert rows == {(t, n) for t in ("pp8", "pp16", "tg4@d20") for n in (1, 2)}
+    for r in result["results"]:
+        assert r["mean_tps"] > 0 and len(r["samples"]) == 2
+        assert ("mean_ttft_ms" in r) == r["test"].startswith("pp")
+    prompt = [r for r in result["results"] if r["test"] == "pp16"][0]
+    for tps, ttft in zip(prompt["samples"], prompt["ttft_ms_samples"]):  # one elapsed time, two views
+        assert abs(ttft - 16 / tps * 1000) <= 1e-6 * ttft
+
+
 def test_inspect_lists_tensors():
     out = run("inspect", str(REPO.parent / "shared" / "golden" / "m1-b158-relu2-i2_s.gguf"))
     assert "bitnet-b1.58" in out and "blk.1.ffn_down.weight" in out and "I2_S" in out
