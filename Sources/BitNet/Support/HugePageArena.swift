@@ -13,8 +13,9 @@ import Glibc
 /// mode here, as on most distributions). Packing many matrices into one
 /// slab gives small matrices huge pages too and wastes at most the unused
 /// tail of the last 2 MB page of each slab. Where THP is off the advice is
-/// ignored and this is ordinary zeroed memory.
-final class HugePageArena: @unchecked Sendable {
+/// ignored and this is ordinary zeroed memory. Not thread-safe: one loader
+/// allocates; the blocks it hands out may then be shared freely.
+final class HugePageArena {
     static let hugePageBytes = 2 << 20
     static let slabBytes = 64 << 20
 
