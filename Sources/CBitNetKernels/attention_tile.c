@@ -217,6 +217,7 @@ BNK_AVX512 void bnk_attention_tile_avx512(const float *qt, size_t rows_padded, c
  * ------------------------------------------------------------------------- */
 
 #define BNK_AVX2 __attribute__((target("avx2,fma")))
+#define BNK_F16C __attribute__((target("avx2,f16c")))
 
 BNK_AVX2 static inline __m256 exp_nonpositive_avx2(__m256 x) {
     const __m256 lowest = _mm256_set1_ps(-87.0f);
@@ -353,6 +354,20 @@ BNK_AVX2 void bnk_attention_tile_avx2(const float *qt, size_t rows_padded, const
     tile_values_avx2(p, rows_padded, v, dim, limit, corr, o);
 }
 
+BNK_F16C static inline void convert_row_f16(const uint16_t *src, float *dst, size_t dim) {
+    size_t d = 0;
+    for (; d + 8 <= dim; d += 8) _mm256_storeu_ps(dst + d, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + d))));
+    for (; d < dim; d++) dst[d] = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(src[d])));
+}
+
+BNK_F16C void bnk_attention_stage_f16(const uint16_t *k, const uint16_t *v, size_t stride, size_t rows, size_t dim,
+                                      float *k_out, float *v_out, size_t out_stride) {
+    for (size_t i = 0; i < rows; i++) {
+        convert_row_f16(k + i * stride, k_out + i * out_stride, dim);
+        convert_row_f16(v + i * stride, v_out + i * out_stride, dim);
+    }
+}
+
 #else
 
 /* Not x86: the CPU checks fail, so these are never called (the Swift twin runs). */
@@ -369,6 +384,11 @@ void bnk_attention_tile_avx2(const float *qt, size_t rows_padded, const float *k
                              float *row_max, float *row_sum, float *o, float *scratch,
                              const bnk_attention_prefetch *next) {
     bnk_attention_tile_avx512(qt, rows_padded, k, v, keys, dim, limit, row_max, row_sum, o, scratch, next);
+}
+
+void bnk_attention_stage_f16(const uint16_t *k, const uint16_t *v, size_t stride, size_t rows, size_t dim,
+                             float *k_out, float *v_out, size_t out_stride) {
+    (void)k; (void)v; (void)stride; (void)rows; (void)dim; (void)k_out; (void)v_out; (void)out_stride;
 }
 
 #endif

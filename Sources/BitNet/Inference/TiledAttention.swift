@@ -252,6 +252,14 @@ final class TiledAttention {
     private func stage(cache: KVCache, layer: Int, kvHead g: Int, tileStart: Int, keys: Int, query: Int,
                        scratch: Scratch) {
         let dim = headDim, dp = paddedDim
+        if cache.type == .f16, HalfVector.useSIMD {
+            // The whole tile in one C call (F16C is there whenever HalfVector uses SIMD).
+            bnk_attention_stage_f16(
+                cache.keys(layer: layer, position: tileStart).assumingMemoryBound(to: UInt16.self) + g * dim,
+                cache.values(layer: layer, position: tileStart).assumingMemoryBound(to: UInt16.self) + g * dim,
+                cache.rowBytes / 2, keys, dim, scratch.keys, scratch.values, dp)
+            return
+        }
         for j in 0..<keys {
             let t = tileStart + j
             let k = scratch.keys + j * dp, v = scratch.values + j * dp

@@ -50,6 +50,13 @@ typedef struct {
     size_t row_bytes;
 } bnk_attention_prefetch;
 
+/* Converts `rows` f16 cache rows (keys and values, `stride` halves apart) of
+ * `dim` halves to f32 rows `out_stride` floats apart: a whole key tile in one
+ * call instead of two per key. Needs F16C (any CPU the AVX2 kernels run on);
+ * the conversion is exact, so it matches every other f16 -> f32 path. */
+void bnk_attention_stage_f16(const uint16_t *k, const uint16_t *v, size_t stride, size_t rows, size_t dim,
+                             float *k_out, float *v_out, size_t out_stride);
+
 void bnk_attention_tile_avx512(const float *qt, size_t rows_padded, const float *k, const float *v,
                                size_t keys, size_t dim, const int32_t *limit,
                                float *row_max, float *row_sum, float *o, float *scratch,
