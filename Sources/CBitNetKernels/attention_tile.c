@@ -7,6 +7,19 @@
 
 #define BNK_AVX512 __attribute__((target("avx512f,fma")))
 
+/* Prefetches rows first..first+count-1 of the next tile (keys and values),
+ * every cache line they touch. Spread over the score loop, a few rows per
+ * block of keys, so the loads stream at about memory speed behind the math. */
+static inline void prefetch_next(const bnk_attention_prefetch *next, size_t first, size_t count) {
+    if (next == NULL || next->row_bytes == 0) return;
+    for (size_t i = first; i < first + count && i < next->rows; i++) {
+        uintptr_t k = (uintptr_t)(next->keys + i * next->stride), v = (uintptr_t)(next->values + i * next->stride);
+        uintptr_t k_end = k + next->row_bytes - 1, v_end = v + next->row_bytes - 1;
+        for (uintptr_t line = k & ~(uintptr_t)63; line <= k_end; line += 64) _mm_prefetch((const char *)line, _MM_HINT_T0);
+        for (uintptr_t line = v & ~(uintptr_t)63; line <= v_end; line += 64) _mm_prefetch((const char *)line, _MM_HINT_T0);
+    }
+}
+
 /* exp(x) for x <= 0 (Cephes' expf: x = n ln2 + r, |r| <= ln2/2, degree-5
  * polynomial, then 2^n by scalef); about 1 ulp. Inputs below -87 (and
  * -infinity) give exactly 0, which the masked and first-tile cases rely on. */
@@ -31,9 +44,11 @@ BNK_AVX512 static inline __m512 exp_nonpositive(__m512 x) {
 
 /* s[j * rp + r] = sum_d k[j][d] * qt[d][r] for all j < keys, r < rp.
  * Register block: 4 keys x 64 rows (16 accumulators), then narrower tails. */
-BNK_AVX512 static void tile_scores(const float *qt, size_t rp, const float *k, size_t keys, size_t dim, float *s) {
+BNK_AVX512 static void tile_scores(const float *qt, size_t rp, const float *k, size_t keys, size_t dim, float *s,
+                                   const bnk_attention_prefetch *next) {
     size_t j = 0;
     for (; j + 4 <= keys; j += 4) {
+        prefetch_next(next, j, 4);
         const float *k0 = k + j * dim, *k1 = k0 + dim, *k2 = k1 + dim, *k3 = k2 + dim;
         size_t r = 0;
         for (; r + 64 <= rp; r += 64) {
@@ -86,6 +101,7 @@ BNK_AVX512 static void tile_scores(const float *qt, size_t rp, const float *k, s
             _mm512_storeu_ps(s + (j + 3) * rp + r, a3);
         }
     }
+    prefetch_next(next, j, next != NULL && next->rows > j ? next->rows - j : 0);
     for (; j < keys; j++) {
         const float *k0 = k + j * dim;
         for (size_t r = 0; r < rp; r += 16) {
@@ -184,10 +200,11 @@ BNK_AVX512 static void tile_values(const float *p, size_t rp, const float *v, si
 
 BNK_AVX512 void bnk_attention_tile_avx512(const float *qt, size_t rows_padded, const float *k, const float *v,
                                           size_t keys, size_t dim, const int32_t *limit,
-                                          float *row_max, float *row_sum, float *o, float *scratch) {
+                                          float *row_max, float *row_sum, float *o, float *scratch,
+                                          const bnk_attention_prefetch *next) {
     if (keys == 0) return;
     float *p = scratch, *corr = scratch + keys * rows_padded;
-    tile_scores(qt, rows_padded, k, keys, dim, p);
+    tile_scores(qt, rows_padded, k, keys, dim, p, next);
     tile_softmax(p, rows_padded, keys, limit, row_max, row_sum, corr);
     tile_values(p, rows_padded, v, dim, limit, corr, o);
 }
@@ -200,6 +217,7 @@ BNK_AVX512 void bnk_attention_tile_avx512(const float *qt, size_t rows_padded, c
  * ------------------------------------------------------------------------- */
 
 #define BNK_AVX2 __attribute__((target("avx2,fma")))
+#define BNK_F16C __attribute__((target("avx2,f16c")))
 
 BNK_AVX2 static inline __m256 exp_nonpositive_avx2(__m256 x) {
     const __m256 lowest = _mm256_set1_ps(-87.0f);
@@ -222,9 +240,11 @@ BNK_AVX2 static inline __m256 exp_nonpositive_avx2(__m256 x) {
 }
 
 /* Scores, 4 keys x 16 rows per block (8 accumulators). */
-BNK_AVX2 static void tile_scores_avx2(const float *qt, size_t rp, const float *k, size_t keys, size_t dim, float *s) {
+BNK_AVX2 static void tile_scores_avx2(const float *qt, size_t rp, const float *k, size_t keys, size_t dim, float *s,
+                                      const bnk_attention_prefetch *next) {
     size_t j = 0;
     for (; j + 4 <= keys; j += 4) {
+        prefetch_next(next, j, 4);
         const float *k0 = k + j * dim, *k1 = k0 + dim, *k2 = k1 + dim, *k3 = k2 + dim;
         for (size_t r = 0; r < rp; r += 16) {
             __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00;
@@ -248,6 +268,7 @@ BNK_AVX2 static void tile_scores_avx2(const float *qt, size_t rp, const float *k
             _mm256_storeu_ps(o, a30); _mm256_storeu_ps(o + 8, a31);
         }
     }
+    prefetch_next(next, j, next != NULL && next->rows > j ? next->rows - j : 0);
     for (; j < keys; j++) {
         const float *k0 = k + j * dim;
         for (size_t r = 0; r < rp; r += 8) {
@@ -324,12 +345,27 @@ BNK_AVX2 static void tile_values_avx2(const float *p, size_t rp, const float *v,
 
 BNK_AVX2 void bnk_attention_tile_avx2(const float *qt, size_t rows_padded, const float *k, const float *v,
                                       size_t keys, size_t dim, const int32_t *limit,
-                                      float *row_max, float *row_sum, float *o, float *scratch) {
+                                      float *row_max, float *row_sum, float *o, float *scratch,
+                                      const bnk_attention_prefetch *next) {
     if (keys == 0) return;
     float *p = scratch, *corr = scratch + keys * rows_padded;
-    tile_scores_avx2(qt, rows_padded, k, keys, dim, p);
+    tile_scores_avx2(qt, rows_padded, k, keys, dim, p, next);
     tile_softmax_avx2(p, rows_padded, keys, limit, row_max, row_sum, corr);
     tile_values_avx2(p, rows_padded, v, dim, limit, corr, o);
+}
+
+BNK_F16C static inline void convert_row_f16(const uint16_t *src, float *dst, size_t dim) {
+    size_t d = 0;
+    for (; d + 8 <= dim; d += 8) _mm256_storeu_ps(dst + d, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + d))));
+    for (; d < dim; d++) dst[d] = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(src[d])));
+}
+
+BNK_F16C void bnk_attention_stage_f16(const uint16_t *k, const uint16_t *v, size_t stride, size_t rows, size_t dim,
+                                      float *k_out, float *v_out, size_t out_stride) {
+    for (size_t i = 0; i < rows; i++) {
+        convert_row_f16(k + i * stride, k_out + i * out_stride, dim);
+        convert_row_f16(v + i * stride, v_out + i * out_stride, dim);
+    }
 }
 
 #else
@@ -337,15 +373,22 @@ BNK_AVX2 void bnk_attention_tile_avx2(const float *qt, size_t rows_padded, const
 /* Not x86: the CPU checks fail, so these are never called (the Swift twin runs). */
 void bnk_attention_tile_avx512(const float *qt, size_t rows_padded, const float *k, const float *v,
                                size_t keys, size_t dim, const int32_t *limit,
-                               float *row_max, float *row_sum, float *o, float *scratch) {
+                               float *row_max, float *row_sum, float *o, float *scratch,
+                               const bnk_attention_prefetch *next) {
     (void)qt; (void)rows_padded; (void)k; (void)v; (void)keys; (void)dim; (void)limit;
-    (void)row_max; (void)row_sum; (void)o; (void)scratch;
+    (void)row_max; (void)row_sum; (void)o; (void)scratch; (void)next;
 }
 
 void bnk_attention_tile_avx2(const float *qt, size_t rows_padded, const float *k, const float *v,
                              size_t keys, size_t dim, const int32_t *limit,
-                             float *row_max, float *row_sum, float *o, float *scratch) {
-    bnk_attention_tile_avx512(qt, rows_padded, k, v, keys, dim, limit, row_max, row_sum, o, scratch);
+                             float *row_max, float *row_sum, float *o, float *scratch,
+                             const bnk_attention_prefetch *next) {
+    bnk_attention_tile_avx512(qt, rows_padded, k, v, keys, dim, limit, row_max, row_sum, o, scratch, next);
+}
+
+void bnk_attention_stage_f16(const uint16_t *k, const uint16_t *v, size_t stride, size_t rows, size_t dim,
+                             float *k_out, float *v_out, size_t out_stride) {
+    (void)k; (void)v; (void)stride; (void)rows; (void)dim; (void)k_out; (void)v_out; (void)out_stride;
 }
 
 #endif

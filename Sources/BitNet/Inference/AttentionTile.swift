@@ -44,17 +44,22 @@ enum AttentionTile {
         }
     }
 
+    /// `next` (optional) names the cache rows of the following key tile for the
+    /// C kernels to prefetch while they compute; it never changes a result.
     @inline(__always)
     static func step(_ kernel: Kernel, qt: UnsafePointer<Float>, rowsPadded: Int,
                      keys: UnsafePointer<Float>, values: UnsafePointer<Float>, count: Int, dim: Int,
                      limit: UnsafePointer<Int32>, rowMax: UnsafeMutablePointer<Float>,
                      rowSum: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>,
-                     scratch: UnsafeMutablePointer<Float>) {
+                     scratch: UnsafeMutablePointer<Float>,
+                     prefetch next: UnsafePointer<bnk_attention_prefetch>? = nil) {
         switch kernel {
         case .avx512:
-            bnk_attention_tile_avx512(qt, rowsPadded, keys, values, count, dim, limit, rowMax, rowSum, output, scratch)
+            bnk_attention_tile_avx512(qt, rowsPadded, keys, values, count, dim, limit, rowMax, rowSum, output, scratch,
+                                      next)
         case .avx2:
-            bnk_attention_tile_avx2(qt, rowsPadded, keys, values, count, dim, limit, rowMax, rowSum, output, scratch)
+            bnk_attention_tile_avx2(qt, rowsPadded, keys, values, count, dim, limit, rowMax, rowSum, output, scratch,
+                                    next)
         case .reference:
             stepReference(qt: qt, rowsPadded: rowsPadded, keys: keys, values: values, count: count, dim: dim,
                           limit: limit, rowMax: rowMax, rowSum: rowSum, output: output, scratch: scratch)

@@ -1,4 +1,5 @@
 import Synchronization
+import CBitNetKernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -138,7 +139,11 @@ final class TiledAttention {
     private func attendItem(cache: KVCache, layer: Int, startPosition: Int, batchRows: Range<Int>, kvHead g: Int,
                             queries: UnsafePointer<Float>, queryStride: Int,
                             output: UnsafeMutablePointer<Float>, outputStride: Int, scratch: Scratch) {
-        let rp = rowsPadded, dp = paddedDim, dim = headDim
+        // Only this item's rows go to the kernel: a decode item (one position)
+        // has groupSize rows, and padding it to the full tile's rowsPadded
+        // would multiply the score work. Rows are independent lanes, so the
+        // stride does not change any row's bits.
+        let rp = (batchRows.count * groupSize + 15) / 16 * 16, dp = paddedDim, dim = headDim
         let scale = 1 / Float(dim).squareRoot()
         // Row r = (position index in the tile) · groupSize + (head within the group).
         for (local, i) in batchRows.enumerated() {
@@ -169,7 +174,7 @@ final class TiledAttention {
                         let own = r / groupSize == local && r < batchRows.count * groupSize
                         scratch.limit[r] = own ? Int32(max(0, min(keys, position + 1 - tileStart))) : 0
                     }
-                    step(scratch: scratch, keys: keys)
+                    step(scratch: scratch, keys: keys, rowsPadded: rp)
                 }
             } else {
                 stage(cache: cache, layer: layer, kvHead: g, tileStart: tileStart, keys: keys,
@@ -180,7 +185,9 @@ final class TiledAttention {
                     let live = local < batchRows.count
                     scratch.limit[r] = live ? Int32(max(0, min(keys, position + 1 - tileStart))) : 0
                 }
-                step(scratch: scratch, keys: keys)
+                var next = nextTile(cache: cache, layer: layer, kvHead: g,
+                                    tileStart: tileStart + TiledAttention.keyTile, lastPosition: lastPosition)
+                step(scratch: scratch, keys: keys, rowsPadded: rp, prefetch: &next)
             }
             tileStart += TiledAttention.keyTile
         }
@@ -197,11 +204,36 @@ final class TiledAttention {
     }
 
     @inline(__always)
-    private func step(scratch: Scratch, keys: Int) {
+    private func step(scratch: Scratch, keys: Int, rowsPadded: Int,
+                      prefetch next: UnsafePointer<bnk_attention_prefetch>? = nil) {
         AttentionTile.step(kernel, qt: scratch.qt, rowsPadded: rowsPadded,
                            keys: scratch.keys, values: scratch.values, count: keys, dim: paddedDim,
                            limit: scratch.limit, rowMax: scratch.rowMax, rowSum: scratch.rowSum,
-                           output: scratch.output, scratch: scratch.kernel)
+                           output: scratch.output, scratch: scratch.kernel, prefetch: next)
+    }
+
+    /// The cache rows (KV head g) of the key tile starting at `tileStart`, for
+    /// the kernel to prefetch while it computes the current tile: decode reads
+    /// each key once, so without this it waits on memory tile after tile.
+    /// Empty past the last position and for q8 (whose rows live in two places).
+    private func nextTile(cache: KVCache, layer: Int, kvHead g: Int, tileStart: Int,
+                          lastPosition: Int) -> bnk_attention_prefetch {
+        let elementBytes: Int
+        switch cache.type {
+        case .f16: elementBytes = 2
+        case .f32: elementBytes = 4
+        case .q8: elementBytes = 0
+        }
+        guard elementBytes > 0, tileStart <= lastPosition else {
+            return bnk_attention_prefetch(keys: nil, values: nil, stride: 0, rows: 0, row_bytes: 0)
+        }
+        let rows = min(TiledAttention.keyTile, lastPosition + 1 - tileStart)
+        let offset = g * headDim * elementBytes
+        return bnk_attention_prefetch(
+            keys: UnsafePointer(cache.keys(layer: layer, position: tileStart).assumingMemoryBound(to: UInt8.self) + offset),
+            values: UnsafePointer(cache.values(layer: layer, position: tileStart)
+                .assumingMemoryBound(to: UInt8.self) + offset),
+            stride: cache.rowBytes, rows: rows, row_bytes: headDim * elementBytes)
     }
 
     /// Under q8, whether some key of the tile is read in f16 by one query of
@@ -220,6 +252,14 @@ final class TiledAttention {
     private func stage(cache: KVCache, layer: Int, kvHead g: Int, tileStart: Int, keys: Int, query: Int,
                        scratch: Scratch) {
         let dim = headDim, dp = paddedDim
+        if cache.type == .f16, HalfVector.useSIMD {
+            // The whole tile in one C call (F16C is there whenever HalfVector uses SIMD).
+            bnk_attention_stage_f16(
+                cache.keys(layer: layer, position: tileStart).assumingMemoryBound(to: UInt16.self) + g * dim,
+                cache.values(layer: layer, position: tileStart).assumingMemoryBound(to: UInt16.self) + g * dim,
+                cache.rowBytes / 2, keys, dim, scratch.keys, scratch.values, dp)
+            return
+        }
         for j in 0..<keys {
             let t = tileStart + j
             let k = scratch.keys + j * dp, v = scratch.values + j * dp

@@ -26,6 +26,10 @@
  * increasing j (d for scores), so a row's result depends only on its own
  * inputs and limits, not on which other rows share the call.
  *   scratch: keys * rows_padded + rows_padded floats.
+ *   next: NULL, or the cache rows of the NEXT key tile; the kernel prefetches
+ *         them while it computes, so their memory reads overlap this tile's
+ *         arithmetic (decode is otherwise stalled on the KV cache). It reads
+ *         nothing through them and does not change any result.
  */
 #ifndef BITNET_ATTENTION_H
 #define BITNET_ATTENTION_H
@@ -37,12 +41,30 @@
 extern "C" {
 #endif
 
+/* Rows row i of the next tile: keys + i * stride .. + row_bytes (and values), i < rows. */
+typedef struct {
+    const uint8_t *keys;
+    const uint8_t *values;
+    size_t stride;
+    size_t rows;
+    size_t row_bytes;
+} bnk_attention_prefetch;
+
+/* Converts `rows` f16 cache rows (keys and values, `stride` halves apart) of
+ * `dim` halves to f32 rows `out_stride` floats apart: a whole key tile in one
+ * call instead of two per key. Needs F16C (any CPU the AVX2 kernels run on);
+ * the conversion is exact, so it matches every other f16 -> f32 path. */
+void bnk_attention_stage_f16(const uint16_t *k, const uint16_t *v, size_t stride, size_t rows, size_t dim,
+                             float *k_out, float *v_out, size_t out_stride);
+
 void bnk_attention_tile_avx512(const float *qt, size_t rows_padded, const float *k, const float *v,
                                size_t keys, size_t dim, const int32_t *limit,
-                               float *row_max, float *row_sum, float *o, float *scratch);
+                               float *row_max, float *row_sum, float *o, float *scratch,
+                               const bnk_attention_prefetch *next);
 void bnk_attention_tile_avx2(const float *qt, size_t rows_padded, const float *k, const float *v,
                              size_t keys, size_t dim, const int32_t *limit,
-                             float *row_max, float *row_sum, float *o, float *scratch);
+                             float *row_max, float *row_sum, float *o, float *scratch,
+                             const bnk_attention_prefetch *next);
 
 #ifdef __cplusplus
 }

@@ -143,6 +143,32 @@ import CBitNetKernels
         #expect(last.map(\.bitPattern) == whole[((total - 1) * width)...].map(\.bitPattern))
     }
 
+    /// Decode-shaped items (one position: groupSize rows, passed to the kernel
+    /// padded to 16 rather than to a full tile's rows, next tile prefetched)
+    /// give the same bits as that position inside a prefill batch, for every
+    /// kernel and cache type, at key counts that are not tile multiples.
+    @Test(arguments: KVType.allCases, AttentionTile.Kernel.allCases)
+    func decodeItemsMatchBatchedRowsBitForBit(kv: KVType, kernel: AttentionTile.Kernel) throws {
+        try #require(kernel.isSupportedByCPU)
+        let shape = Shape(nHead: 20, nHeadKV: 5, headDim: 128)  // 2B4T: 4 rows per KV head
+        let pool = try ThreadPool(threadCount: 2)
+        var rng = SplitMix64(seed: 23 + UInt64(kv.rawValue))
+        // The Swift twin runs unoptimized in debug tests: fewer positions.
+        let total = kernel == .reference ? 70 : 135
+        let cache = try Self.randomCache(shape, kv: kv, start: 0, count: total, rng: &rng)
+        let width = shape.nHead * shape.headDim
+        let queries = Self.random(total * width, &rng)
+        let attention = try TiledAttention(nHead: shape.nHead, nHeadKV: shape.nHeadKV, headDim: shape.headDim,
+                                           threads: 2, kernel: kernel)
+        let whole = Self.tiled(attention, cache, queries: queries, start: 0, count: total, pool: pool)
+        for position in [0, 2, 63, 64, 66, total - 2, total - 1] {
+            let single = Self.tiled(attention, cache, queries: Array(queries[(position * width)..<((position + 1) * width)]),
+                                    start: position, count: 1, pool: pool)
+            let expected = whole[(position * width)..<((position + 1) * width)]
+            #expect(single.map(\.bitPattern) == expected.map(\.bitPattern), "\(kv) \(kernel) position \(position)")
+        }
+    }
+
     /// The AVX-512 and AVX2 tile kernels against `AttentionTile.stepReference`
     /// over several consecutive tiles, with limits of 0, partial and full.
     @Test(arguments: [AttentionTile.Kernel.avx512, .avx2], [(16, 16, 64), (80, 48, 17), (64, 128, 64), (32, 16, 3)])
