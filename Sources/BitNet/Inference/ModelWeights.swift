@@ -103,9 +103,11 @@ public final class ModelWeights: @unchecked Sendable {
         // Types the kernels read in place are still in the file mapping;
         // expanded ones already sit in the arena.
         let headInMapping = DenseMatrix.Storage(rawValue: headTensor.type.id) != nil
-        // The stored head, copied onto huge pages when it sits in the mapping.
+        // The stored head, copied onto huge pages when it sits in a file
+        // mapping whose pages the copy replaces (a heap-loaded file stays
+        // resident anyway, so a copy there would only double the memory).
         func stored() throws(BitNetError) -> DenseMatrix {
-            guard headInMapping && hugePages else { return storedHead }
+            guard headInMapping && hugePages && releaseMappedSources else { return storedHead }
             return try storedHead.copied(into: HugePageArena(), pool: try loadPool(for: storedHead),
                                          releasingSource: releaseMappedSources)
         }
