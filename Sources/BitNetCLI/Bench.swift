@@ -64,11 +64,7 @@ struct Bench: ParsableCommand {
     @Option(name: .customLong("batch"), help: "Prompt batch size.")
     var batch: Int = 64
 
-    @Option(name: .customLong("lm-head"), help: "LM head storage: auto (q8_0 where it can encode the head), stored (as in the file) or q8_0 (requantized at load).")
-    var lmHead: String = "auto"
-
-    @Flag(help: "Keep the weights on 4 KB pages (faster load on VMs where huge pages are slow to fault in).")
-    var noHugePages = false
+    @OptionGroup var storage: WeightStorageOptions
 
     @Option(help: "KV cache type: f16, f32 or q8.")
     var kv: String = "f16"
@@ -101,7 +97,7 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
-        let loaded = try Model.load(path: model, options: try lmHeadOptions(lmHead, hugePages: !noHugePages))
+        let loaded = try Model.load(path: model, options: try storage.modelLoadOptions())
         let vocab = loaded.hparams.nVocab
         let longestPrompt = prompt.values.max() ?? 0, longestGeneration = n.values.max() ?? 0
         var rng = SplitMix64(seed: 42)

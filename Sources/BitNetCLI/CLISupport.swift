@@ -25,16 +25,23 @@ func printToStandardError(_ text: String) {
     copy.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
 }
 
-/// Load options for the `--lm-head` and `--no-huge-pages` flags shared by
-/// bench and perplexity.
-func lmHeadOptions(_ name: String, hugePages: Bool = true) throws -> ModelLoadOptions {
-    var options = ModelLoadOptions()
-    options.useHugePages = hugePages
-    switch name {
-    case "stored": options.lmHead = .asStored
-    case "q8_0", "q8": options.lmHead = .q8_0
-    case "auto": options.lmHead = .automatic
-    default: throw ValidationError("--lm-head must be auto, stored or q8_0, got \(name)")
+/// The weight-storage flags shared by bench and perplexity.
+struct WeightStorageOptions: ParsableArguments {
+    @Option(name: .customLong("lm-head"), help: "LM head storage: auto (q8_0 where it can encode the head), stored (as in the file) or q8_0 (requantized at load).")
+    var lmHead: String = "auto"
+
+    @Flag(help: "Keep the weights on 4 KB pages (faster load on VMs where huge pages are slow to fault in).")
+    var noHugePages = false
+
+    func modelLoadOptions() throws -> ModelLoadOptions {
+        var options = ModelLoadOptions()
+        options.useHugePages = !noHugePages
+        switch lmHead {
+        case "stored": options.lmHead = .asStored
+        case "q8_0", "q8": options.lmHead = .q8_0
+        case "auto": options.lmHead = .automatic
+        default: throw ValidationError("--lm-head must be auto, stored or q8_0, got \(lmHead)")
+        }
+        return options
     }
-    return options
 }

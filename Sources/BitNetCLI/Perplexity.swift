@@ -26,18 +26,14 @@ struct Perplexity: ParsableCommand {
     @Option(name: .shortAndLong, help: "Threads (0 = one per CPU).")
     var threads: Int = 0
 
-    @Option(name: .customLong("lm-head"), help: "LM head storage: auto (q8_0 where it can encode the head), stored (as in the file) or q8_0 (requantized at load).")
-    var lmHead: String = "auto"
-
-    @Flag(help: "Keep the weights on 4 KB pages (faster load on VMs where huge pages are slow to fault in).")
-    var noHugePages = false
+    @OptionGroup var storage: WeightStorageOptions
 
     @Option(help: "KV cache type: f16 or f32.")
     var kv: String = "f16"
 
     func run() throws {
         guard ctx >= 2 else { throw ValidationError("--ctx must be at least 2") }
-        let loaded = try Model.load(path: model, options: try lmHeadOptions(lmHead, hugePages: !noHugePages))
+        let loaded = try Model.load(path: model, options: try storage.modelLoadOptions())
         guard let tokenizer = loaded.tokenizer else { throw ValidationError("\(model) has no tokenizer") }
         let text = String(decoding: try readAll(file), as: UTF8.self)
         let tokens = tokenizer.encode(text, addBOS: tokenizer.addsBOS, parseSpecial: false)
