@@ -40,7 +40,7 @@ public final class ModelWeights: @unchecked Sendable {
     /// (they stay in the page cache), so resident memory is the repacked copy
     /// only, not both.
     init(layers modelLayers: [BitNet.Layer], outputNorm outputNormTensor: TensorView, tokenEmbedding: TensorView,
-         output: TensorView?, lmHead: LMHeadStorage = .asStored, hugePages: Bool = true,
+         output: TensorView?, lmHead: LMHeadStorage, hugePages: Bool,
          releaseMappedSources: Bool = false,
          progress: ((Double) -> Bool)? = nil) throws(BitNetError) {
         var owned: [AlignedMemory] = []
@@ -109,7 +109,7 @@ public final class ModelWeights: @unchecked Sendable {
         func stored() throws(BitNetError) -> DenseMatrix {
             guard headInMapping && hugePages && releaseMappedSources else { return storedHead }
             return try storedHead.copied(into: HugePageArena(), pool: try loadPool(for: storedHead),
-                                         releasingSource: releaseMappedSources)
+                                         releasingSource: true)
         }
         // The source is read once; embedding lookups fault single rows back in.
         func requantized() throws(BitNetError) -> DenseMatrix {

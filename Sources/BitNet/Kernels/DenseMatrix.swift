@@ -97,7 +97,7 @@ public struct DenseMatrix: @unchecked Sendable {
             memcpy(destination + start, source + start, count)
             if releasingSource { Memory.releaseMappedPages(UnsafeRawBufferPointer(start: source + start, count: count)) }
         }
-        if let pool { pool.parallelFor(pieces, copyPiece) } else { for i in 0..<pieces { copyPiece(i) } }
+        ThreadPool.parallelFor(pieces, on: pool, copyPiece)
         return DenseMatrix(storage: storage, layout: layout, rows: rows, cols: cols, rowBytes: rowBytes, owner: memory)
     }
 

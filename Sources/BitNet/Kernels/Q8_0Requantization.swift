@@ -50,11 +50,7 @@ extension DenseMatrix {
                                                                      count: range.count * rowBytes))
                 }
             }
-            if let pool, parts > 1 {
-                pool.parallelFor(parts, quantizePart)
-            } else {
-                for part in 0..<parts { quantizePart(part) }
-            }
+            ThreadPool.parallelFor(parts, on: pool, quantizePart)
         }
         if let bad = firstBadRow.min(), bad < rows { throw .format(unencodableRowMessage(bad)) }
         return DenseMatrix(storage: .q8_0, layout: .q8_0Split, rows: rows, cols: cols, rowBytes: outRowBytes,

@@ -137,6 +137,11 @@ public final class ThreadPool: @unchecked Sendable {
         busy.store(false, ordering: .releasing)
     }
 
+    /// `pool.parallelFor(n, body)`, or a plain loop on this thread without a pool.
+    public static func parallelFor(_ n: Int, on pool: ThreadPool?, _ body: (Int) -> Void) {
+        if let pool { pool.parallelFor(n, body) } else { for i in 0..<n { body(i) } }
+    }
+
     private func run(_ n: Int, _ bodyPointer: UnsafeRawPointer) {
         // Every index of the previous job has completed, so no thread reads
         // `body` now and no claim of the old generation can succeed.
