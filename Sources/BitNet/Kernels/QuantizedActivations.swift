@@ -1,3 +1,4 @@
+import CBitNetKernels
 /// Int8 activations of up to `capacity` tokens, the input of every ternary
 /// product (BitNet b1.58 paper numerics, per token):
 ///
@@ -63,18 +64,26 @@ public final class QuantizedActivations: @unchecked Sendable {
     public func scale(_ t: Int) -> Float { scales.typed(Float.self)[t] }
     public func sum(_ t: Int) -> Int32 { sums.typed(Int32.self)[t] }
 
-    /// Quantizes one row, returns s.
-    ///
-    /// Written so the loops vectorize on baseline x86-64 (no SSE4.1 rounding
-    /// instruction, no fast-math): max|v| is an integer max over the sign-less
-    /// bit patterns (same order as the floats for non-negative values), and
-    /// round-half-to-even is the add/subtract of 1.5·2^23, exact for
-    /// |x| ≤ 2^22 under the default rounding mode — the value is clamped to
-    /// [−128, 127] first, which commutes with rounding at these bounds.
-    /// NaN inputs must not trap: the compare-selects turn them into 127.
+    /// Quantizes one row, returns s and stores Σq in `sum`.
     @inline(__always)
     static func quantizeRow(_ v: UnsafePointer<Float>, count n: Int, into q: UnsafeMutablePointer<Int8>,
                             sum: inout Int32) -> Float {
+        useSIMD ? bnk_quantize_row_i8_avx2(v, n, q, &sum) : quantizeRowReference(v, count: n, into: q, sum: &sum)
+    }
+
+    static let useSIMD = KernelSet.selected != .reference
+
+    /// The spec of `bnk_quantize_row_i8_avx2`, which matches it bit for bit.
+    ///
+    /// No SSE4.1 rounding instruction, no fast-math: max|v| is an integer max
+    /// over the sign-less bit patterns (same order as the floats for
+    /// non-negative values), and round-half-to-even is the add/subtract of
+    /// 1.5·2^23, exact for |x| ≤ 2^22 under the default rounding mode — the
+    /// value is clamped to [−128, 127] first, which commutes with rounding at
+    /// these bounds. NaN inputs must not trap: the compare-selects turn them
+    /// into 127.
+    static func quantizeRowReference(_ v: UnsafePointer<Float>, count n: Int, into q: UnsafeMutablePointer<Int8>,
+                                     sum: inout Int32) -> Float {
         var maxBits: UInt32 = 0
         for i in 0..<n {
             let bits = v[i].bitPattern & 0x7FFF_FFFF

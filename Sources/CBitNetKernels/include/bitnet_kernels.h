@@ -134,6 +134,15 @@ size_t bnk_quantize_q8_0_split_f32_avx512(const float *src, size_t cols, size_t 
                                           int8_t *quants, uint16_t *scales);
 
 /* ---------------------------------------------------------------------------
+ * Activation rows (activation_rows.c): bit-exact twins of
+ * FloatOps.sumOfSquaresReference and QuantizedActivations.quantizeRowReference.
+ * ------------------------------------------------------------------------- */
+/** Σ x[i]² in double, in the 16-lane order the Swift reference defines. */
+double bnk_sum_squares_avx2(const float *x, size_t n);
+/** q = round(v·s) clamped to int8 with s = 127 / max|v|; stores Σq, returns s. */
+float bnk_quantize_row_i8_avx2(const float *v, size_t n, int8_t *q, int32_t *sum);
+
+/* ---------------------------------------------------------------------------
  * Threading helpers the Swift side cannot reach (macros / inline asm).
  * ------------------------------------------------------------------------- */
 /** Pins the calling thread to `cpu`; returns 0 on success (best effort). */
