@@ -7,9 +7,7 @@
  * order differs from the Swift reference, so results agree to rounding, not
  * bit for bit. */
 #include "bitnet_kernels.h"
-#define BNK_F16_PREFETCH 8192
-
-
+#include "stream_prefetch.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -37,6 +35,7 @@ BNK_AVX2 void bnk_dot_f16_avx2(const uint16_t *e, size_t cols, size_t row_begin,
         __m256 s0 = _mm256_setzero_ps(), s1 = s0;
         size_t k = 0;
         for (; k + 16 <= cols; k += 16) {
+            bnk_prefetch_stream(row + k);
             __m256 e0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + k)));
             __m256 e1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + k + 8)));
             s0 = _mm256_fmadd_ps(e0, _mm256_loadu_ps(x + k), s0);
@@ -63,7 +62,7 @@ BNK_AVX512 static inline float dot_f16_row_avx512(const uint16_t *row, size_t co
 }
 
 /* Two rows per pass: two independent DRAM streams keep more loads in flight,
-   and the 4 KB-ahead prefetch of both keeps them ahead of the arithmetic. */
+   and the prefetch of both (stream_prefetch.h) keeps them ahead of the arithmetic. */
 BNK_AVX512 void bnk_dot_f16_avx512(const uint16_t *e, size_t cols, size_t row_begin, size_t row_end,
                                    const float *x, float *y) {
     size_t r = row_begin;
@@ -72,8 +71,8 @@ BNK_AVX512 void bnk_dot_f16_avx512(const uint16_t *e, size_t cols, size_t row_be
         __m512 a0 = _mm512_setzero_ps(), a1 = a0, b0 = a0, b1 = a0;
         size_t k = 0;
         for (; k + 32 <= cols; k += 32) {
-            _mm_prefetch((const char *)(row0 + k) + BNK_F16_PREFETCH, _MM_HINT_T0);
-            _mm_prefetch((const char *)(row1 + k) + BNK_F16_PREFETCH, _MM_HINT_T0);
+            bnk_prefetch_stream(row0 + k);
+            bnk_prefetch_stream(row1 + k);
             __m512 x0 = _mm512_loadu_ps(x + k), x1 = _mm512_loadu_ps(x + k + 16);
             a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row0 + k))), x0, a0);
             a1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row0 + k + 16))), x1, a1);
@@ -101,6 +100,7 @@ BNK_AVX2 void bnk_dot_q8_0_avx2(const uint8_t *e, size_t cols, size_t row_begin,
         const uint8_t *blk = e + r * nb * 34;
         __m256 acc = _mm256_setzero_ps();
         for (size_t b = 0; b < nb; b++, blk += 34) {
+            bnk_prefetch_stream(blk);
             uint16_t dh;
             __builtin_memcpy(&dh, blk, 2);
             const float *xb = x + b * 32;
@@ -136,7 +136,7 @@ BNK_AVX512 void bnk_dot_q8_0_avx512(const uint8_t *e, size_t cols, size_t row_be
         __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
         size_t b = 0;
         for (; b + 2 <= nb; b += 2, blk += 68) {
-            _mm_prefetch((const char *)blk + 8192, _MM_HINT_T0);
+            bnk_prefetch_stream(blk);
             acc0 = q8_0_block_avx512(blk, x + b * 32, acc0);
             acc1 = q8_0_block_avx512(blk + 34, x + b * 32 + 32, acc1);
         }
@@ -155,10 +155,6 @@ BNK_AVX512 void bnk_dot_q8_0_avx512(const uint8_t *e, size_t cols, size_t row_be
    the 16 f16 block scales with one FMA. Int32 cannot overflow:
    |sum| <= 32 * 128 * 32767 < 2^27. */
 #define BNK_SPLIT_GROUP 512
-/* 8 KB ahead into L2 (prefetcht1): on this machine ~3% faster at one thread
-   than into L1, whose fill buffers the demand loads also need; without a
-   software prefetch one thread reads only ~10.5 GB/s. */
-#define BNK_SPLIT_PREFETCH 8192
 
 /* The row's trailing cols/32 % 16 blocks, each 32 quants in plain order. */
 BNK_AVX2 static inline float q8_0_split_tail_avx2(const int8_t *q, const uint16_t *d, size_t n, const int16_t *x) {
@@ -188,7 +184,7 @@ BNK_AVX2 void bnk_dot_q8_0_split_avx2(const int8_t *quants, const uint16_t *scal
             const int16_t *xg = x + g * BNK_SPLIT_GROUP;
             __m256i lo0 = _mm256_setzero_si256(), hi0 = lo0, lo1 = lo0, hi1 = lo0;
             for (size_t t = 0; t < 16; t += 2) {
-                _mm_prefetch((const char *)(q + 32 * t) + BNK_SPLIT_PREFETCH, _MM_HINT_T1);
+                bnk_prefetch_stream(q + 32 * t);
                 __m256i wl0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(q + 32 * t)));
                 __m256i wh0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(q + 32 * t + 16)));
                 __m256i wl1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(q + 32 * t + 32)));
@@ -215,7 +211,7 @@ BNK_AVX512VNNI static inline __m512 q8_0_split_group_avx512(const int8_t *q, con
                                                             __m512 acc) {
     __m512i s0 = _mm512_setzero_si512(), s1 = s0;
     for (size_t t = 0; t < 16; t += 2) {
-        _mm_prefetch((const char *)(q + 32 * t) + BNK_SPLIT_PREFETCH, _MM_HINT_T1);
+        bnk_prefetch_stream(q + 32 * t);
         __m512i w0 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(q + 32 * t)));
         __m512i w1 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(q + 32 * t + 32)));
         s0 = _mm512_dpwssd_epi32(s0, w0, _mm512_loadu_si512(xg + 32 * t));

@@ -8,6 +8,7 @@
  * most 16 and only then widened to int32 (madd with ones). */
 #define BNK_AVX2_INT16_BLOCKS 16
 #include "bitnet_kernels.h"
+#include "stream_prefetch.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -57,8 +58,7 @@ tile_tokens(const bnk_ternary_args *a, size_t tile, size_t t0, const int NT) {
             __m256i acc16[4];
             for (int t = 0; t < NT; t++) acc16[t] = _mm256_setzero_si256();
             for (size_t blk = run; blk < run_end; blk++, w += 128) {
-                /* ~4 KB ahead: overlaps the DRAM stream with the arithmetic. */
-                _mm_prefetch((const char *)(w + 4096), _MM_HINT_T0);
+                bnk_prefetch_stream(w);
                 __m256i wv = _mm256_load_si256((const __m256i *)w);
                 __m256i c0 = _mm256_and_si256(_mm256_srli_epi16(wv, 6), m);
                 __m256i c1 = _mm256_and_si256(_mm256_srli_epi16(wv, 4), m);
