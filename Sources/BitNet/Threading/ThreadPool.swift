@@ -62,8 +62,8 @@ public final class ThreadPool: @unchecked Sendable {
     ///     where it takes ~40 ns: long enough to cover the wait of a thread
     ///     whose last attention item at a 1–2k context ended ~100–200 µs
     ///     before the other's (4000, ≈ 45 µs, let it fall asleep and pay a
-    ///     futex wake-up per layer: tg32 at depth 2048 17.3/17.8 → 18.3/18.8
-    ///     tok/s), still far below a scheduler time slice.
+    ///     futex wake-up per layer: tg32 at depth 1024 +3%, at 2048 within
+    ///     the host's drift), still far below a scheduler time slice.
     public init(threadCount: Int = ThreadPool.defaultThreadCount, pinToCPUs: Bool = true,
                 spinIterations: Int = 16000) throws(BitNetError) {
         guard threadCount >= 1, threadCount <= 1024 else {
