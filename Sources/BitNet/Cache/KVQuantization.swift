@@ -9,8 +9,6 @@ import CBitNetKernels
 /// is not a multiple of 4 the next row's scales are not 4-byte aligned, so
 /// scales are always read and written unaligned.
 public enum KVQuantization {
-    static let useSIMD = KernelSet.selected != .reference
-
     public static func rowBytes(heads: Int, headDim: Int) -> Int {
         heads * MemoryLayout<Float>.size + heads * headDim
     }
@@ -52,13 +50,13 @@ public enum KVQuantization {
     /// Σ a[i]·b[i].
     @inline(__always)
     public static func dot(_ a: UnsafePointer<Int8>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-        useSIMD ? bnk_dot_i8_f32_avx2(a, b, n) : dotReference(a, b, n)
+        KernelSet.usesSIMDHelpers ? bnk_dot_i8_f32_avx2(a, b, n) : dotReference(a, b, n)
     }
 
     /// y[i] += alpha·x[i].
     @inline(__always)
     public static func axpy(_ alpha: Float, _ x: UnsafePointer<Int8>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        if useSIMD { bnk_axpy_i8_f32_avx2(alpha, x, y, n) } else { axpyReference(alpha, x, y, n) }
+        if KernelSet.usesSIMDHelpers { bnk_axpy_i8_f32_avx2(alpha, x, y, n) } else { axpyReference(alpha, x, y, n) }
     }
 
     // MARK: - Reference twins

@@ -16,12 +16,10 @@ public enum FloatOps {
         for i in 0..<n { out[i] = x[i] * scale * weight[i] }
     }
 
-    static let useSIMD = KernelSet.selected != .reference
-
     /// Σ x[i]² in Double, summed in the order `sumOfSquaresReference` defines.
     @inline(__always)
     public static func sumOfSquares(_ x: UnsafePointer<Float>, count n: Int) -> Double {
-        useSIMD ? bnk_sum_squares_avx2(x, n) : sumOfSquaresReference(x, count: n)
+        KernelSet.usesSIMDHelpers ? bnk_sum_squares_avx2(x, n) : sumOfSquaresReference(x, count: n)
     }
 
     /// The spec of `bnk_sum_squares_avx2`: 16 independent partial sums (lane

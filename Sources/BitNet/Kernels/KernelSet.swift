@@ -48,6 +48,11 @@ public enum KernelSet: String, Sendable, CaseIterable {
         return supported.first ?? .reference
     }()
 
+    /// Whether the small AVX2 (+F16C) helper loops of the float paths run
+    /// (half vectors, 8-bit KV, activation rows): for every set but the
+    /// reference one, whose CPU check already guarantees AVX2.
+    static let usesSIMDHelpers = selected != .reference
+
     /// "bitnet 0.1.0; kernels: avx512vnni avx2 reference; using avx512vnni"
     public static var buildDescription: String {
         let compiled = compiledIn.map(\.rawValue).joined(separator: " ")

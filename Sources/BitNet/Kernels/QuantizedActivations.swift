@@ -68,10 +68,8 @@ public final class QuantizedActivations: @unchecked Sendable {
     @inline(__always)
     static func quantizeRow(_ v: UnsafePointer<Float>, count n: Int, into q: UnsafeMutablePointer<Int8>,
                             sum: inout Int32) -> Float {
-        useSIMD ? bnk_quantize_row_i8_avx2(v, n, q, &sum) : quantizeRowReference(v, count: n, into: q, sum: &sum)
+        KernelSet.usesSIMDHelpers ? bnk_quantize_row_i8_avx2(v, n, q, &sum) : quantizeRowReference(v, count: n, into: q, sum: &sum)
     }
-
-    static let useSIMD = KernelSet.selected != .reference
 
     /// The spec of `bnk_quantize_row_i8_avx2`, which matches it bit for bit.
     ///
