@@ -157,11 +157,11 @@ $(BUILD)/soak: Tests/soak/soak.c include/bitnet.h build
 	$(CC) -std=c11 -O2 -Wall -Wextra -Werror -Iinclude $< -o $@ -L$(BUILD)/lib -lbitnet -Wl,-rpath,$(CURDIR)/$(BUILD)/lib -lpthread
 
 soak: $(BUILD)/soak
-	$(BUILD)/soak ../shared $(SOAK_GENERATIONS)
+	$(BUILD)/soak Tests/Fixtures $(SOAK_GENERATIONS)
 
 # The CI variant: the 10,000 generations the issue asks for (~10 s here).
 soak-short: $(BUILD)/soak
-	$(BUILD)/soak ../shared 10000
+	$(BUILD)/soak Tests/Fixtures 10000
 
 # install/uninstall honour DESTDIR and leave nothing behind
 test-install: build

@@ -14,7 +14,7 @@ static int32_t n_vocab;
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc;
     (void)argv;
-    if (bitnet_model_load(fuzz_shared_path("golden/m1-b158-relu2-i2_s.gguf"), NULL, &model) != BITNET_OK) {
+    if (bitnet_model_load(fuzz_fixture_path("golden/m1-b158-relu2-i2_s.gguf"), NULL, &model) != BITNET_OK) {
         fprintf(stderr, "cannot load the model: %s\n", bitnet_last_error());
         abort();
     }

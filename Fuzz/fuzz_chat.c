@@ -12,8 +12,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     bitnet_model_params p;
     bitnet_model_params_init(&p);
     p.vocab_only = 1;
-    if (bitnet_model_load(fuzz_shared_path("golden/m1-b158-relu2-i2_s.gguf"), &p, &models[0]) != BITNET_OK ||
-        bitnet_model_load(fuzz_shared_path("vocab/ggml-vocab-llama-bpe.gguf"), &p, &models[1]) != BITNET_OK) {
+    if (bitnet_model_load(fuzz_fixture_path("golden/m1-b158-relu2-i2_s.gguf"), &p, &models[0]) != BITNET_OK ||
+        bitnet_model_load(fuzz_fixture_path("vocab/ggml-vocab-llama-bpe.gguf"), &p, &models[1]) != BITNET_OK) {
         fprintf(stderr, "cannot load the models: %s\n", bitnet_last_error());
         abort();
     }

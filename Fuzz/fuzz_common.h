@@ -28,11 +28,11 @@ static inline int fuzz_status_ok(int32_t rc) {
 }
 #define FUZZ_STATUS(rc) FUZZ_ASSERT(fuzz_status_ok(rc))
 
-/* $BITNET_SHARED (set by Fuzz/run.sh), else ../shared. */
-static inline const char *fuzz_shared_path(const char *rel) {
+/* $BITNET_FIXTURES (set by Fuzz/run.sh), else Tests/Fixtures (run from the repository root). */
+static inline const char *fuzz_fixture_path(const char *rel) {
     static char buf[2048];
-    const char *dir = getenv("BITNET_SHARED");
-    snprintf(buf, sizeof buf, "%s/%s", dir ? dir : "../shared", rel);
+    const char *dir = getenv("BITNET_FIXTURES");
+    snprintf(buf, sizeof buf, "%s/%s", dir ? dir : "Tests/Fixtures", rel);
     return buf;
 }
 

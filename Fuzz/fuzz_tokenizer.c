@@ -1,5 +1,5 @@
 /* The tokenizer: arbitrary bytes as text, with every vocabulary in
- * ../shared/vocab/ and the generator's built-in one (golden model). The first
+ * Tests/Fixtures/vocab/ and the generator's built-in one (golden model). The first
  * byte picks the vocabulary and the flags. Valid UTF-8 must tokenize; the ids
  * must be in range; for byte-level BPE without special parsing, detokenizing
  * must give the text back byte for byte. Invalid UTF-8 must be refused. */
@@ -22,7 +22,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     p.vocab_only = 1;
     int i;
     for (i = 0; i < N_VOCABS; i++) {
-        if (bitnet_model_load(fuzz_shared_path(vocab_files[i]), &p, &vocabs[i]) != BITNET_OK) {
+        if (bitnet_model_load(fuzz_fixture_path(vocab_files[i]), &p, &vocabs[i]) != BITNET_OK) {
             fprintf(stderr, "cannot load %s: %s\n", vocab_files[i], bitnet_last_error());
             abort();
         }

@@ -3,7 +3,7 @@
 embedding type the generator writes) plus malformed variants of them (the
 bad-input corpus: truncations, garbled header counts, flipped bytes).
 
-    python3 Fuzz/make_seeds.py OUT_DIR SHARED_DIR
+    python3 Fuzz/make_seeds.py OUT_DIR FIXTURES_DIR
 
 writes OUT_DIR/gguf/*. State and C-API seeds are written by the harnesses'
 own seed mode (they need the library to save a state)."""
@@ -16,7 +16,7 @@ make_model = os.path.join(here, "..", "Tests", "tools", "make_model.py")
 
 
 def main():
-    out, shared = sys.argv[1], sys.argv[2]
+    out, fixtures = sys.argv[1], sys.argv[2]
     gguf_dir = os.path.join(out, "gguf")
     os.makedirs(gguf_dir, exist_ok=True)
     # Tiny shapes keep each execution fast; the flags cover every code path of the loader.
@@ -60,7 +60,7 @@ def main():
             f.write(data)
     # The golden models that are small enough to mutate quickly.
     for name in ("m1-b158-relu2-i2_s.gguf", "m1-bitnet-relu2-tq1_0.gguf"):
-        src = os.path.join(shared, "golden", name)
+        src = os.path.join(fixtures, "golden", name)
         if os.path.exists(src):
             with open(src, "rb") as f, open(os.path.join(gguf_dir, "golden-" + name), "wb") as g:
                 g.write(f.read())

@@ -5,11 +5,11 @@
 # Writes build/fuzz/report.txt (executions, corpus size, crashes per harness).
 #   FUZZ_SECONDS  seconds per harness (default 60)
 #   FUZZ_TARGETS  which harnesses (default: gguf tokenizer chat state api)
-#   SHARED        the shared folder (golden models, vocabularies)
+#   FIXTURES      the test data folder (golden models, vocabularies; Tests/Fixtures)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
-SHARED=${SHARED:-$(cd "$root/.." && pwd)/shared}
+FIXTURES=${FIXTURES:-$root/Tests/Fixtures}
 SECONDS_EACH=${FUZZ_SECONDS:-60}
 TARGETS=${FUZZ_TARGETS:-"gguf tokenizer chat state api"}
 SWIFT=${SWIFT:-swift}
@@ -32,11 +32,11 @@ done
 # Seeds: generated models and the malformed corpus; tokenizer test inputs;
 # chat conversations; real saved states; random API programs.
 seeds="$out/seeds"
-[ -d "$seeds/gguf" ] || python3 "$here/make_seeds.py" "$seeds" "$SHARED"
+[ -d "$seeds/gguf" ] || python3 "$here/make_seeds.py" "$seeds" "$FIXTURES"
 if [ ! -d "$seeds/tokenizer" ]; then
   mkdir -p "$seeds/tokenizer"
   i=0
-  for f in "$SHARED"/vocab/*.inp; do
+  for f in "$FIXTURES"/vocab/*.inp; do
     awk -v dir="$seeds/tokenizer" -v vocab="$i" 'BEGIN { RS = "\n__ggml_vocab_test__\n" }
       NR <= 40 { f = sprintf("%s/v%d-%03d", dir, vocab, NR); printf "%c%s", vocab + 1 + 8 * (NR % 2) + 4 * (NR % 3 == 0), $0 > f; close(f) }' "$f"
     i=$((i + 1))
@@ -50,7 +50,7 @@ if [ ! -d "$seeds/chat" ]; then
 fi
 if [ ! -d "$seeds/state" ]; then
   mkdir -p "$seeds/state"
-  BITNET_SHARED="$SHARED" FUZZ_WRITE_SEEDS="$seeds/state" "$out/fuzz_state" -runs=0 >/dev/null 2>&1 || true
+  BITNET_FIXTURES="$FIXTURES" FUZZ_WRITE_SEEDS="$seeds/state" "$out/fuzz_state" -runs=0 >/dev/null 2>&1 || true
 fi
 if [ ! -d "$seeds/api" ]; then
   mkdir -p "$seeds/api"
@@ -68,7 +68,7 @@ for t in $TARGETS; do
   [ -n "$(ls -A "$corpus")" ] || cp "$seeds/$t"/* "$corpus"/
   log="$out/fuzz_$t.log"
   set +e
-  BITNET_SHARED="$SHARED" ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 \
+  BITNET_FIXTURES="$FIXTURES" ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 \
     "$out/fuzz_$t" -max_total_time="$SECONDS_EACH" -timeout=20 -rss_limit_mb=4096 -max_len=1048576 \
     -print_final_stats=1 -artifact_prefix="$artifacts/" "$corpus" > "$log" 2>&1
   rc=$?

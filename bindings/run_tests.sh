@@ -13,8 +13,8 @@ PYTHON=${PYTHON:-python3}
 LUAJIT=${LUAJIT:-luajit}
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
-SHARED=${SHARED:-$(cd "$repo/.." && pwd)/shared}
-golden="$SHARED/golden/m1-b158-relu2-i2_s.gguf"
+FIXTURES=${FIXTURES:-$repo/Tests/Fixtures}
+golden="$FIXTURES/golden/m1-b158-relu2-i2_s.gguf"
 out="$BUILD/bindings"
 rm -rf "$out" && mkdir -p "$out"
 export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig"

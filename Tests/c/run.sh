@@ -8,7 +8,7 @@ set -eu
 CC=${CC:-cc}
 CXX=${CXX:-c++}
 here=$(cd "$(dirname "$0")" && pwd)
-SHARED=${SHARED:-$(cd "$here/../../.." && pwd)/shared}
+FIXTURES=${FIXTURES:-$(cd "$here/.." && pwd)/Fixtures}
 out="$BUILD/c-tests"
 rm -rf "$out" && mkdir -p "$out"
 export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig"
@@ -51,7 +51,7 @@ for src in "$here"/test_*.c; do
   name=$(basename "$src" .c)
   if $CC -std=c99 -Wall -Wextra -Werror $(pkg-config --cflags bitnet) "$src" -o "$out/$name" \
        $(pkg-config --libs bitnet) -Wl,-rpath,"$PREFIX/lib" -lpthread -lm; then
-    if env LD_LIBRARY_PATH= "$out/$name" "$SHARED"; then ok "$name"; else bad "$name (exit $?)"; fi
+    if env LD_LIBRARY_PATH= "$out/$name" "$FIXTURES"; then ok "$name"; else bad "$name (exit $?)"; fi
   else bad "$name (compile)"; fi
 done
 
@@ -60,7 +60,7 @@ for src in "$here"/../../examples/*.c; do
   name=example-$(basename "$src" .c)
   if $CC -std=c99 -Wall -Wextra -Werror $(pkg-config --cflags bitnet) "$src" -o "$out/$name" \
        $(pkg-config --libs bitnet) -Wl,-rpath,"$PREFIX/lib"; then
-    if env LD_LIBRARY_PATH= "$out/$name" "$SHARED/golden/m1-b158-relu2-i2_s.gguf" > "$out/$name.out"; then
+    if env LD_LIBRARY_PATH= "$out/$name" "$FIXTURES/golden/m1-b158-relu2-i2_s.gguf" > "$out/$name.out"; then
       ok "$name ($(wc -c < "$out/$name.out") bytes of output)"
     else bad "$name (exit $?)"; fi
   else bad "$name (compile)"; fi

@@ -233,7 +233,7 @@ static void test_overflow(bitnet_model *model) {
 
 int main(int argc, char **argv) {
     bitnet_model *model = NULL, *other = NULL;
-    snprintf(shared_dir, sizeof shared_dir, "%s", argc > 1 ? argv[1] : "../shared");
+    snprintf(shared_dir, sizeof shared_dir, "%s", argc > 1 ? argv[1] : "Tests/Fixtures");
     CHECK(bitnet_model_load(golden("m1-b158-relu2-i2_s.gguf"), NULL, &model) == BITNET_OK);
     CHECK(bitnet_model_load(golden("m2-bitnet-silu-tq2_0.gguf"), NULL, &other) == BITNET_OK);
     if (!model || !other) return CHECK_DONE();

@@ -181,7 +181,7 @@ int main(int argc, char **argv) {
     bitnet_model *model = NULL;
     int32_t tokens[N_TOKENS];
     float *ref;
-    snprintf(shared_dir, sizeof shared_dir, "%s", argc > 1 ? argv[1] : "../shared");
+    snprintf(shared_dir, sizeof shared_dir, "%s", argc > 1 ? argv[1] : "Tests/Fixtures");
     CHECK(read_tokens(tokens) == N_TOKENS);
     ref = read_reference();
     CHECK(ref != NULL);

@@ -681,7 +681,7 @@ int main(int argc, char **argv) {
     bitnet_model *model = NULL;
     bitnet_generation_params sampled;
     if (argc < 2) {
-        fprintf(stderr, "usage: %s SHARED_DIR\n", argv[0]);
+        fprintf(stderr, "usage: %s FIXTURES_DIR\n", argv[0]);
         return 2;
     }
     snprintf(model_path, sizeof model_path, "%s/golden/m1-b158-relu2-i2_s.gguf", argv[1]);

@@ -2,7 +2,7 @@
  * sizes, frees of NULL, calls after a failed create, one context from two
  * threads, freeing from inside callbacks, callbacks returning garbage, invalid
  * UTF-8 and NUL bytes. Every call must return a status (or NULL / -1 / 0 as
- * documented) — never crash, hang or abort. Usage: test_misuse SHARED_DIR */
+ * documented) — never crash, hang or abort. Usage: test_misuse FIXTURES_DIR */
 #define _POSIX_C_SOURCE 200809L
 #include <bitnet.h>
 #include <math.h>
@@ -916,7 +916,7 @@ static void misuse_two_threads(bitnet_model *model) {
 }
 
 int main(int argc, char **argv) {
-    snprintf(shared_dir, sizeof shared_dir, "%s", argc > 1 ? argv[1] : "../shared");
+    snprintf(shared_dir, sizeof shared_dir, "%s", argc > 1 ? argv[1] : "Tests/Fixtures");
     misuse_globals();
     misuse_model_load();
     bitnet_model *model = NULL;

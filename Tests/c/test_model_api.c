@@ -6,7 +6,7 @@
  *   mkdir -p /tmp/bitnet-lib && ln -sf $PWD/.build/debug/libbitnet.so /tmp/bitnet-lib/libbitnet.so.0
  *   cc -std=c99 -Wall -Wextra -Werror -Iinclude Tests/CAPI/test_model_api.c \
  *      -L.build/debug -lbitnet -o /tmp/test_model_api
- *   LD_LIBRARY_PATH=/tmp/bitnet-lib /tmp/test_model_api ../shared
+ *   LD_LIBRARY_PATH=/tmp/bitnet-lib /tmp/test_model_api Tests/Fixtures
  *
  * (The library's SONAME is libbitnet.so.0; SwiftPM only builds libbitnet.so.)
  */
@@ -45,7 +45,7 @@ static void path_join(char *out, size_t cap, const char *root, const char *rest)
 }
 
 int main(int argc, char **argv) {
-    const char *shared = argc > 1 ? argv[1] : "../shared";
+    const char *shared = argc > 1 ? argv[1] : "Tests/Fixtures";
     char i2s[1024], vocab[1024], cut[1024];
     path_join(i2s, sizeof i2s, shared, "golden/m1-b158-relu2-i2_s.gguf");
     path_join(vocab, sizeof vocab, shared, "vocab/ggml-vocab-llama-bpe.gguf");

@@ -3,7 +3,7 @@
  * worker held a strong reference to its pool for its whole loop, so the
  * pool's deinit (which stops and joins them) never ran. 50 cycles of
  * context + stream + free must leave the thread count where it was.
- *   test_thread_leak SHARED_DIR */
+ *   test_thread_leak FIXTURES_DIR */
 #define _DEFAULT_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #include <bitnet.h>
@@ -25,7 +25,7 @@ static int count_threads(void) {
 int main(int argc, char **argv) {
     bitnet_model *model = NULL;
     char path[1024];
-    snprintf(path, sizeof path, "%s/golden/m1-b158-relu2-i2_s.gguf", argc > 1 ? argv[1] : "../shared");
+    snprintf(path, sizeof path, "%s/golden/m1-b158-relu2-i2_s.gguf", argc > 1 ? argv[1] : "Tests/Fixtures");
     if (bitnet_model_load(path, NULL, &model) != BITNET_OK) {
         fprintf(stderr, "cannot load %s: %s\n", path, bitnet_last_error());
         return 1;

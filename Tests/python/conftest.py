@@ -1,7 +1,7 @@
 """Shared pytest setup: the built library, the import path for Tests/tools and the golden data.
 
 The library is $BITNET_LIBRARY, else build/lib/libbitnet.so.0.
-The golden folder is $BITNET_GOLDEN_DIR, else ../shared/golden beside the repository.
+The golden folder is $BITNET_GOLDEN_DIR, else Tests/Fixtures/golden in the repository.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
+FIXTURES = REPO / "Tests" / "Fixtures"
 sys.path.insert(0, str(REPO / "Tests" / "tools"))
 
-GOLDEN_DIR = Path(os.environ.get("BITNET_GOLDEN_DIR", SHARED / "golden"))
+GOLDEN_DIR = Path(os.environ.get("BITNET_GOLDEN_DIR", FIXTURES / "golden"))
 GOLDEN_MODELS = (
     "m1-b158-relu2-i2_s",
     "m1-bitnet-relu2-tq2_0",

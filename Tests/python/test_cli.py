@@ -74,5 +74,5 @@ def test_bench_lists_depth_and_time_to_first_token(tmp_path, make_model):
 
 
 def test_inspect_lists_tensors():
-    out = run("inspect", str(REPO.parent / "shared" / "golden" / "m1-b158-relu2-i2_s.gguf"))
+    out = run("inspect", str(REPO / "Tests" / "Fixtures" / "golden" / "m1-b158-relu2-i2_s.gguf"))
     assert "bitnet-b1.58" in out and "blk.1.ffn_down.weight" in out and "I2_S" in out

@@ -12,7 +12,7 @@ set -eu
 MODE=${1:-short}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-SHARED=${SHARED:-$(cd "$root/.." && pwd)/shared}
+FIXTURES=${FIXTURES:-$root/Tests/Fixtures}
 SWIFT=${SWIFT:-swift}
 CLANG=${CLANG:-clang}
 out="$root/build/sanitize"
@@ -35,7 +35,7 @@ for src in "$root"/Tests/c/test_*.c; do
   name=$(basename "$src" .c)
   if $CLANG -std=c99 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -I"$root/include" \
        "$src" -o "$out/$name" -L"$out/lib" -lbitnet -Wl,-rpath,"$out/lib" -lpthread -lm 2>"$out/$name.build.log" &&
-     "$out/$name" "$SHARED" > "$out/$name.log" 2>&1; then
+     "$out/$name" "$FIXTURES" > "$out/$name.log" 2>&1; then
     passed=$((passed + 1)); echo "ok   $name (ASan+UBSan)"
   else
     failed=$((failed + 1)); echo "FAIL $name (ASan+UBSan): see $out/$name.log"; tail -30 "$out/$name.log" || true
@@ -43,7 +43,7 @@ for src in "$root"/Tests/c/test_*.c; do
 done
 $CLANG -std=c11 -g -O1 -fsanitize=address,undefined -I"$root/include" "$root/Tests/soak/soak.c" -o "$out/soak" \
   -L"$out/lib" -lbitnet -Wl,-rpath,"$out/lib" -lpthread
-if SOAK_SANITIZER=1 "$out/soak" "$SHARED" "${SANITIZE_SOAK_GENERATIONS:-2000}" > "$out/soak.log" 2>&1; then
+if SOAK_SANITIZER=1 "$out/soak" "$FIXTURES" "${SANITIZE_SOAK_GENERATIONS:-2000}" > "$out/soak.log" 2>&1; then
   passed=$((passed + 1)); echo "ok   soak (ASan+UBSan): $(grep -m1 '^soak:' "$out/soak.log")"
 else
   failed=$((failed + 1)); echo "FAIL soak (ASan+UBSan)"; tail -30 "$out/soak.log"
@@ -71,8 +71,8 @@ if [ "$MODE" = full ]; then
   ln -sf libbitnet.so.0 "$out/tsan-lib/libbitnet.so"
   for src in "$root"/Tests/c/test_*.c "$root/Tests/soak/soak.c"; do
     name=$(basename "$src" .c)
-    args="$SHARED"
-    [ "$name" = soak ] && args="$SHARED 2000"
+    args="$FIXTURES"
+    [ "$name" = soak ] && args="$FIXTURES 2000"
     # The toolchain's TSan runtime intercepts libdispatch, so it needs it (and blocks) to link.
     if $CLANG -std=c11 -g -O1 -fsanitize=thread -I"$root/include" "$src" -o "$out/tsan-$name" \
          -L"$out/tsan-lib" -lbitnet -L"$swiftlib" -ldispatch -lBlocksRuntime \

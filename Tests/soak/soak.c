@@ -10,7 +10,7 @@
  * no file descriptor or thread leak (counts back to the baseline after the
  * contexts are freed).
  *
- *   soak SHARED_DIR [N_GENERATIONS]
+ *   soak FIXTURES_DIR [N_GENERATIONS]
  * SOAK_SANITIZER=1 (sanitizer builds): no RSS check, and one thread more is
  * allowed at the end (ThreadSanitizer starts a background thread of its own). */
 #define _GNU_SOURCE
@@ -213,7 +213,7 @@ static void *driver(void *arg) {
 
 int main(int argc, char **argv) {
     char path[1024];
-    snprintf(path, sizeof path, "%s/golden/m1-b158-relu2-i2_s.gguf", argc > 1 ? argv[1] : "../shared");
+    snprintf(path, sizeof path, "%s/golden/m1-b158-relu2-i2_s.gguf", argc > 1 ? argv[1] : "Tests/Fixtures");
     total = argc > 2 ? atol(argv[2]) : 10000;
     int fds_before = count_dir("/proc/self/fd"), threads_before = count_dir("/proc/self/task");
     long rss_before = rss_kb();

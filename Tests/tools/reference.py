@@ -7,7 +7,7 @@
 Writes raw little-endian float32 logits [n_tokens][n_vocab]; row t is the prediction after
 tokens 0..t (causal, one batch). As a module: `forward(model_path, tokens, numerics)`.
 
-Numerics (see shared/golden/README.md):
+Numerics (see Tests/Fixtures/golden/README.md):
   * float: BitLinear(v, W) = v @ W^T with the dequantized W.
   * paper: per token s = 127 / max(max|v|, 1e-5), q = clamp(round_half_even(v*s), -128, 127),
     BitLinear = (W @ q) / s, where W @ q is exact in float64 (= beta * T.q).

@@ -3,7 +3,7 @@
  *   ln -sf libbitnet.so .build/debug/libbitnet.so.0
  *   cc -std=c99 -Wall -I include tools/tokenizer-bench/capi_tokens_check.c -L .build/debug -lbitnet \
  *      -Wl,-rpath,$PWD/.build/debug -o /tmp/capi_tokens_check
- *   /tmp/capi_tokens_check ../shared/vocab/ggml-vocab-llama-bpe.gguf
+ *   /tmp/capi_tokens_check Tests/Fixtures/vocab/ggml-vocab-llama-bpe.gguf
  */
 #include <bitnet.h>
 #include <stdio.h>

@@ -3,12 +3,12 @@
 The HF tokenizer is rebuilt from the GGUF vocabulary itself (tokens, merges, the
 pre-tokenizer regex, ignore_merges for Llama 3), so nothing is downloaded.
 Needs `pip install tokenizers gguf`. Usage:
-  BITNET_CLI=.build/release/bitnet-cli VOCAB=/path/to/shared/vocab \
+  BITNET_CLI=.build/release/bitnet-cli VOCAB=Tests/Fixtures/vocab \
   python3 compare_hf.py llama-bpe|gpt-2 FILE...
 """
 import os, sys, gguf, subprocess
 CLI = os.environ.get("BITNET_CLI", ".build/release/bitnet-cli")
-VOCAB = os.environ.get("VOCAB", "../shared/vocab")
+VOCAB = os.environ.get("VOCAB", "Tests/Fixtures/vocab")
 from tokenizers import Tokenizer, Regex, models, pre_tokenizers, decoders
 LLAMA3 = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
 GPT2 = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"

@@ -1,4 +1,5 @@
-/// Paths of the shared test data (`<repo>/../shared`), found from this file's location.
+/// Paths of the test data in the repository (`<repo>/Tests/Fixtures`: golden models and
+/// logits, tokenizer vocabularies; see its README), found from this file's location.
 enum SharedData {
     static let root: String = {
         var path = #filePath  // <repo>/Tests/BitNetTests/GGUF/SharedData.swift
@@ -6,7 +7,7 @@ enum SharedData {
             guard let slash = path.lastIndex(of: "/") else { break }
             path = String(path[..<slash])
         }
-        return path + "/../shared"
+        return path + "/Tests/Fixtures"
     }()
 
     static func golden(_ name: String) -> String { root + "/golden/" + name }

@@ -6,7 +6,7 @@ import Glibc
 
 /// Writes a 2B4T-shaped I2_S model (n_embd 2560, 30 layers, 20/5 heads, n_ff
 /// 6912, vocab 128256, tied F16 embedding, the Llama 3 tokenizer from
-/// ../shared/vocab; random weights, ~1.2 GB) to /tmp and times loading it.
+/// Tests/Fixtures/vocab; random weights, ~1.2 GB) to /tmp and times loading it.
 /// Opt-in, never part of a normal run:
 ///
 ///     BITNET_BENCH_MODEL_LOAD=1 swift test --filter LoadBenchmark

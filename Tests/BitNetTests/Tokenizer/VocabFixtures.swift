@@ -4,8 +4,8 @@ import Synchronization
 
 /// Loading of the shared tokenizer test vocabularies and their vectors.
 enum VocabFixtures {
-    static let vocabDirectory = "/work/shared/vocab"
-    static let goldenDirectory = "/work/shared/golden"
+    static let vocabDirectory = SharedData.root + "/vocab"
+    static let goldenDirectory = SharedData.root + "/golden"
 
     /// Tokenizers are expensive to build (128K tokens, 280K merges): build each once.
     private static let cache = Mutex<[String: Tokenizer]>([:])
