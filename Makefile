@@ -5,6 +5,7 @@
 #   make test       every test (Swift, C against the installed header, Python, bindings,
 #                   C tests under ASan/UBSan, a short soak)
 #   make fuzz       libFuzzer harnesses, FUZZ_SECONDS each (default 60)
+#   make fuzz-long  a campaign from the committed corpus (Fuzz/corpus), merged back into it
 #   make sanitize   C tests + soak under ASan/UBSan, Swift tests under ASan and TSan (long)
 #   make soak       SOAK_GENERATIONS generations (default 100000) on 4 contexts, 2 threads
 #   make install    PREFIX=/usr/local DESTDIR= (library + symlinks, header, bitnet.pc, CLI)
@@ -39,7 +40,7 @@ REALNAME := $(LIBNAME).$(VERSION)
 DEFAULT_MODEL ?= models/bitnet-kjv-tiny.gguf
 
 .PHONY: all build run test test-swift test-c test-python test-install test-bindings install uninstall deps deps-apt deps-pip clean \
-        fuzz sanitize sanitize-short soak soak-short
+        fuzz fuzz-long fuzz-replay sanitize sanitize-short soak soak-short
 
 all: build
 
@@ -75,6 +76,9 @@ install: build
 	install -m 755 $(BUILD)/bin/bitnet $(DESTDIR)$(BINDIR)/bitnet
 	install -d $(DESTDIR)$(DATADIR)/models
 	install -m 644 models/bitnet-kjv-tiny.gguf $(DESTDIR)$(DATADIR)/models/bitnet-kjv-tiny.gguf
+	@# A real install (no DESTDIR) refreshes the loader's cache, so programs find
+	@# libbitnet.so.0 in a system prefix at once; staged installs leave that to the package.
+	@if [ -z "$(DESTDIR)" ] && [ -w /etc/ld.so.cache ] && command -v ldconfig >/dev/null 2>&1; then ldconfig; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/$(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/$(LIBNAME)
@@ -147,6 +151,15 @@ SOAK_GENERATIONS ?= 100000
 fuzz:
 	FUZZ_SECONDS=$(FUZZ_SECONDS) SWIFT=$(SWIFT) sh Fuzz/run.sh
 
+# A campaign: every harness from the committed corpus (Fuzz/corpus/), which it
+# then merges and minimizes; Fuzz/campaigns.tsv keeps the running totals.
+fuzz-long:
+	FUZZ_MODE=long FUZZ_SECONDS=$(FUZZ_SECONDS) SWIFT=$(SWIFT) sh Fuzz/run.sh
+
+# make test's sample: every committed corpus input and past finding, run once.
+fuzz-replay:
+	FUZZ_MODE=replay SWIFT=$(SWIFT) sh Fuzz/run.sh
+
 sanitize:
 	SWIFT=$(SWIFT) sh Tests/sanitize/run.sh full
 
@@ -173,3 +186,4 @@ test-install: build
 	test -x $$d/opt/bitnet/bin/bitnet && \
 	$(MAKE) --no-print-directory -s uninstall DESTDIR=$$d PREFIX=/opt/bitnet && \
 	test -z "$$(find $$d -type f -o -type l)" && rm -rf $$d && echo "ok   install/uninstall with DESTDIR"
+	MAKE="$(MAKE)" sh Tests/install/readme_example.sh
