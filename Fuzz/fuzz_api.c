@@ -107,6 +107,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fuzz_input in = {data, size, 0};
     bitnet_context *ctx = new_context(&in);
     bitnet_stream *stream = NULL;
+    /* The last generation had max_new_tokens = 0 (no limit): with the shift
+     * overflow policy and no EOS it runs until the caller stops it, so it is
+     * only ever resumed with a callback, which cancels after 64 chunks (a
+     * resume without one would be a host asking for an endless loop). */
+    int unbounded = 0;
     const char *stops[] = {"e ", "\xc3\xa9"};
     int steps;
     for (steps = 0; steps < 48 && !fuzz_done(&in); steps++) {
@@ -134,13 +139,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             fill_params(&in, &gp, stops);
             memset(&res, 0, sizeof res);
             res.size = sizeof res;
+            unbounded = gp.max_new_tokens == 0;
             rc = bitnet_generate(ctx, null_prompt ? NULL : prompt, &gp, on_chunk, &s, &res);
             FUZZ_ASSERT(res.n_generated >= 0);
             break;
         }
         case 5: { /* resume */
             script s = {&in, 0};
-            rc = bitnet_generate_resume(ctx, fuzz_byte(&in) & 1 ? on_chunk : NULL, &s, NULL);
+            int with_callback = (fuzz_byte(&in) & 1) || unbounded;
+            rc = bitnet_generate_resume(ctx, with_callback ? on_chunk : NULL, &s, NULL);
             break;
         }
         case 6: { /* stream start (replacing a running one) */

@@ -64,6 +64,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (rc_mapped == BITNET_OK) FUZZ_ASSERT(rc_vocab == BITNET_OK);
     if (vocab) exercise(vocab);
     bitnet_model_free(vocab);
+    /* validate_only (fuzz_gguf_parse's fast path) must never pass a file the
+     * full load refuses for its structure, nor refuse one it accepts. */
+    p.vocab_only = 0;
+    p.validate_only = 1;
+    bitnet_model *validated = NULL;
+    int32_t rc_validated = bitnet_model_load(f.path, &p, &validated);
+    FUZZ_STATUS(rc_validated);
+    if (rc_mapped == BITNET_OK) FUZZ_ASSERT(rc_validated == BITNET_OK);
+    if (rc_validated != BITNET_OK) FUZZ_ASSERT(rc_mapped == rc_validated);
+    bitnet_model_free(validated);
     fuzz_memfile_close(&f);
     return 0;
 }

@@ -5,7 +5,7 @@ bad-input corpus: truncations, garbled header counts, flipped bytes).
 
     python3 Fuzz/make_seeds.py OUT_DIR FIXTURES_DIR
 
-writes OUT_DIR/gguf/*. State and C-API seeds are written by the harnesses'
+writes OUT_DIR/gguf/* and OUT_DIR/gguf_parse/*. State and C-API seeds are written by the harnesses'
 own seed mode (they need the library to save a state)."""
 import os
 import subprocess
@@ -58,6 +58,27 @@ def main():
     for name, data in variants.items():
         with open(os.path.join(gguf_dir, f"bad-{name}.gguf"), "wb") as f:
             f.write(data)
+    # The parse-only harness's seeds: the smallest models of each layout and
+    # head form (shapes only have to agree, so F16/F32/BF16 weights can be tiny),
+    # and the malformed variants above.
+    parse_dir = os.path.join(out, "gguf_parse")
+    os.makedirs(parse_dir, exist_ok=True)
+    tiny = ["--n-layer", "1", "--n-head", "2", "--n-head-kv", "1", "--n-vocab", "260", "--seed", "9"]
+    parse_recipes = {
+        "f16": ["--arch", "bitnet", "--wtype", "f16", "--embtype", "f16", "--n-embd", "32", "--n-ff", "32"],
+        "f32-relu2": ["--arch", "bitnet-b1.58", "--wtype", "f32", "--embtype", "f32", "--n-embd", "16", "--n-ff", "16"],
+        "bf16-sep-scale": ["--arch", "bitnet-25", "--wtype", "bf16", "--embtype", "bf16", "--separate-output",
+                           "--scale-tensors", "--n-embd", "32", "--n-ff", "32"],
+        "i2s": ["--wtype", "i2_s", "--embtype", "q8_0", "--n-embd", "128", "--n-ff", "128"],
+    }
+    for name, flags in parse_recipes.items():
+        path = os.path.join(parse_dir, f"tiny-{name}.gguf")
+        subprocess.run([sys.executable, make_model, "-o", path] + tiny + flags, check=True,
+                       stdout=subprocess.DEVNULL)
+    for name in variants:
+        with open(os.path.join(gguf_dir, f"bad-{name}.gguf"), "rb") as f, \
+             open(os.path.join(parse_dir, f"bad-{name}.gguf"), "wb") as g:
+            g.write(f.read()[:65536])
     # The golden models that are small enough to mutate quickly.
     for name in ("m1-b158-relu2-i2_s.gguf", "m1-bitnet-relu2-tq1_0.gguf"):
         src = os.path.join(fixtures, "golden", name)

@@ -2,16 +2,23 @@
 # Builds an instrumented libbitnet (Swift: ASan + libFuzzer coverage, debug so
 # Swift's overflow and bounds traps stay in; C kernels: ASan + UBSan), links
 # each harness with libFuzzer, seeds its corpus and runs it for FUZZ_SECONDS.
-# Writes build/fuzz/report.txt (executions, corpus size, crashes per harness).
+# Writes build/fuzz/report.txt (executions, coverage, corpus, crashes per harness).
 #   FUZZ_SECONDS  seconds per harness (default 60)
-#   FUZZ_TARGETS  which harnesses (default: gguf tokenizer chat state api)
+#   FUZZ_TARGETS  which harnesses (default: all of them, below)
+#   FUZZ_MODE     short (default): a scratch corpus in build/fuzz/corpus, started
+#                 from the committed one; long: the committed corpus Fuzz/corpus/
+#                 itself, merged and minimized after the run, and one line per
+#                 harness appended to Fuzz/campaigns.tsv (make fuzz-long);
+#                 replay: run every committed corpus input and every past
+#                 finding (Fuzz/regressions/) once, no fuzzing (make test)
 #   FIXTURES      the test data folder (golden models, vocabularies; Tests/Fixtures)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 FIXTURES=${FIXTURES:-$root/Tests/Fixtures}
 SECONDS_EACH=${FUZZ_SECONDS:-60}
-TARGETS=${FUZZ_TARGETS:-"gguf tokenizer chat state api"}
+TARGETS=${FUZZ_TARGETS:-"gguf_parse gguf tokenizer chat state api"}
+MODE=${FUZZ_MODE:-short}
 SWIFT=${SWIFT:-swift}
 CLANG=${CLANG:-clang}
 out="$root/build/fuzz"
@@ -32,7 +39,7 @@ done
 # Seeds: generated models and the malformed corpus; tokenizer test inputs;
 # chat conversations; real saved states; random API programs.
 seeds="$out/seeds"
-[ -d "$seeds/gguf" ] || python3 "$here/make_seeds.py" "$seeds" "$FIXTURES"
+[ -d "$seeds/gguf_parse" ] || python3 "$here/make_seeds.py" "$seeds" "$FIXTURES"
 if [ ! -d "$seeds/tokenizer" ]; then
   mkdir -p "$seeds/tokenizer"
   i=0
@@ -59,21 +66,76 @@ if [ ! -d "$seeds/api" ]; then
   printf '\050\010\000\000\004\004\001\000\003\002\003\004\004\010Hello\000\000\001\002\000\000\000\000\006\004Once\000\001\003\002\000\000\002\007\003\007\003\007\003\013\014' > "$seeds/api/program"
 fi
 
+# Per harness: its seed folder, dictionary and largest input. The parse-only
+# harness keeps inputs small (its speed is the point; the tensor data of a
+# seed model only has to exist, not to be large).
+options_of() {
+  case $1 in
+    gguf_parse) echo "-dict=$here/gguf.dict -max_len=98304 -use_value_profile=1" ;;
+    gguf) echo "-dict=$here/gguf.dict -max_len=1048576" ;;
+    *) echo "-max_len=1048576" ;;
+  esac
+}
+
 report="$out/report.txt"
 : > "$report"
+if [ "$MODE" = replay ]; then
+  passed=0 failed=0
+  for t in $TARGETS; do
+    dirs=""
+    for d in "$here/corpus/$t" "$here/regressions/$t"; do [ -n "$(ls -A "$d" 2>/dev/null)" ] && dirs="$dirs $d"; done
+    [ -n "$dirs" ] || dirs="$seeds/$t"
+    # shellcheck disable=SC2046,SC2086
+    if BITNET_FIXTURES="$FIXTURES" ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 \
+         "$out/fuzz_$t" -runs=0 -timeout=20 -rss_limit_mb=4096 $(options_of "$t") $dirs > "$out/replay_$t.log" 2>&1; then
+      passed=$((passed + 1)); echo "ok   fuzz_$t replays $(ls $dirs | grep -vc ':$') inputs"
+    else
+      failed=$((failed + 1)); echo "FAIL fuzz_$t"; tail -30 "$out/replay_$t.log"
+    fi
+  done
+  echo "$passed passed, $failed failed"
+  [ "$failed" -eq 0 ]
+  exit
+fi
 for t in $TARGETS; do
-  corpus="$out/corpus/$t"
+  committed="$here/corpus/$t"
   artifacts="$out/artifacts/$t"
-  mkdir -p "$corpus" "$artifacts"
+  mkdir -p "$artifacts" "$committed"
+  if [ "$MODE" = long ]; then
+    corpus="$committed"
+  else
+    corpus="$out/corpus/$t"
+    mkdir -p "$corpus"
+    [ -n "$(ls -A "$committed")" ] && cp "$committed"/* "$corpus"/
+  fi
   [ -n "$(ls -A "$corpus")" ] || cp "$seeds/$t"/* "$corpus"/
   log="$out/fuzz_$t.log"
   set +e
+  # shellcheck disable=SC2046
   BITNET_FIXTURES="$FIXTURES" ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 \
-    "$out/fuzz_$t" -max_total_time="$SECONDS_EACH" -timeout=20 -rss_limit_mb=4096 -max_len=1048576 \
+    "$out/fuzz_$t" -max_total_time="$SECONDS_EACH" -timeout=20 -rss_limit_mb=4096 $(options_of "$t") \
     -print_final_stats=1 -artifact_prefix="$artifacts/" "$corpus" > "$log" 2>&1
   rc=$?
   set -e
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | awk '{print $2}')
+  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | awk '{print $2}')
+  ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | awk '{print $2}')
   crashes=$(ls "$artifacts" | wc -l)
-  echo "$t: exit $rc, ${runs:-?} executions in ${SECONDS_EACH}s, corpus $(ls "$corpus" | wc -l) files, $crashes crash/timeout/leak artifacts" | tee -a "$report"
+  if [ "$MODE" = long ]; then
+    # Keep the committed corpus minimal: merge into an empty folder, which
+    # keeps only inputs that add coverage, then swap it in.
+    merged="$out/merged/$t"
+    rm -rf "$merged" && mkdir -p "$merged"
+    BITNET_FIXTURES="$FIXTURES" ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 \
+      "$out/fuzz_$t" -merge=1 $(options_of "$t") "$merged" "$committed" > "$out/merge_$t.log" 2>&1 \
+      && rm -rf "$committed" && mv "$merged" "$committed"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%Y-%m-%dT%H:%MZ)" "$t" "$SECONDS_EACH" "${runs:-0}" \
+      "${cov:-?}" "${ft:-?}" "$(ls "$committed" | wc -l)" "$(du -sk "$committed" | cut -f1)" "$crashes" >> "$here/campaigns.tsv"
+  fi
+  rate=$([ -n "$runs" ] && echo $((runs / SECONDS_EACH)) || echo "?")
+  echo "$t: exit $rc, ${runs:-?} executions in ${SECONDS_EACH}s ($rate/s), cov ${cov:-?}, ft ${ft:-?}, corpus $(ls "$corpus" | wc -l) files, $crashes crash/timeout/leak artifacts" | tee -a "$report"
 done
+if [ "$MODE" = long ]; then
+  echo "cumulative executions per harness (Fuzz/campaigns.tsv):"
+  awk -F'\t' 'NR > 1 { n[$2] += $4; s[$2] += $3 } END { for (h in n) printf "  %-12s %12d executions in %d s\n", h, n[h], s[h] }' "$here/campaigns.tsv" | sort
+fi

@@ -232,6 +232,19 @@ typedef struct bitnet_model_params {
      * 0: 4 KB pages, and a stored head is read in place from the mapping.
      */
     int32_t use_huge_pages;
+    /**
+     * 1: check the file as a full load would — header, metadata, the
+     * architecture's hyperparameters, the tensor table (names, types, shapes,
+     * offsets inside the file), every tensor the architecture needs, the
+     * tokenizer — without reading or repacking weight values. The file is
+     * mapped (use_mmap and use_mlock are ignored), so this takes
+     * milliseconds even for multi-gigabyte files. What it cannot see is what
+     * only the values tell (for example whether F16 weights really hold
+     * ternary values): a file that passes may still fail a full load.
+     * The model answers the info, metadata and tokenizer calls;
+     * bitnet_context_new refuses it (BITNET_E_INVALID_ARGUMENT). Default 0.
+     */
+    int32_t validate_only;
 } bitnet_model_params;
 
 /** Values of bitnet_model_params.lm_head_type. */
@@ -267,6 +280,7 @@ typedef struct bitnet_model_info {
     int32_t activation;   /**< BITNET_ACTIVATION_* */
     int32_t tied_output;  /**< 1 if the LM head is the token embedding */
     int32_t vocab_only;   /**< 1 if loaded with vocab_only (hyperparameters best effort, may be 0) */
+    int32_t validate_only; /**< 1 if loaded with validate_only (no weights prepared) */
 } bitnet_model_info;
 
 /** Fills *params with defaults (including params->size). NULL is ignored. Any thread. */
@@ -778,7 +792,17 @@ typedef struct bitnet_generation_params {
     float frequency_penalty;
     /** Same seed + same prompt + same params = same text. Default BITNET_SEED_RANDOM. */
     uint64_t seed;
-    /** Most tokens to generate; 0 = until a stop or a full context. Default 256. */
+    /**
+     * Most tokens to generate. Default 256. 0 = no limit: until EOS, a stop
+     * sequence or stop token, a callback's BITNET_CANCEL, or a full context —
+     * and with BITNET_OVERFLOW_SHIFT a full context is made room in, so a
+     * model that never emits EOS (or ignore_eos = 1) generates forever. A host
+     * that allows 0 stops such a generation itself: return BITNET_CANCEL or
+     * BITNET_PAUSE from the callback, or call bitnet_context_interrupt(ctx)
+     * from another thread (a watchdog or a user's "stop" button; it works
+     * with fn == NULL and for streams too, and the call returns
+     * BITNET_E_CANCELLED with the tokens so far kept in the context).
+     */
     int32_t max_new_tokens;
     /** Stop sequences (NUL-terminated UTF-8; empty ones ignored); copied at the start of the call. */
     const char *const *stop_sequences;

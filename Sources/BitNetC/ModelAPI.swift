@@ -13,7 +13,7 @@ private func defaultModelParams() -> bitnet_model_params {
         size: UInt32(MemoryLayout<bitnet_model_params>.size),
         use_mmap: 1, use_mlock: 0, vocab_only: 0,
         progress_callback: nil, progress_user_data: nil, lm_head_type: Int32(BITNET_LM_HEAD_AUTO),
-        use_huge_pages: 1)
+        use_huge_pages: 1, validate_only: 0)
 }
 
 @c @implementation
@@ -37,6 +37,7 @@ public func bitnet_model_load(_ path: UnsafePointer<CChar>?, _ params: UnsafePoi
         default: throw .invalidArgument("bitnet_model_load: lm_head_type \(p.lm_head_type) is not a BITNET_LM_HEAD_* value")
         }
         options.useHugePages = p.use_huge_pages != 0
+        options.validateOnly = p.validate_only != 0
         if let fn = p.progress_callback {
             let target = CProgressTarget(fn: fn, userData: p.progress_user_data)
             options.progress = { fraction in target.fn(Float(fraction), target.userData) == 0 }
@@ -76,6 +77,7 @@ public func bitnet_model_info_get(_ model: OpaquePointer?, _ info: UnsafeMutable
         result.activation = h.activation == .silu ? Int32(BITNET_ACTIVATION_SILU) : Int32(BITNET_ACTIVATION_RELU2)
         result.tied_output = h.tiedOutput ? 1 : 0
         result.vocab_only = model.isVocabOnly ? 1 : 0
+        result.validate_only = model.isValidateOnly ? 1 : 0
         try writeStruct(result, to: info, name: "bitnet_model_info")
         return Status.ok.rawValue
     }

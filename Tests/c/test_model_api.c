@@ -59,6 +59,7 @@ int main(int argc, char **argv) {
     CHECK(params.progress_callback == NULL && params.progress_user_data == NULL);
     CHECK(params.lm_head_type == BITNET_LM_HEAD_AUTO);
     CHECK(params.use_huge_pages == 1);
+    CHECK(params.validate_only == 0);
     bitnet_model_params_init(NULL);
 
     /* Argument errors. */
@@ -102,7 +103,35 @@ int main(int argc, char **argv) {
     CHECK(bitnet_model_load(cut, NULL, &model) == BITNET_E_FORMAT);
     CHECK(strstr(bitnet_last_error(), "extends past the end of the file") != NULL);
     CHECK(model == NULL);
+    {   /* validate_only sees the same structural fault, even when asked not to map. */
+        bitnet_model_params check = params;
+        check.validate_only = 1;
+        check.use_mmap = 0;
+        CHECK(bitnet_model_load(cut, &check, &model) == BITNET_E_FORMAT && model == NULL);
+        CHECK(strstr(bitnet_last_error(), "extends past the end of the file") != NULL);
+    }
     remove(cut);
+
+    /* validate_only: every structural check, no weights; info and tokenizer work, contexts do not. */
+    {
+        bitnet_model_params check = params;
+        check.validate_only = 1;
+        CHECK(bitnet_model_load(i2s, &check, &model) == BITNET_OK && model != NULL);
+        bitnet_model_info vinfo;
+        memset(&vinfo, 0, sizeof vinfo);
+        vinfo.size = sizeof vinfo;
+        CHECK(bitnet_model_info_get(model, &vinfo) == BITNET_OK);
+        CHECK(vinfo.validate_only == 1 && vinfo.vocab_only == 0);
+        CHECK(vinfo.n_layer == 2 && vinfo.n_embd == 256 && vinfo.weight_type == 36);
+        int32_t ids[16];
+        size_t n_ids = 0;
+        CHECK(bitnet_tokenize(model, "hello", 5, 1, 0, ids, 16, &n_ids) == BITNET_OK && n_ids > 0);
+        bitnet_context *vctx = NULL;
+        CHECK(bitnet_context_new(model, NULL, &vctx) == BITNET_E_INVALID_ARGUMENT && vctx == NULL);
+        CHECK(strstr(bitnet_last_error(), "validate_only") != NULL);
+        bitnet_model_free(model);
+        model = NULL;
+    }
 
     /* A real load with progress. */
     params.progress_callback = count_progress;

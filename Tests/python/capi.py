@@ -17,6 +17,7 @@ class ModelParams(ctypes.Structure):
         ("progress_user_data", ctypes.c_void_p),
         ("lm_head_type", ctypes.c_int32),
         ("use_huge_pages", ctypes.c_int32),
+        ("validate_only", ctypes.c_int32),
     ]
 
 

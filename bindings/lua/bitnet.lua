@@ -28,6 +28,7 @@ typedef struct bitnet_model_params {
     bitnet_progress_fn progress_callback; void *progress_user_data;
     int32_t lm_head_type;
     int32_t use_huge_pages;
+    int32_t validate_only;
 } bitnet_model_params;
 
 typedef struct bitnet_model_info {
@@ -35,6 +36,7 @@ typedef struct bitnet_model_info {
     int32_t n_head; int32_t n_head_kv; int32_t n_ff; int32_t weight_type; int32_t n_rot; int64_t n_params;
     uint64_t file_size; float rope_freq_base; float rms_norm_eps; int32_t activation; int32_t tied_output;
     int32_t vocab_only;
+    int32_t validate_only;
 } bitnet_model_info;
 
 typedef struct bitnet_context_params {
@@ -209,7 +211,7 @@ local function field_set(ctype_fields)
   return set
 end
 
-local MODEL_FIELDS = field_set { "use_mmap", "use_mlock", "vocab_only" }
+local MODEL_FIELDS = field_set { "use_mmap", "use_mlock", "vocab_only", "validate_only" }
 local CONTEXT_FIELDS = field_set { "n_ctx", "n_batch", "n_threads", "kv_type", "logits_all",
   "prefix_cache_bytes", "prefix_eviction", "prefix_cache_auto", "overflow_policy", "n_keep" }
 local GENERATION_FIELDS = field_set { "temperature", "top_k", "top_p", "min_p", "typical_p",
@@ -221,7 +223,7 @@ local GENERATION_FIELDS = field_set { "temperature", "top_k", "top_p", "min_p", 
 local Model = {}
 Model.__index = Model
 
---- bitnet.Model(path [, { use_mmap = true, use_mlock = false, vocab_only = false }])
+--- bitnet.Model(path [, { use_mmap = true, use_mlock = false, vocab_only = false, validate_only = false }])
 function bitnet.Model(path, options)
   local params = ffi.new("bitnet_model_params")
   lib.bitnet_model_params_init(params)

@@ -3,9 +3,7 @@ extension Context {
     /// Bytes a context for `model` with `options` would allocate for its KV
     /// cache (q8's f16 window included), computed without allocating.
     public static func kvBytesEstimate(model: Model, options: ContextOptions) throws(BitNetError) -> Int {
-        guard model.weights != nil else {
-            throw .invalidArgument("the model was loaded with vocab_only and cannot evaluate")
-        }
+        _ = try model.evaluableWeights()
         let hp = model.hparams
         let resolved = try options.resolved(for: hp)
         return try KVCache.totalBytes(layers: hp.nLayer, heads: hp.nHeadKV, headDim: hp.headDim, type: resolved.kvType,

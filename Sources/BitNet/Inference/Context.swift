@@ -78,9 +78,7 @@ public final class Context: @unchecked Sendable {
     private let interruptRequested = Atomic<Bool>(false)
 
     public init(model: Model, options: ContextOptions = ContextOptions()) throws(BitNetError) {
-        guard let weights = model.weights else {
-            throw .invalidArgument("the model was loaded with vocab_only and cannot evaluate")
-        }
+        let weights = try model.evaluableWeights()
         let hp = model.hparams
         var options = try options.resolved(for: hp)
         if options.threads <= 0 { options.threads = ThreadPool.defaultThreadCount }

@@ -6,6 +6,11 @@ public struct ModelLoadOptions: Sendable {
     public var useMlock = false
     /// Read only metadata (tokenizer); no weights, any architecture.
     public var vocabOnly = false
+    /// Check the file's structure as a full load does (header, metadata,
+    /// hyperparameters, tensor table, every required tensor's type and shape,
+    /// the tokenizer) without reading or repacking weight values: the file is
+    /// mapped whatever `useMmap` says, and the model cannot evaluate.
+    public var validateOnly = false
     /// Called with the progress in 0...1; return false to cancel (BITNET_E_CANCELLED).
     public var progress: (@Sendable (Double) -> Bool)?
     /// How the LM head is held for computing logits. Q8_0 where possible by default: it
@@ -86,12 +91,14 @@ public final class Model: Sendable {
     public let file: GGUFFile
     public let hparams: HyperParameters
     public let isVocabOnly: Bool
+    /// Loaded with `validateOnly`: every view is checked, no weights are prepared.
+    public let isValidateOnly: Bool
     public let tokenEmbedding: TensorView
     public let outputNorm: TensorView
     /// The separate LM head; nil when it is tied to `tokenEmbedding`.
     public let output: TensorView?
     public let layers: [Layer]
-    /// The weights prepared for computing (repacked ternary matrices); nil for vocab-only models.
+    /// The weights prepared for computing (repacked ternary matrices); nil for vocab-only and validate-only models.
     public let weights: ModelWeights?
     /// The text <-> token converter; nil only when the file has no `tokenizer.*` metadata.
     public let tokenizer: Tokenizer?
@@ -105,28 +112,39 @@ public final class Model: Sendable {
     /// Storage type of the linear (BitLinear) weights, nil for vocab-only models.
     public var weightType: GGMLType? { layers.first?.attnQ.type }
 
+    /// The prepared weights, or the error a vocab-only or validate-only model gives when asked to evaluate.
+    func evaluableWeights() throws(BitNetError) -> ModelWeights {
+        guard let weights else {
+            throw .invalidArgument("the model was loaded with \(isVocabOnly ? "vocab_only" : "validate_only") and cannot evaluate")
+        }
+        return weights
+    }
+
     /// Loads and validates the model at `path`.
     public static func load(path: String, options: ModelLoadOptions = ModelLoadOptions()) throws(BitNetError) -> Model {
         let progress = options.progress
         // Reading without mmap is the slow part: it gets 0...0.9 of the progress range.
         let readProgress: ((Double) -> Bool)? = progress.map { report in { report($0 * 0.9) } }
         if let progress, !progress(0) { throw BitNetError(.cancelled, "loading '\(path)' cancelled by the progress callback") }
-        let file = try GGUFFile(path: path, useMmap: options.useMmap, lock: options.useMlock,
+        let file = try GGUFFile(path: path, useMmap: options.useMmap || options.validateOnly,
+                                lock: options.useMlock && !options.validateOnly,
                                 metadataOnly: options.vocabOnly, progress: readProgress)
         let repackProgress: ((Double) -> Bool)? = progress.map { report in { report(0.9 + $0 * 0.1) } }
-        let model = try Model(file: file, vocabOnly: options.vocabOnly, lmHead: options.lmHead,
-                              hugePages: options.useHugePages, progress: repackProgress)
+        let model = try Model(file: file, vocabOnly: options.vocabOnly, validateOnly: options.validateOnly,
+                              lmHead: options.lmHead, hugePages: options.useHugePages, progress: repackProgress)
         if let progress, !progress(1) { throw BitNetError(.cancelled, "loading '\(path)' cancelled by the progress callback") }
         Log.info("loaded \(path): \(model.hparams.architectureName), \(model.layers.count) layers, \(file.tensors.count) tensors, \(file.fileSize) bytes")
         return model
     }
 
     /// Builds a model from an already parsed file (also used for in-memory files).
-    /// `progress` (0...1, false cancels) covers repacking the weights.
-    public init(file: GGUFFile, vocabOnly: Bool = false, lmHead: LMHeadStorage = .automatic,
+    /// `progress` (0...1, false cancels) covers repacking the weights;
+    /// `validateOnly` stops after every structural check (see `ModelLoadOptions`).
+    public init(file: GGUFFile, vocabOnly: Bool = false, validateOnly: Bool = false, lmHead: LMHeadStorage = .automatic,
                 hugePages: Bool = true, progress: ((Double) -> Bool)? = nil) throws(BitNetError) {
         self.file = file
         self.isVocabOnly = vocabOnly
+        self.isValidateOnly = validateOnly && !vocabOnly
         let hparams = try HyperParameters(file: file, vocabOnly: vocabOnly)
         self.hparams = hparams
         let tokenizer = try Tokenizer(gguf: file)
@@ -156,6 +174,10 @@ public final class Model: Sendable {
         }
         self.layers = layers
         try loader.rejectStrayBlocks()
+        if isValidateOnly {
+            weights = nil
+            return
+        }
         weights = try ModelWeights(layers: layers, outputNorm: outputNorm, tokenEmbedding: tokenEmbedding,
                                    output: output, lmHead: lmHead, hugePages: hugePages,
                                    releaseMappedSources: file.isMemoryMapped,
