@@ -1,8 +1,9 @@
 """Packers and unpackers for the three ternary weight layouts: I2_S, TQ1_0, TQ2_0.
 
-Written from the layout descriptions in shared/DESIGN.md section 3 and the golden
-README (not from any engine's code). All functions are vectorised NumPy so that a
-2B4T-sized model (about 2e9 weights) packs in well under a minute.
+Written from the layout descriptions in docs/ARCHITECTURE.md §3.3 "Ternary weight
+layouts" and Tests/Fixtures/golden/README.md (not from any engine's code). All
+functions are vectorised NumPy so that a 2B4T-sized model (about 2e9 weights)
+packs in well under a minute.
 
 Conventions:
   * `ternary` is an int8 array of shape (rows, K) with values in {-1, 0, +1},

@@ -1,7 +1,7 @@
 """The bitnet-b1.58 architecture in PyTorch, with BitNet b1.58 quantization-aware training.
 
-Numerics follow the engine (DESIGN.md section 3) exactly, so that the exported GGUF
-computes the same function:
+Numerics follow the engine (docs/ARCHITECTURE.md §4 "Numerics") exactly, so that
+the exported GGUF computes the same function:
   * BitLinear: weights ternarized with one absmean scale per tensor, beta = mean|W|,
     T = clamp(round(W / beta), -1, 1); activations quantized per token,
     s = 127 / max(max|x|, 1e-5), q = clamp(round_half_even(x * s), -128, 127);

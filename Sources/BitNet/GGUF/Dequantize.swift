@@ -1,8 +1,9 @@
 /// Reference dequantization of tensor rows to Float.
 ///
-/// Plain scalar code, written to be read next to the layouts in DESIGN.md
-/// section 3: the embedding lookup and reference LM head use it directly, and
-/// fast kernels are tested against it. Layouts (facts from ggml / bitnet.cpp):
+/// Plain scalar code, written to be read next to the layouts in
+/// docs/ARCHITECTURE.md §3.3 "Ternary weight layouts": the embedding lookup
+/// and reference LM head use it directly, and fast kernels are tested
+/// against it. Layouts (facts from ggml / bitnet.cpp):
 /// - Q8_0: 32 elements in 34 bytes: f16 d, 32 × int8 q; x = d·q.
 /// - Q4_K: 256 elements in 144 bytes: f16 d, f16 dmin, scales[12] (eight 6-bit
 ///   scale/min pairs), qs[128]. Sub-block j (32 elements) uses byte chunk j/2,
@@ -11,7 +12,7 @@
 ///   Per 128-element half h, element r: low 4 bits from ql[64h + r%64] (low
 ///   nibble if r < 64, else high), high 2 bits from qh[32h + r%32] at bit
 ///   2·(r/32); x = d·scales[e/16]·(q − 32).
-/// - TQ1_0, TQ2_0, I2_S: see DESIGN.md; values (t − 1)·d.
+/// - TQ1_0, TQ2_0, I2_S: see docs/ARCHITECTURE.md §3.3; values (t − 1)·d.
 public enum Dequantize {
     /// Row `index` of `tensor` as floats (`tensor.rowLength` of them).
     public static func row(_ tensor: TensorView, _ index: Int) throws(BitNetError) -> [Float] {

@@ -4,7 +4,7 @@ import Glibc
 
 /// The BitNet b1.58 network applied to a batch of consecutive tokens.
 ///
-/// Per layer (DESIGN.md §3):
+/// Per layer (docs/ARCHITECTURE.md §4.1 "The forward pass"):
 ///   n = rms(x)·attn_norm;  q,k,v = BitLinear(n);  RoPE(q, k);  cache k, v
 ///   a = rms(attention(q))·attn_sub_norm;  x += BitLinear_o(a)
 ///   m = rms(x)·ffn_norm;  f = act(BitLinear_gate(m)) · BitLinear_up(m)

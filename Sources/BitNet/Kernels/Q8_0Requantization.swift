@@ -1,7 +1,8 @@
 import CBitNetKernels
 
 /// Requantization of an F16 / F32 matrix to Q8_0 at load time (the LM head:
-/// DESIGN.md §5), with the Swift reference twin that defines the encoding.
+/// docs/ARCHITECTURE.md §4.4 "The LM head"), with the Swift reference twin
+/// that defines the encoding.
 extension DenseMatrix {
     /// Bytes of one Q8_0 row of `cols` values: cols/32 blocks of
     /// { f16 scale, 32 × int8 }.

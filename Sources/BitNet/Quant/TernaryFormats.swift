@@ -1,5 +1,6 @@
-/// Decoders of the ternary storage types (DESIGN.md §3) into the packed
-/// block format of `PackedTernaryMatrix`.
+/// Decoders of the ternary storage types (docs/ARCHITECTURE.md §3.3
+/// "Ternary weight layouts") into the packed block format of
+/// `PackedTernaryMatrix` (§3.4).
 ///
 /// The packed 128-column block of one row is 32 bytes; byte k holds the codes
 /// c = w + 1 of columns k, 32 + k, 64 + k, 96 + k in bits 7:6, 5:4, 3:2, 1:0.

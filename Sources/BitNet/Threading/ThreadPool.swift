@@ -10,12 +10,13 @@ import Glibc
 /// spread over the workers and the calling thread (which works too), and
 /// returns when all n calls have finished.
 ///
-/// Why it is built this way (DESIGN.md §4): a 2560×6912 matvec takes ~60 µs,
-/// so waking threads through the kernel for each of the ~200 products of a
-/// token costs too much; idle workers therefore spin briefly (`pause`) and
-/// only then sleep on a condition variable. The spin is bounded because an
-/// unbounded one collapses when another process holds a core. Workers are
-/// pinned to CPUs (best effort) so their caches stay warm.
+/// Why it is built this way (docs/ARCHITECTURE.md §5 "Threading"): a
+/// 2560×6912 matvec takes ~60 µs, so waking threads through the kernel for
+/// each of the ~200 products of a token costs too much; idle workers
+/// therefore spin briefly (`pause`) and only then sleep on a condition
+/// variable. The spin is bounded because an unbounded one collapses when
+/// another process holds a core. Workers are pinned to CPUs (best effort) so
+/// their caches stay warm.
 ///
 /// How work is claimed: one atomic word holds (job generation, indices left).
 /// A thread claims an index with a compare-and-swap that also checks the
