@@ -554,15 +554,18 @@ typedef struct bitnet_context_stats {
 BITNET_API int32_t bitnet_context_stats_get(const bitnet_context *ctx, bitnet_context_stats *stats);
 
 /*
- * Saved state: the sequence's tokens, its KV, the last logits and the
- * sampler's random state, with a format version, a fingerprint of the model
+ * Saved state: the sequence's tokens, its KV and the last logits, with a
+ * format version, a fingerprint of the model
  * (hyperparameters and tensor table) and a checksum. Loading checks
  * everything before changing anything: a file from another model, another
  * kv_type or a larger sequence than n_ctx fails with
  * BITNET_E_STATE_MISMATCH, a truncated or corrupted one with
  * BITNET_E_FORMAT, and the context stays as it was. The data is in the
  * machine's byte order (little-endian on every supported CPU). The prefix
- * cache is not part of the state.
+ * cache is not part of the state, and neither is a sampler: every
+ * generation seeds its own from bitnet_generation_params.seed, so a restored
+ * context generates the same text as the saved one for the same prompt,
+ * params and seed (a paused generation is not saved; resume it first).
  */
 
 /** *size receives the bytes bitnet_state_save_buffer needs now. Errors: BITNET_E_INVALID_ARGUMENT, BITNET_E_BUSY. */

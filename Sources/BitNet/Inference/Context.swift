@@ -206,7 +206,10 @@ public final class Context: @unchecked Sendable {
         if let progress, !progress(done, total) { throw BitNetError(.cancelled, "cancelled by the prompt progress callback") }
         while done < total {
             if isCancelled() || isInterrupted { throw BitNetError(.cancelled, "cancelled while reading the prompt") }
-            let end = progress == nil ? total : min(done + max(1, options.batchSize), total)
+            // One batch per eval, so an interrupt keeps the batches already
+            // evaluated (bitnet_context_interrupt's promise) and progress is
+            // reported per batch; eval would split the same way.
+            let end = min(done + max(1, options.batchSize), total)
             try prompt[done..<end].withUnsafeBufferPointer { (slice) throws(BitNetError) in try eval(slice) }
             done = end
             if let progress, !progress(done, total) { throw BitNetError(.cancelled, "cancelled by the prompt progress callback") }

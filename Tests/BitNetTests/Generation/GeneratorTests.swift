@@ -175,6 +175,27 @@ import Glibc
         #expect(again.stats.stopReason == .maxTokens)
     }
 
+    /// bitnet_context_interrupt's promise: a prompt stopped part way keeps the
+    /// batches it had evaluated, with or without a progress callback.
+    @Test func interruptedPromptKeepsTheEvaluatedBatches() throws {
+        let model = try Model.load(path: SharedData.golden("m1-b158-relu2-i2_s.gguf"))
+        var options = ContextOptions()
+        options.contextLength = 128
+        options.batchSize = 8
+        options.threads = 1
+        let context = try Context(model: model, options: options)
+        let prompt = (0..<40).map { Int32(($0 * 37) % 500) }
+        var checks = 0
+        #expect(throws: BitNetError.self) {
+            try context.exclusive { () throws(BitNetError) in
+                _ = try context.ingest(prompt: prompt, isCancelled: { checks += 1; return checks > 2 })
+            }
+        }
+        #expect(context.tokens == Array(prompt[..<16]))
+        let reused = try context.exclusive { () throws(BitNetError) in try context.ingest(prompt: prompt) }
+        #expect(reused == 16)
+    }
+
     @Test func endOfTextStopsWithoutEnteringTheContext() throws {
         let context = try Self.context()
         let tokenizer = try #require(context.model.tokenizer)
