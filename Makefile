@@ -89,7 +89,9 @@ uninstall:
 # Dependencies (idempotent: nothing is installed when it is already there)
 
 APT_PACKAGES := pkg-config libffi-dev binutils luajit g++
-PIP_PACKAGES := pytest numpy gguf
+# hatchling builds the Python package (test-bindings builds it without isolation, offline);
+# mypy checks its declared types.
+PIP_PACKAGES := pytest numpy gguf hatchling mypy
 
 deps: deps-apt deps-pip
 
@@ -101,7 +103,7 @@ deps-apt:
 	fi
 
 deps-pip:
-	@$(PYTHON) -c "import pytest, numpy, gguf" 2>/dev/null || \
+	@$(PYTHON) -c "import pytest, numpy, gguf, hatchling, mypy" 2>/dev/null || \
 	  $(PYTHON) -m pip install --quiet --disable-pip-version-check $(PIP_PACKAGES)
 
 # ---------------------------------------------------------------------------

@@ -1,9 +1,10 @@
 """bitnet — Python bindings (pure ctypes) for libbitnet, an inference engine for ternary
 (BitNet b1.58) language models.
 
-The shared library is found through $BITNET_LIBRARY, then next to this package, then the
-system (ctypes.util.find_library). Importing fails with ImportError when it cannot be
-found or its ABI version differs from the one this package was written for.
+The shared library is found through $BITNET_LIBRARY, then next to this package (where
+the wheel installs it), then the system (ctypes.util.find_library). Importing fails with
+ImportError when it cannot be found or its ABI version differs from the one this package
+was written for.
 
     import bitnet
     with bitnet.Model("model.gguf") as model, bitnet.Context(model) as ctx:
@@ -36,17 +37,17 @@ from .aio import astream
 
 def version() -> str:
     """The loaded library's version, "MAJOR.MINOR.PATCH"."""
-    return _cdll.bitnet_version_string().decode()
+    return str(_cdll.bitnet_version_string().decode())
 
 
 def build_info() -> str:
     """The loaded library's build description (kernels compiled in and chosen)."""
-    return _cdll.bitnet_build_info().decode()
+    return str(_cdll.bitnet_build_info().decode())
 
 
 def library_path() -> str:
     """The path the library was loaded from."""
-    return _cdll._name
+    return str(_cdll._name)
 
 
 __all__ = [

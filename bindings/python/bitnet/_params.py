@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ctypes
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Literal, Mapping, Optional, Sequence, Union
 
 from ._lib import (
     PROGRESS_FN,
@@ -32,7 +32,7 @@ def _enum(value: Any, names: Mapping[str, int], field: str) -> int:
 
 
 def _set_plain(struct: ctypes.Structure, field: str, value: Any) -> None:
-    kind = dict(struct._fields_)[field]
+    kind = next(spec[1] for spec in struct._fields_ if spec[0] == field)
     if kind in (ctypes.c_float, ctypes.c_double):
         setattr(struct, field, float(value))
     else:
@@ -81,7 +81,7 @@ def context_params(params: dict[str, Any]) -> ContextParams:
     lib.bitnet_context_params_init(ctypes.byref(struct))
     params = dict(params)
     enums = {"kv_type": KV_TYPES, "prefix_eviction": EVICTIONS, "overflow_policy": OVERFLOW_POLICIES}
-    for field, _ in ContextParams._fields_[1:]:
+    for field, *_ in ContextParams._fields_[1:]:
         if field in params:
             value = params.pop(field)
             if field in enums:
@@ -109,6 +109,33 @@ _SAMPLING_FIELDS = (
     "parse_special",
 )
 
+#: Every generation keyword parameter of Context.generate / run / chat / stream / astream.
+GENERATION_KEYWORDS = ("preset",) + _SAMPLING_FIELDS + ("stop", "stop_tokens", "logit_bias", "progress")
+
+Preset = Literal["fast", "balanced", "quality"]
+Stop = Union[str, Sequence[str], None]
+#: progress(done, total) during prompt evaluation; returning False cancels.
+PromptProgress = Callable[[int, int], Optional[bool]]
+
+
+def generation_keywords(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """The generation keywords out of a method's locals(): the methods declare every keyword
+    explicitly (for help() and type checkers), and this collects them without a long list."""
+    return {name: arguments[name] for name in GENERATION_KEYWORDS if name in arguments}
+
+
+def encode_text(text: str, what: str) -> bytes:
+    """UTF-8 of a str argument. bytes are refused: the library takes text, and guessing an
+    encoding for them (or treating b"..." as a list of ids) would hide a caller's mistake."""
+    if not isinstance(text, str):
+        raise TypeError(f"{what} must be str, not {type(text).__name__}")
+    return text.encode("utf-8")
+
+
+def encode_prompt(prompt: Optional[str]) -> Optional[bytes]:
+    """A prompt's UTF-8; None (continue the context) stays None."""
+    return None if prompt is None else encode_text(prompt, "prompt")
+
 
 class PreparedParams:
     """A GenerationParams struct plus the Python objects its pointers point into."""
@@ -123,51 +150,44 @@ class PreparedParams:
         return ctypes.byref(self.struct)
 
 
-def generation_params(sampling: dict[str, Any], *, allow_progress: bool = True) -> PreparedParams:
-    """GenerationParams from the C field names, plus:
-    preset ('fast'|'balanced'|'quality', applied first), stop (list of str),
-    stop_tokens (list of int), logit_bias ({token: bias}), progress(done, total) -> bool|None.
-    temperature=0 means greedy; seed=None means random."""
+def generation_params(keywords: Mapping[str, Any]) -> PreparedParams:
+    """GenerationParams from GENERATION_KEYWORDS (see Context): preset is applied first,
+    then every other keyword that is not None; None leaves the library's default
+    (or the preset's value; for seed, the default is a random seed)."""
     struct = GenerationParams()
     lib.bitnet_generation_params_init(ctypes.byref(struct))
     keep: list[Any] = []
     errors: list[BaseException] = []
-    sampling = dict(sampling)
-    preset = sampling.pop("preset", None)
-    if preset is not None:
-        check(lib.bitnet_generation_params_preset(ctypes.byref(struct), _enum(preset, PRESETS, "preset")))
+    given = {name: value for name, value in keywords.items() if value is not None}
+    unknown = set(given) - set(GENERATION_KEYWORDS)
+    if unknown:
+        raise _unknown("generation", unknown)
+    if "preset" in given:
+        check(lib.bitnet_generation_params_preset(ctypes.byref(struct), _enum(given["preset"], PRESETS, "preset")))
     for field in _SAMPLING_FIELDS:
-        if field in sampling:
-            value = sampling.pop(field)
-            if field == "seed" and value is None:
-                value = 2**64 - 1  # BITNET_SEED_RANDOM
-            _set_plain(struct, field, value)
-    stop = sampling.pop("stop", None)
+        if field in given:
+            _set_plain(struct, field, given[field])
+    stop = given.get("stop")
     if stop:
-        if isinstance(stop, str):
-            stop = [stop]
-        encoded = [s.encode("utf-8") for s in stop]
+        encoded = [encode_text(s, "a stop sequence") for s in ([stop] if isinstance(stop, str) else stop)]
         array = (ctypes.c_char_p * len(encoded))(*encoded)
         keep += [encoded, array]
         struct.stop_sequences = array
         struct.n_stop_sequences = len(encoded)
-    stop_tokens = sampling.pop("stop_tokens", None)
+    stop_tokens = given.get("stop_tokens")
     if stop_tokens:
         ids = (ctypes.c_int32 * len(stop_tokens))(*stop_tokens)
         keep.append(ids)
         struct.stop_tokens = ids
         struct.n_stop_tokens = len(stop_tokens)
-    logit_bias = sampling.pop("logit_bias", None)
+    logit_bias = given.get("logit_bias")
     if logit_bias:
         biases = (LogitBias * len(logit_bias))(*[LogitBias(int(t), float(b)) for t, b in logit_bias.items()])
         keep.append(biases)
         struct.logit_bias = biases
         struct.n_logit_bias = len(logit_bias)
-    progress = sampling.pop("progress", None)
+    progress = given.get("progress")
     if progress is not None:
-        if not allow_progress:
-            # Streams evaluate the prompt on their own thread: no Python callbacks there.
-            raise TypeError("progress= is not available for streams (it would run on a foreign thread)")
 
         def trampoline(done: int, total: int, _user: Any) -> int:
             try:
@@ -179,6 +199,4 @@ def generation_params(sampling: dict[str, Any], *, allow_progress: bool = True) 
         fn = PROMPT_PROGRESS_FN(trampoline)
         keep.append(fn)
         struct.progress = ctypes.cast(fn, ctypes.c_void_p).value
-    if sampling:
-        raise _unknown("generation", sampling)
     return PreparedParams(struct, keep, errors)

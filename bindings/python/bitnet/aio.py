@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, Optional
-
 from .context import Context
 
+#: ``bitnet.astream(ctx, prompt, *, capacity=16, <generation keywords>)`` streams `prompt`'s
+#: continuation without blocking the event loop: each wait for a chunk runs in the loop's
+#: default executor, the library's own thread produces the text, and no Python code runs on
+#: it. It is Context.astream itself, called with the context first, so it has the same
+#: declared keywords (for help() and type checkers) and behaviour.
+astream = Context.astream
 
-def astream(ctx: Context, prompt: Optional[str], *, capacity: int = 16, **sampling: Any) -> AsyncIterator[str]:
-    """Streams `prompt`'s continuation without blocking the event loop (see Context.astream).
-
-    Each wait for a chunk runs in the loop's default executor; the library's own thread
-    produces the text, and no Python code runs on it.
-    """
-    return ctx.astream(prompt, capacity=capacity, **sampling)
+__all__ = ["astream"]

@@ -12,13 +12,14 @@ import asyncio
 import ctypes
 import os
 import weakref
-from typing import Any, AsyncIterator, Callable, Iterable, Iterator, Optional, Sequence, Union
+from typing import Any, AsyncIterator, Callable, Iterable, Iterator, Mapping, Optional, Sequence, Union
 
 from . import _params
+from ._params import Preset, PromptProgress, Stop, encode_prompt, encode_text, generation_keywords
 from ._lib import STREAM_FN, ContextStats, GenerationResult as _CResult, lib
 from .errors import check, error_for
 from .model import Message, Model
-from .results import Action, ChunkInfo, GenerationResult, Stats
+from .results import Action, ChunkInfo, GenerationResult, Stats, StopReason
 
 OK, PAUSED, DONE = 0, 1, 2
 E_CANCELLED, E_TIMEOUT, E_BUFFER_TOO_SMALL = -8, -10, -11
@@ -30,7 +31,7 @@ _POLL_MS = 100
 Callback = Callable[[str, ChunkInfo], Any]
 
 
-def _free_context(handle: int, _model: Model) -> None:
+def _free_context(handle: Optional[int], _model: Model) -> None:
     # `_model` is held only so that the model outlives the context (C API rule).
     lib.bitnet_context_free(handle)
 
@@ -42,15 +43,15 @@ def _new_result() -> _CResult:
 
 
 class _PullStream:
-    """One bitnet_stream: started on a context, read chunk by chunk, freed once."""
+    """One bitnet_stream: started on a context, read chunk by chunk, ended once."""
 
-    def __init__(self, ctx: "Context", prompt: Optional[str], capacity: int, prepared: _params.PreparedParams):
+    def __init__(self, ctx: "Context", prompt: Optional[bytes], capacity: int, prepared: _params.PreparedParams):
         handle = ctypes.c_void_p()
-        encoded = prompt.encode("utf-8") if prompt is not None else None
-        check(lib.bitnet_stream_start(ctx.handle, encoded, prepared.ref, capacity, ctypes.byref(handle)))
+        check(lib.bitnet_stream_start(ctx.handle, prompt, prepared.ref, capacity, ctypes.byref(handle)))
         self.handle: Optional[int] = handle.value
         self.buffer = ctypes.create_string_buffer(4096)
-        self.finished = False
+        self.finished = False  # next() saw the end (DONE or an error)
+        self.abandoned = False  # cancel() stopped it before that
 
     def next(self, timeout_ms: int) -> Union[bytes, int, BaseException]:
         """A chunk's bytes, DONE, E_TIMEOUT, or the error (built on this thread, whose last_error it is)."""
@@ -63,24 +64,31 @@ class _PullStream:
             return self.buffer.raw[: length.value]
         if status in (DONE, E_TIMEOUT):
             self.finished = status == DONE
-            return status
+            return int(status)
         self.finished = True
         return error_for(status)
 
     def cancel(self) -> None:
-        if self.handle is not None:
+        """Stops an unfinished stream (safe while another thread waits in next())."""
+        if self.handle is not None and not self.finished:
+            self.abandoned = True
             lib.bitnet_stream_cancel(self.handle)
 
-    def result(self) -> GenerationResult:
+    def end(self) -> GenerationResult:
+        """Cancels the stream unless it finished, frees it, and returns how it went."""
+        self.cancel()
+        abandoned = self.abandoned
         raw = _new_result()
-        check(lib.bitnet_stream_result(self.handle, ctypes.byref(raw)))
-        status = "cancelled" if raw.stop_reason == 4 else "done"
-        return GenerationResult.from_c(raw, status)
-
-    def free(self) -> None:
-        if self.handle is not None:
-            lib.bitnet_stream_free(self.handle)
-            self.handle = None
+        status = lib.bitnet_stream_result(self.handle, ctypes.byref(raw))
+        lib.bitnet_stream_free(self.handle)
+        self.handle = None
+        check(status)
+        if abandoned and raw.stop_reason == StopReason.NONE:
+            # The consumer stopped reading; the producer may not have recorded its stop yet
+            # (bitnet_stream_result gives the counters so far), and the cancel is the reason.
+            raw.stop_reason = StopReason.CANCELLED
+        cancelled = abandoned or raw.stop_reason == StopReason.CANCELLED
+        return GenerationResult.from_c(raw, "cancelled" if cancelled else "done")
 
 
 class Context:
@@ -90,12 +98,14 @@ class Context:
     prefix_cache_bytes=64 MiB, prefix_eviction='lru', prefix_cache_auto=False,
     overflow_policy='stop', n_keep=4)``. Use it as a context manager or call :meth:`close`.
 
-    Generation keywords are the C field names of bitnet_generation_params: temperature
-    (0 = greedy), top_k, top_p, min_p, typical_p, repetition_penalty, repeat_last_n,
-    presence_penalty, frequency_penalty, seed (None = random), max_new_tokens,
-    ignore_eos, add_bos, parse_special, plus preset ('fast'|'balanced'|'quality'),
-    stop (list of strings), stop_tokens (ids), logit_bias ({id: bias}) and, outside
-    streams, progress(done, total).
+    Generation keywords (of generate, stream, astream, run, chat) are the C field names of
+    bitnet_generation_params: temperature (0 = greedy), top_k, top_p, min_p, typical_p,
+    repetition_penalty, repeat_last_n, presence_penalty, frequency_penalty, seed,
+    max_new_tokens (0 = until a stop or a full context), ignore_eos, add_bos, parse_special;
+    plus preset ('fast'|'balanced'|'quality', applied before the other keywords),
+    stop (a string or strings), stop_tokens (ids), logit_bias ({id: bias}) and, outside
+    streams, progress(done, total) (False cancels). A sampling keyword left at None keeps
+    the library's default (the 'balanced' preset) or the preset's value; seed=None is random.
     """
 
     def __init__(self, model: Model, **params: Any):
@@ -138,28 +148,52 @@ class Context:
 
     # MARK: generation, pull mode
 
-    def generate(self, prompt: Optional[str], **sampling: Any) -> str:
-        """The text generated after `prompt` (None continues the context). Blocks until done."""
+    def generate(
+        self, prompt: Optional[str], *,
+        preset: Optional[Preset] = None, temperature: Optional[float] = None, top_k: Optional[int] = None,
+        top_p: Optional[float] = None, min_p: Optional[float] = None, typical_p: Optional[float] = None,
+        repetition_penalty: Optional[float] = None, repeat_last_n: Optional[int] = None,
+        presence_penalty: Optional[float] = None, frequency_penalty: Optional[float] = None,
+        seed: Optional[int] = None, max_new_tokens: int = 256, stop: Stop = None,
+        stop_tokens: Optional[Sequence[int]] = None, logit_bias: Optional[Mapping[int, float]] = None,
+        ignore_eos: bool = False, add_bos: bool = True, parse_special: bool = False,
+        progress: Optional[PromptProgress] = None,
+    ) -> str:
+        """The text generated after `prompt` (None continues the context). Blocks until done.
+        The keywords are described in the class docstring."""
+        return self._collect(prompt, generation_keywords(locals()))
+
+    def _collect(self, prompt: Optional[str], keywords: Mapping[str, Any]) -> str:
         chunks: list[str] = []
-        self.run(prompt, lambda text, _info: chunks.append(text), **sampling)
+        self._run(prompt, lambda text, _info: chunks.append(text), keywords)
         return "".join(chunks)
 
-    def stream(self, prompt: Optional[str], *, capacity: int = 16, **sampling: Any) -> Iterator[str]:
+    def stream(
+        self, prompt: Optional[str], *, capacity: int = 16,
+        preset: Optional[Preset] = None, temperature: Optional[float] = None, top_k: Optional[int] = None,
+        top_p: Optional[float] = None, min_p: Optional[float] = None, typical_p: Optional[float] = None,
+        repetition_penalty: Optional[float] = None, repeat_last_n: Optional[int] = None,
+        presence_penalty: Optional[float] = None, frequency_penalty: Optional[float] = None,
+        seed: Optional[int] = None, max_new_tokens: int = 256, stop: Stop = None,
+        stop_tokens: Optional[Sequence[int]] = None, logit_bias: Optional[Mapping[int, float]] = None,
+        ignore_eos: bool = False, add_bos: bool = True, parse_special: bool = False,
+    ) -> Iterator[str]:
         """A generator of the text, chunk by chunk, as a thread of the library produces it
-        (pull API: bitnet_stream_next; `capacity` chunks may wait in its queue).
+        (pull API: bitnet_stream_next; `capacity` chunks may wait in its queue). No progress=:
+        the prompt is evaluated on the library's thread, where no Python code runs.
 
         Closing the generator early (.close(), or garbage collection after a break) cancels
-        the generation and frees the context. The result is in :attr:`last_result` once the
-        generator is exhausted.
+        the generation and frees the context. :attr:`last_result` holds the result once the
+        generator is exhausted or closed (status 'cancelled' when closed early).
         """
         # Arguments are checked now; the generation starts at the first next(), like any
         # generator body, so a generator that is never iterated holds nothing.
-        prepared = _params.generation_params(sampling, allow_progress=False)
-        generator = self._drain(prompt, capacity, prepared)
+        encoded = encode_prompt(prompt)
+        generator = self._drain(encoded, capacity, _params.generation_params(generation_keywords(locals())))
         self._streams.add(generator)
         return generator
 
-    def _drain(self, prompt: Optional[str], capacity: int, prepared: _params.PreparedParams) -> Iterator[str]:
+    def _drain(self, prompt: Optional[bytes], capacity: int, prepared: _params.PreparedParams) -> Iterator[str]:
         pull = _PullStream(self, prompt, capacity, prepared)
         try:
             while True:
@@ -167,21 +201,32 @@ class Context:
                 if isinstance(item, bytes):
                     yield item.decode("utf-8")
                 elif item == DONE:
-                    self.last_result = pull.result()
                     return
                 elif isinstance(item, BaseException):
-                    self.last_result = pull.result()
                     raise item
         finally:
-            if not pull.finished:
-                pull.cancel()
-            pull.free()
+            self.last_result = pull.end()
 
-    async def astream(self, prompt: Optional[str], *, capacity: int = 16, **sampling: Any) -> AsyncIterator[str]:
+    def astream(
+        self, prompt: Optional[str], *, capacity: int = 16,
+        preset: Optional[Preset] = None, temperature: Optional[float] = None, top_k: Optional[int] = None,
+        top_p: Optional[float] = None, min_p: Optional[float] = None, typical_p: Optional[float] = None,
+        repetition_penalty: Optional[float] = None, repeat_last_n: Optional[int] = None,
+        presence_penalty: Optional[float] = None, frequency_penalty: Optional[float] = None,
+        seed: Optional[int] = None, max_new_tokens: int = 256, stop: Stop = None,
+        stop_tokens: Optional[Sequence[int]] = None, logit_bias: Optional[Mapping[int, float]] = None,
+        ignore_eos: bool = False, add_bos: bool = True, parse_special: bool = False,
+    ) -> AsyncIterator[str]:
         """As :meth:`stream`, for asyncio: each wait runs in the loop's default executor,
-        so the event loop keeps running. Cancelling the consuming task cancels the generation."""
+        so the event loop keeps running. Cancelling the consuming task (or aclose()) cancels
+        the generation; :attr:`last_result` is set however the iteration ends."""
+        encoded = encode_prompt(prompt)
+        return self._adrain(encoded, capacity, _params.generation_params(generation_keywords(locals())))
+
+    async def _adrain(self, prompt: Optional[bytes], capacity: int,
+                      prepared: _params.PreparedParams) -> AsyncIterator[str]:
         loop = asyncio.get_running_loop()
-        pull = _PullStream(self, prompt, capacity, _params.generation_params(sampling, allow_progress=False))
+        pull = _PullStream(self, prompt, capacity, prepared)
         pending: Optional[asyncio.Future[Any]] = None
         try:
             while True:
@@ -191,22 +236,29 @@ class Context:
                 if isinstance(item, bytes):
                     yield item.decode("utf-8")
                 elif item == DONE:
-                    self.last_result = pull.result()
                     return
                 elif isinstance(item, BaseException):
-                    self.last_result = pull.result()
                     raise item
         finally:
-            if not pull.finished:
-                pull.cancel()
+            pull.cancel()
             if pending is not None:
                 # A wait is still running in the executor: let it see the cancel before freeing.
                 await asyncio.wait([pending])
-            pull.free()
+            self.last_result = pull.end()
 
     # MARK: generation, push mode
 
-    def run(self, prompt: Optional[str], callback: Callback, **sampling: Any) -> GenerationResult:
+    def run(
+        self, prompt: Optional[str], callback: Callback, *,
+        preset: Optional[Preset] = None, temperature: Optional[float] = None, top_k: Optional[int] = None,
+        top_p: Optional[float] = None, min_p: Optional[float] = None, typical_p: Optional[float] = None,
+        repetition_penalty: Optional[float] = None, repeat_last_n: Optional[int] = None,
+        presence_penalty: Optional[float] = None, frequency_penalty: Optional[float] = None,
+        seed: Optional[int] = None, max_new_tokens: int = 256, stop: Stop = None,
+        stop_tokens: Optional[Sequence[int]] = None, logit_bias: Optional[Mapping[int, float]] = None,
+        ignore_eos: bool = False, add_bos: bool = True, parse_special: bool = False,
+        progress: Optional[PromptProgress] = None,
+    ) -> GenerationResult:
         """Push mode: calls ``callback(text, info)`` with each chunk, on this thread.
 
         The callback returns None / True / Action.CONTINUE to go on, Action.PAUSE to pause
@@ -215,8 +267,11 @@ class Context:
         'done', 'paused' or 'cancelled' (cancelled by the callback). An interrupt() from
         another thread raises CancelledError.
         """
-        prepared = _params.generation_params(sampling)
-        encoded = prompt.encode("utf-8") if prompt is not None else None
+        return self._run(prompt, callback, generation_keywords(locals()))
+
+    def _run(self, prompt: Optional[str], callback: Callback, keywords: Mapping[str, Any]) -> GenerationResult:
+        encoded = encode_prompt(prompt)
+        prepared = _params.generation_params(keywords)
         handle = self.handle
         return self._push(
             lambda fn, result: lib.bitnet_generate(handle, encoded, prepared.ref, fn, None, result),
@@ -269,12 +324,22 @@ class Context:
 
     # MARK: chat, tokens
 
-    def chat(self, messages: Iterable[Message], *, template: Optional[str] = None, **sampling: Any) -> str:
+    def chat(
+        self, messages: Iterable[Message], *, template: Optional[str] = None,
+        preset: Optional[Preset] = None, temperature: Optional[float] = None, top_k: Optional[int] = None,
+        top_p: Optional[float] = None, min_p: Optional[float] = None, typical_p: Optional[float] = None,
+        repetition_penalty: Optional[float] = None, repeat_last_n: Optional[int] = None,
+        presence_penalty: Optional[float] = None, frequency_penalty: Optional[float] = None,
+        seed: Optional[int] = None, max_new_tokens: int = 256, stop: Stop = None,
+        stop_tokens: Optional[Sequence[int]] = None, logit_bias: Optional[Mapping[int, float]] = None,
+        ignore_eos: bool = False, add_bos: bool = True, parse_special: bool = True,
+        progress: Optional[PromptProgress] = None,
+    ) -> str:
         """The assistant's reply to `messages` ({'role', 'content'} dicts or pairs), rendered
-        with the model's chat template (or `template`: 'bitnet' / 'llama3')."""
-        prompt = self.model.apply_chat_template(messages, template=template, add_assistant=True)
-        sampling.setdefault("parse_special", True)
-        return self.generate(prompt, **sampling)
+        with the model's chat template (or `template`: 'bitnet' / 'llama3'). The rendered
+        prompt holds control-token text, hence parse_special=True by default."""
+        keywords = generation_keywords(locals())
+        return self._collect(self.model.apply_chat_template(messages, template=template, add_assistant=True), keywords)
 
     def tokenize(self, text: str, *, add_bos: bool = True, parse_special: bool = False) -> list[int]:
         return self.model.tokenize(text, add_bos=add_bos, parse_special=parse_special)
@@ -322,8 +387,10 @@ class Context:
 
     def warm(self, prefix: Union[str, Sequence[int]]) -> None:
         """Computes the KV of `prefix` (text or ids) and stores it in the prefix cache."""
+        if isinstance(prefix, (bytes, bytearray)):  # a Sequence[int], but surely meant as text
+            raise TypeError(f"prefix must be str or a sequence of token ids, not {type(prefix).__name__}")
         if isinstance(prefix, str):
-            check(lib.bitnet_cache_warm(self.handle, prefix.encode("utf-8")))
+            check(lib.bitnet_cache_warm(self.handle, encode_text(prefix, "prefix")))
         else:
             array = (ctypes.c_int32 * len(prefix))(*prefix)
             check(lib.bitnet_cache_warm_tokens(self.handle, array, len(prefix)))
@@ -340,7 +407,7 @@ class Context:
     def save_state(self, path: Union[str, "os.PathLike[str]", None] = None) -> Optional[bytes]:
         """Saves the state to `path` (atomically), or returns it as bytes when path is None."""
         if path is not None:
-            check(lib.bitnet_state_save(self.handle, os.fsencode(path)))
+            check(lib.bitnet_state_save(self.handle, os.fsencode(path)), filename=path)
             return None
         size = ctypes.c_size_t(0)
         check(lib.bitnet_state_size(self.handle, ctypes.byref(size)))
@@ -355,7 +422,7 @@ class Context:
             buf = ctypes.create_string_buffer(bytes(source), len(source))
             check(lib.bitnet_state_load_buffer(self.handle, buf, len(source)))
         else:
-            check(lib.bitnet_state_load(self.handle, os.fsencode(source)))
+            check(lib.bitnet_state_load(self.handle, os.fsencode(source)), filename=source)
 
     def __repr__(self) -> str:
         return f"<bitnet.Context {'closed' if self.closed else hex(self._handle or 0)}>"

@@ -2,16 +2,39 @@
 
 from __future__ import annotations
 
+import errno
+import os
+from typing import Optional, Union
+
 from ._lib import lib
+
+PathArg = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+
+#: strerror text -> errno, for reading the reason out of the library's I/O messages.
+#: Reversed so that of two codes with one text (EAGAIN, EWOULDBLOCK) the smaller wins.
+_ERRNO_BY_TEXT = {os.strerror(code): code for code in sorted(errno.errorcode, reverse=True)}
+
+
+def errno_in(message: str) -> Optional[int]:
+    """The errno whose strerror() text ends `message`, or None. The library reports a failed
+    system call as "...: <strerror(errno)>" (strerror of this process's libc, so the text
+    maps back exactly); failures without a system error (a directory given as a model) have none."""
+    return _ERRNO_BY_TEXT.get(message.rpartition(": ")[2])
 
 
 class BitnetError(Exception):
-    """A libbitnet call failed. `status` is the BITNET_E_* code, `message` the library's text."""
+    """A libbitnet call failed. `status` is the BITNET_E_* code, `message` the library's text.
+
+    The subclasses that are also OSError (BitnetIOError, BitnetTimeoutError) carry `errno`
+    (the system error the library met, or None), `strerror` and `filename` (the path the
+    failed call was given, or None) like any OSError."""
 
     status: int = 0
 
-    def __init__(self, status: int, message: str):
-        super().__init__(status, message)
+    def __init__(self, status: int, message: str, filename: Optional[PathArg] = None):
+        # Not OSError.__init__ (for the OSError subclasses): it would read (status, message)
+        # as (errno, strerror). `filename` matters only to those (see _BitnetOSError).
+        Exception.__init__(self, status, message)
         self.status = status
         self.message = message
 
@@ -24,15 +47,22 @@ class InvalidArgumentError(BitnetError, ValueError):
     """BITNET_E_INVALID_ARGUMENT: an argument is NULL, out of range or inconsistent."""
 
 
-class BitnetIOError(BitnetError, OSError):
-    """BITNET_E_IO: a file could not be opened, read, mapped or written."""
+class _BitnetOSError(BitnetError, OSError):
+    """A BitnetError that is also an OSError, with the OSError fields filled in."""
 
-    def __init__(self, status: int, message: str):
-        # OSError would read (status, message) as (errno, strerror); keep our own fields.
+    def __init__(self, status: int, message: str, filename: Optional[PathArg] = None):
         BitnetError.__init__(self, status, message)
+        code = errno_in(message)
+        self.errno = code
+        self.strerror = os.strerror(code) if code is not None else message
+        self.filename = os.fspath(filename) if filename is not None else None
 
     def __str__(self) -> str:
         return BitnetError.__str__(self)
+
+
+class BitnetIOError(_BitnetOSError):
+    """BITNET_E_IO: a file could not be opened, read, mapped or written."""
 
 
 class FormatError(BitnetError):
@@ -63,7 +93,7 @@ class StateMismatchError(BitnetError):
     """BITNET_E_STATE_MISMATCH: saved state of another model, kv type or size."""
 
 
-class BitnetTimeoutError(BitnetError, TimeoutError):
+class BitnetTimeoutError(_BitnetOSError, TimeoutError):
     """BITNET_E_TIMEOUT."""
 
 
@@ -91,14 +121,15 @@ _BY_STATUS: dict[int, type[BitnetError]] = {
 }
 
 
-def error_for(status: int) -> BitnetError:
-    """The exception for a failed call, with this thread's bitnet_last_error() message."""
+def error_for(status: int, filename: Optional[PathArg] = None) -> BitnetError:
+    """The exception for a failed call, with this thread's bitnet_last_error() message;
+    `filename` is the path the call was given (kept by the OSError subclasses)."""
     message = (lib.bitnet_last_error() or b"").decode("utf-8", "replace")
-    return _BY_STATUS.get(status, BitnetError)(status, message)
+    return _BY_STATUS.get(status, BitnetError)(status, message, filename)
 
 
-def check(status: int) -> int:
+def check(status: int, filename: Optional[PathArg] = None) -> int:
     """Raises the matching BitnetError for a negative status; returns non-negative ones."""
     if status < 0:
-        raise error_for(status)
+        raise error_for(status, filename)
     return status

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 
 from . import _params
+from ._params import encode_text
 from ._lib import ModelInfo, lib
 from .errors import check
 
@@ -71,7 +72,7 @@ class Model:
         del keep
         if errors:
             raise errors[0]
-        check(status)
+        check(status, filename=path)
         self._handle: Optional[int] = handle.value
         self._finalizer = weakref.finalize(self, lib.bitnet_model_free, handle.value)
         self._contexts: "weakref.WeakSet[Any]" = weakref.WeakSet()  # closed before the model
@@ -104,11 +105,13 @@ class Model:
 
     # MARK: facts
 
+    @property
     def info(self) -> ModelInfoView:
+        """Facts about the model: architecture, dimensions, sizes (bitnet_model_info_get)."""
         raw = ModelInfo()
         raw.size = ctypes.sizeof(ModelInfo)
         check(lib.bitnet_model_info_get(self.handle, ctypes.byref(raw)))
-        values = {name: getattr(raw, name) for name, _ in ModelInfo._fields_ if name != "size"}
+        values = {name: getattr(raw, name) for name, *_ in ModelInfo._fields_ if name != "size"}
         values["arch"] = raw.arch.decode("utf-8", "replace")
         values["tied_output"] = bool(raw.tied_output)
         values["vocab_only"] = bool(raw.vocab_only)
@@ -116,18 +119,20 @@ class Model:
 
     def meta(self, key: str) -> str:
         """The metadata value of `key` as text (InvalidArgumentError when missing)."""
-        encoded = key.encode("utf-8")
+        encoded = encode_text(key, "key")
         return read_text(lambda b, c, n: lib.bitnet_model_meta_get(self.handle, encoded, b, c, n)).decode(
             "utf-8", "replace"
         )
 
     def metadata(self) -> dict[str, str]:
         """Every metadata key and its value as text, in file order."""
-        keys = [
-            read_text(lambda b, c, n, i=i: lib.bitnet_model_meta_key(self.handle, i, b, c, n)).decode("utf-8", "replace")
-            for i in range(lib.bitnet_model_meta_count(self.handle))
-        ]
-        return {key: self.meta(key) for key in keys}
+        def key(index: int) -> str:
+            return read_text(lambda b, c, n: lib.bitnet_model_meta_key(self.handle, index, b, c, n)).decode(
+                "utf-8", "replace"
+            )
+
+        keys = [key(i) for i in range(lib.bitnet_model_meta_count(self.handle))]
+        return {name: self.meta(name) for name in keys}
 
     @property
     def vocab_size(self) -> int:
@@ -150,7 +155,7 @@ class Model:
 
     def tokenize(self, text: str, *, add_bos: bool = True, parse_special: bool = False) -> list[int]:
         """Token ids of `text` (BOS first when add_bos and the model has one)."""
-        data = text.encode("utf-8")
+        data = encode_text(text, "text")
         count = ctypes.c_size_t(0)
         cap = len(data) + 2
         ids = (ctypes.c_int32 * cap)()
@@ -183,11 +188,11 @@ class Model:
                             add_assistant: bool = True) -> str:
         """Renders messages ({'role': ..., 'content': ...} or (role, content)) into a prompt."""
         pairs = [(m["role"], m["content"]) if isinstance(m, Mapping) else (m[0], m[1]) for m in messages]
-        roles = [r.encode("utf-8") for r, _ in pairs]
-        contents = [c.encode("utf-8") for _, c in pairs]
+        roles = [encode_text(r, "a message role") for r, _ in pairs]
+        contents = [encode_text(c, "a message content") for _, c in pairs]
         role_array = (ctypes.c_char_p * max(1, len(pairs)))(*roles)
         content_array = (ctypes.c_char_p * max(1, len(pairs)))(*contents)
-        name = template.encode("utf-8") if template is not None else None
+        name = None if template is None else encode_text(template, "template")
         return read_text(
             lambda b, c, n: lib.bitnet_apply_chat_template(self.handle, name, role_array, content_array, len(pairs),
                                                            int(add_assistant), b, c, n),

@@ -18,6 +18,13 @@ sys.path.insert(0, str(PACKAGE_ROOT))  # the package under test, even when not p
 sys.path.insert(0, str(REPO / "Tests" / "tools"))  # make_model.py
 
 
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without BITNET_LIBRARY and PYTHONPATH, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if k not in ("BITNET_LIBRARY", "PYTHONPATH")}
+    env.update(extra)
+    return env
+
+
 @pytest.fixture(scope="session")
 def library() -> str:
     path = os.environ.get("BITNET_LIBRARY") or str(REPO / "build" / "lib" / "libbitnet.so.0")

@@ -187,7 +187,7 @@ def test_tokens_chat_warm_stats_and_state(ctx, tmp_path):
     ids = ctx.tokenize(PROMPT)
     assert ids[0] == model.bos and ctx.detokenize(ids) == PROMPT
     assert model.tokenize(PROMPT, add_bos=False) == ids[1:]
-    assert model.token_to_piece(ids[1]) and model.vocab_size == model.info().n_vocab == 512
+    assert model.token_to_piece(ids[1]) and model.vocab_size == model.info.n_vocab == 512
     assert model.meta("general.architecture") == "bitnet-b1.58" == model.metadata()["general.architecture"]
     with pytest.raises(bitnet.InvalidArgumentError):
         model.meta("no.such.key")

@@ -12,18 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PACKAGE_ROOT, REPO
+from conftest import PACKAGE_ROOT, REPO, clean_env
 
 
 def run_python(code: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, cwd=cwd, capture_output=True,
                           text=True, timeout=60)
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("BITNET_LIBRARY", "PYTHONPATH")}
-    env.update(extra)
-    return env
 
 
 def test_imports_with_env_variable(library):
