@@ -132,6 +132,21 @@ def encode_text(text: str, what: str) -> bytes:
     return text.encode("utf-8")
 
 
+def int_arg(value: Any, what: str, low: int, high: int) -> int:
+    """An int argument checked before it reaches ctypes (which would raise its own
+    ArgumentError, or wrap a large value): TypeError for a non-int (bool included),
+    OverflowError outside low...high."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be int, not {type(value).__name__}")
+    if not low <= value <= high:
+        raise OverflowError(f"{what} = {value} is outside {low}...{high}")
+    return value
+
+
+INT32 = (-(2**31), 2**31 - 1)
+SIZE = (0, 2**63 - 1)
+
+
 def encode_prompt(prompt: Optional[str]) -> Optional[bytes]:
     """A prompt's UTF-8; None (continue the context) stays None."""
     return None if prompt is None else encode_text(prompt, "prompt")
@@ -182,6 +197,8 @@ def generation_params(keywords: Mapping[str, Any]) -> PreparedParams:
         struct.n_stop_tokens = len(stop_tokens)
     logit_bias = given.get("logit_bias")
     if logit_bias:
+        if not isinstance(logit_bias, Mapping):
+            raise TypeError(f"logit_bias must be a mapping of token id to bias, not {type(logit_bias).__name__}")
         biases = (LogitBias * len(logit_bias))(*[LogitBias(int(t), float(b)) for t, b in logit_bias.items()])
         keep.append(biases)
         struct.logit_bias = biases

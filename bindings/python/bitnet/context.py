@@ -47,6 +47,7 @@ class _PullStream:
 
     def __init__(self, ctx: "Context", prompt: Optional[bytes], capacity: int, prepared: _params.PreparedParams):
         handle = ctypes.c_void_p()
+        capacity = _params.int_arg(capacity, "capacity", *_params.SIZE)
         check(lib.bitnet_stream_start(ctx.handle, prompt, prepared.ref, capacity, ctypes.byref(handle)))
         self.handle: Optional[int] = handle.value
         self.buffer = ctypes.create_string_buffer(4096)
@@ -356,7 +357,7 @@ class Context:
 
     def logits(self, row: int = -1) -> list[float]:
         """A copy of the logits of `row` of the last eval (-1 = last); [] when there are none."""
-        pointer = lib.bitnet_context_logits_ith(self.handle, row)
+        pointer = lib.bitnet_context_logits_ith(self.handle, _params.int_arg(row, "row", *_params.INT32))
         return list(pointer[: self.model.vocab_size]) if pointer else []
 
     @property
@@ -371,7 +372,7 @@ class Context:
         check(lib.bitnet_context_reset(self.handle))
 
     def truncate(self, n_keep: int) -> None:
-        check(lib.bitnet_context_truncate(self.handle, n_keep))
+        check(lib.bitnet_context_truncate(self.handle, _params.int_arg(n_keep, "n_keep", *_params.INT32)))
 
     def shift(self) -> int:
         """Drops the older half of the tokens after n_keep; returns how many were dropped."""
