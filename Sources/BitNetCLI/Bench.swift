@@ -42,8 +42,7 @@ struct Bench: ParsableCommand {
             then samples the first generated token waits for (prefix cache unused).
             """)
 
-    @Option(name: .shortAndLong, help: "Path to a GGUF model file.")
-    var model: String
+    @OptionGroup var modelOption: ModelOption
 
     @Option(name: .shortAndLong, help: "Threads, comma-separated list (0 = one per CPU).")
     var threads = CountList([0])
@@ -97,7 +96,8 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
-        let loaded = try Model.load(path: model, options: try storage.modelLoadOptions())
+        let model = try modelOption.path()
+        let loaded = try loadModel(model, options: try storage.modelLoadOptions())
         let vocab = loaded.hparams.nVocab
         let longestPrompt = prompt.values.max() ?? 0, longestGeneration = n.values.max() ?? 0
         var rng = SplitMix64(seed: 42)
@@ -157,10 +157,10 @@ struct Bench: ParsableCommand {
                 floors.append(Floor(threads: threadCount, gbps: gbps, bytesPerToken: weights.bytesPerToken))
             }
         }
-        if json { printJSON(results, floors) } else { printTable(results, floors) }
+        if json { printJSON(results, floors, model: model) } else { printTable(results, floors, model: model) }
     }
 
-    private func printJSON(_ results: [Result], _ floors: [Floor]) {
+    private func printJSON(_ results: [Result], _ floors: [Floor], model: String) {
         let entries = results.map { result in
             let (mean, sd) = meanAndDeviation(result.speeds)
             var entry = "{\"test\":\"\(result.name)\",\"threads\":\(result.threads),\"mean_tps\":\(mean),\"sd_tps\":\(sd),"
@@ -186,7 +186,7 @@ struct Bench: ParsableCommand {
         print("{\"model\":\"\(model)\",\"kernels\":\"\(KernelSet.selected.rawValue)\"\(floorJSON),\"results\":[\(entries.joined(separator: ","))]}")
     }
 
-    private func printTable(_ results: [Result], _ floors: [Floor]) {
+    private func printTable(_ results: [Result], _ floors: [Floor], model: String) {
         let hasPrompt = results.contains { $0.firstTokenMilliseconds != nil }
         let modelName = model.split(separator: "/").last ?? ""
         print("| model | kernels | threads | test | t/s |" + (hasPrompt ? " ttft ms |" : ""))

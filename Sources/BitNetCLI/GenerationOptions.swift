@@ -6,8 +6,9 @@ import Glibc
 
 /// Flags shared by `run` and `chat`: the model, the context and sampling.
 struct GenerationOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: "Path to a GGUF model file (default: the shipped bitnet-kjv-tiny model; $BITNET_MODEL overrides).")
-    var model: String?
+    @OptionGroup var modelOption: ModelOption
+
+    @OptionGroup var storage: WeightStorageOptions
 
     @Option(help: "Sampling preset: fast (greedy), balanced, quality. Other flags override it.")
     var preset: Preset = .balanced
@@ -45,10 +46,10 @@ struct GenerationOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "Threads (0 = one per CPU).")
     var threads = 0
 
-    @Option(help: "Context length in tokens (0 = the model's, at most 4096).")
+    @Option(help: "Context length in tokens (0 = the model's training context, at most 4096). More than the model was trained on works but warns.")
     var ctx = 0
 
-    @Flag(help: "Print timings to stderr at the end.")
+    @Flag(help: "Print the settings used and timings to stderr.")
     var verbose = false
 
     enum Preset: String, ExpressibleByArgument, CaseIterable {
@@ -77,62 +78,121 @@ struct GenerationOptions: ParsableArguments {
                          addBOS: true, parseSpecial: parseSpecial)
     }
 
+    /// Loads the model (progress bar on a terminal) and makes the context;
+    /// warns when --ctx goes past the training context. Install
+    /// `InterruptOnSIGINT` first so Ctrl-C can cancel the load.
     func makeContext() throws -> Context {
-        let path = try model ?? DefaultModel.path()
+        let path = try modelOption.path()
+        let loaded = try loadModel(path, options: try storage.modelLoadOptions())
+        var options = ContextOptions()
+        options.threads = threads
+        options.contextLength = ctx
+        let context: Context
         do {
-            let loaded = try Model.load(path: path)
-            var options = ContextOptions()
-            options.threads = threads
-            options.contextLength = ctx
-            return try Context(model: loaded, options: options)
+            context = try Context(model: loaded, options: options)
         } catch {
             throw CLIError(error)
         }
+        warnIfBeyondTraining(contextLength: context.capacity, loaded)
+        if verbose { printSettings(path: path, context) }
+        return context
+    }
+
+    /// The settings in the words of the flags that set them.
+    private func printSettings(path: String, _ context: Context) {
+        let s = sampling
+        let seedText = seed.map(String.init) ?? "random"
+        let lastN = s.repeatLastN < 0 ? "all tokens" : "last \(s.repeatLastN) tokens"
+        writeErr("model: \(path)\n"
+                 + "context: \(context.capacity) tokens (trained on \(context.model.hparams.nCtxTrain)), "
+                 + "threads: \(context.threadCount), max tokens: \(n == 0 ? "until a stop" : String(n))\n"
+                 + "sampling: preset \(preset.rawValue), temperature \(s.temperature), top-k \(s.topK), "
+                 + "top-p \(s.topP), min-p \(s.minP), repeat penalty \(s.repetitionPenalty) over the \(lastN), "
+                 + "seed \(seedText)\n")
     }
 }
 
-/// Runs one generation, writing chunks to stdout as they come. Ctrl-C (via
-/// `InterruptOnSIGINT`) ends it with `.cancelled` instead of killing the program.
-func streamToStdout(_ generator: Generator) throws -> GenerationStats {
+/// How a streamed generation ended, for the caller's message.
+enum GenerationOutcome {
+    case finished
+    /// Ctrl-C: while reading the prompt (with the tokens evaluated so far) or after generating.
+    case interrupted(promptDone: Int?, promptTotal: Int)
+}
+
+/// Runs one generation inside the context's exclusive section: evaluates the
+/// prompt with a progress line (on a terminal, once it takes 0.5 s), then
+/// hands each chunk of text to `output` as it comes. Ctrl-C (through
+/// `InterruptOnSIGINT`) ends it as `.interrupted`; other failures are thrown
+/// as the core's error so callers can react to a full context.
+func streamGeneration(_ generator: Generator, output: ([UInt8]) -> Void) throws(BitNetError) -> GenerationOutcome {
+    let cancelled = { InterruptOnSIGINT.isRequested }
+    var promptDone = 0, promptTotal = generator.promptTokenIDs.count
+    var inPrompt = true
     do {
         try generator.context.exclusive { () throws(BitNetError) in
-            while let chunk = try generator.next() {
-                writeOut(chunk.text)
+            let progress = ProgressLine("prompt")
+            defer { progress.finish() }
+            try generator.prepare(progress: { done, total in
+                promptDone = done
+                promptTotal = total
+                progress.update(fraction: Double(done) / Double(max(total, 1)), detail: "\(done)/\(total) tokens")
+                return true
+            }, isCancelled: cancelled)
+            progress.finish()
+            inPrompt = false
+            while let chunk = try generator.next(isCancelled: cancelled) {
+                output(chunk.text)
             }
         }
     } catch where error.status == .cancelled {
-        // Interrupted by Ctrl-C: the context stays usable.
-    } catch {
-        throw CLIError(error)
+        return .interrupted(promptDone: inPrompt ? promptDone : nil, promptTotal: promptTotal)
     }
-    return generator.stats
+    return .finished
 }
 
+/// "[interrupted after N tokens]", or where in the prompt it stopped.
+func interruptionMessage(_ outcome: GenerationOutcome, generated: Int) -> String {
+    guard case .interrupted(let promptDone, let promptTotal) = outcome else { return "" }
+    if let promptDone {
+        return "[interrupted while reading the prompt, after \(promptDone) of \(promptTotal) tokens]"
+    }
+    return "[interrupted after \(generated) token\(generated == 1 ? "" : "s")]"
+}
+
+/// The prompt did not fit: which flag to change.
+func promptDoesNotFit(promptTokens: Int, context: Context, maxTokens: Int) -> CLIError {
+    let trained = context.model.hparams.nCtxTrain
+    let needed = promptTokens + max(maxTokens, 1)
+    var message = "the prompt has \(promptTokens) tokens and the context holds \(context.capacity): "
+        + "raise --ctx (to at least \(needed) for the prompt plus -n \(maxTokens)) or shorten the prompt"
+    if trained > 0 && needed > trained {
+        message += "; the model was trained on \(trained) tokens, so text past that is likely to degrade"
+    }
+    return CLIError(BitNetError(.contextFull, message))
+}
+
+/// The --verbose summary of a generation, in the words of the flags.
 func printStats(_ stats: GenerationStats) {
     func ms(_ d: Duration) -> String { String(Int((d.secondsDouble * 1000).rounded())) + " ms" }
     func rate(_ r: Double) -> String { String(Double(Int(r * 10)) / 10) }
-    let line = "\n[\(stats.stopReason)] prompt \(stats.promptTokens) tokens (\(stats.promptTokensReused) reused) "
-        + "at \(rate(stats.promptTokensPerSecond)) tok/s, first token \(ms(stats.timeToFirstToken)), "
-        + "\(stats.generated) generated at \(rate(stats.generationTokensPerSecond)) tok/s\n"
+    let line = "stopped: \(stats.stopReason.words); prompt: \(stats.promptTokens) tokens "
+        + "(\(stats.promptTokensReused) reused) at \(rate(stats.promptTokensPerSecond)) tokens/s; "
+        + "first token after \(ms(stats.timeToFirstToken)); "
+        + "generated: \(stats.generated) tokens at \(rate(stats.generationTokensPerSecond)) tokens/s\n"
     writeErr(line)
 }
 
-/// Ctrl-C interrupts the running generation of one context instead of ending
-/// the process. The handler only stores to an atomic flag (`interrupt()`),
-/// which is async-signal-safe; the context is published before the handler
-/// is installed so the handler never triggers lazy initialisation.
-enum InterruptOnSIGINT {
-    nonisolated(unsafe) private static var target: Unmanaged<Context>?
-
-    static func install(for context: Context) {
-        target = Unmanaged.passRetained(context)
-        var action = sigaction()
-        action.__sigaction_handler.sa_handler = { _ in
-            InterruptOnSIGINT.target?.takeUnretainedValue().interrupt()
+extension StopReason {
+    /// Why a generation stopped, as the user would say it (and the flag involved).
+    var words: String {
+        switch self {
+        case .none: "error"
+        case .maxTokens: "max tokens (-n)"
+        case .endOfText: "end of text"
+        case .stopSequence: "stop text (--stop)"
+        case .cancelled: "interrupted"
+        case .contextFull: "context full (--ctx)"
         }
-        sigemptyset(&action.sa_mask)
-        action.sa_flags = SA_RESTART  // a Ctrl-C at the input prompt does not end readLine
-        sigaction(SIGINT, &action, nil)
     }
 }
 

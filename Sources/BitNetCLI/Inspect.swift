@@ -8,8 +8,11 @@ struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print a model's architecture, hyperparameters, metadata and tensor table.")
 
-    @Argument(help: "Path to a GGUF model file.")
-    var model: String
+    @OptionGroup var modelOption: ModelOption
+
+    @Argument(help: ArgumentHelp("The model as a plain argument (same as -m; kept for compatibility).",
+                                 valueName: "model"))
+    var positionalModel: String?
 
     @Flag(help: "Read the file into memory instead of mapping it.")
     var noMmap = false
@@ -17,12 +20,23 @@ struct Inspect: ParsableCommand {
     @Option(help: "Array elements shown per metadata key.")
     var maxArrayElements = 6
 
+    func validate() throws {
+        if let positionalModel, let flagged = modelOption.model, positionalModel != flagged {
+            throw ValidationError("name the model once: -m \(flagged) or \(positionalModel), not both")
+        }
+    }
+
     func run() throws {
+        let model = try positionalModel ?? modelOption.path()
         let clock = ContinuousClock()
         let start = clock.now
+        // Reading (--no-mmap) and preparing the weights each get the load
+        // progress bar when they take a while.
         let file: GGUFFile
         do {
-            file = try GGUFFile(path: model, useMmap: !noMmap)
+            let reading = ProgressLine("reading \(shortFileName(model))")
+            defer { reading.finish() }
+            file = try GGUFFile(path: model, useMmap: !noMmap, progress: { reading.update(fraction: $0); return true })
         } catch {
             throw CLIError(error)
         }
@@ -33,7 +47,11 @@ struct Inspect: ParsableCommand {
         // Hyperparameters: a full validation, or why it fails.
         var validationError: BitNetError?
         do {
-            let loaded = try Model(file: file, vocabOnly: file.tensors.isEmpty)
+            let preparing = ProgressLine("preparing weights")
+            defer { preparing.finish() }
+            let loaded = try Model(file: file, vocabOnly: file.tensors.isEmpty,
+                                   progress: { preparing.update(fraction: $0); return true })
+            preparing.finish()
             let elapsed = clock.now - start
             printHyperParameters(loaded)
             print("load:        \(elapsed.formattedMilliseconds) (open, parse, validate), peak RSS \(peakRSS())")
@@ -87,13 +105,6 @@ struct Inspect: ParsableCommand {
         let summary = bytesByType.sorted { $0.value > $1.value }.map { "\($0.key) \(megabytes($0.value))" }
         print("  total by type: " + summary.joined(separator: ", "))
     }
-}
-
-/// A load failure as a CLI error: message plus the C status name.
-struct CLIError: Error, CustomStringConvertible {
-    let error: BitNetError
-    init(_ error: BitNetError) { self.error = error }
-    var description: String { "\(error.message) [\(error.status.staticDescription)]" }
 }
 
 /// Peak resident set size of this process so far.

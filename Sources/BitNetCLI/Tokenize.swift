@@ -6,15 +6,18 @@ import Glibc
 
 struct Tokenize: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Tokenize text with a model's tokenizer and print ids and pieces (or benchmark it).")
+        abstract: "Tokenize text with a model's tokenizer and print ids and pieces (or benchmark it).",
+        discussion: """
+            The model may be a vocabulary-only GGUF file. Text must be valid UTF-8: invalid \
+            bytes are rejected with their byte offset (as in every subcommand).
+            """)
 
-    @Option(name: .shortAndLong, help: "Path to a GGUF model (a vocabulary-only file is fine).")
-    var model: String
+    @OptionGroup var modelOption: ModelOption
 
     @Argument(help: "The text to tokenize (omit when using --file or --bench).")
     var text: String?
 
-    @Option(help: "Read the text from this file (bytes as they are).")
+    @Option(name: .shortAndLong, help: "Read the text from this file (- = standard input).")
     var file: String?
 
     @Flag(help: "Put the BOS token first.")
@@ -36,6 +39,7 @@ struct Tokenize: ParsableCommand {
         let loaded: Tokenizer?
         let clock = ContinuousClock()
         var parseTime = Duration.zero, buildTime = Duration.zero
+        let model = try modelOption.path()
         do throws(BitNetError) {
             let start = clock.now
             let gguf = try GGUFFile(path: model)
@@ -55,7 +59,8 @@ struct Tokenize: ParsableCommand {
         }
         let bytes: [UInt8]
         if let file {
-            bytes = try readAll(file)
+            bytes = try readInput(file)
+            _ = try validatedText(bytes, source: inputName(file))
         } else if let text {
             bytes = Array(text.utf8)
         } else {
@@ -81,10 +86,8 @@ struct Tokenize: ParsableCommand {
     }
 
     private func benchmark(_ tokenizer: Tokenizer, path: String) throws {
-        let bytes = try readAll(path)
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw CLIError(BitNetError(.invalidArgument, "\(path) is not valid UTF-8"))
-        }
+        let bytes = try readInput(path)
+        let text = try validatedText(bytes, source: inputName(path))
         let clock = ContinuousClock()
         let warmStart = clock.now
         _ = tokenizer.encode("warm up: é")
