@@ -6,6 +6,7 @@
 #                   C tests under ASan/UBSan, a short soak)
 #   make fuzz       libFuzzer harnesses, FUZZ_SECONDS each (default 60)
 #   make fuzz-long  a campaign from the committed corpus (Fuzz/corpus), merged back into it
+#                   (FUZZ_TARGETS=... for some harnesses; `python` is the atheris one)
 #   make sanitize   C tests + soak under ASan/UBSan, Swift tests under ASan and TSan (long)
 #   make soak       SOAK_GENERATIONS generations (default 100000) on 4 contexts, 2 threads
 #   make install    PREFIX=/usr/local DESTDIR= (library + symlinks, header, bitnet.pc, CLI)
@@ -119,7 +120,7 @@ run: deps build
 
 TEST_PREFIX := $(CURDIR)/$(BUILD)/test-prefix
 
-test: deps build test-swift test-c test-python test-install test-bindings sanitize-short soak-short
+test: deps build test-swift test-c test-python test-install test-bindings sanitize-short soak-short fuzz-replay
 	@echo "make test: all suites passed"
 
 test-swift:

@@ -17,7 +17,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 FIXTURES=${FIXTURES:-$root/Tests/Fixtures}
 SECONDS_EACH=${FUZZ_SECONDS:-60}
-TARGETS=${FUZZ_TARGETS:-"gguf_parse gguf tokenizer chat state api"}
+TARGETS=${FUZZ_TARGETS:-"gguf_parse gguf tokenizer chat state api python"}
 MODE=${FUZZ_MODE:-short}
 SWIFT=${SWIFT:-swift}
 CLANG=${CLANG:-clang}
@@ -35,6 +35,7 @@ $SWIFT build --build-path .build-fuzz --product bitnet -Xswiftc -O \
 ln -sf "$root/.build-fuzz/debug/libbitnet.so" "$out/lib/libbitnet.so.0"
 ln -sf libbitnet.so.0 "$out/lib/libbitnet.so"
 for t in $TARGETS; do
+  [ "$t" = python ] && continue
   $CLANG -g -O1 -fsanitize=fuzzer,address,undefined -I"$root/include" "$here/fuzz_$t.c" -o "$out/fuzz_$t" \
     -L"$out/lib" -lbitnet -Wl,-rpath,"$out/lib" 2>&1 | grep -v 'Cannot export local symbol' || true
 done
@@ -58,7 +59,7 @@ if [ ! -d "$seeds/chat" ]; then
   printf '\005user\000caf\303\251 \360\237\230\200\000' > "$seeds/chat/b"
   printf '\012system\000<|eot_id|>\000user\000\000' > "$seeds/chat/c"
 fi
-if [ ! -d "$seeds/state" ]; then
+if [ -x "$out/fuzz_state" ] && [ -z "$(ls -A "$seeds/state" 2>/dev/null)" ]; then
   mkdir -p "$seeds/state"
   BITNET_FIXTURES="$FIXTURES" FUZZ_WRITE_SEEDS="$seeds/state" "$out/fuzz_state" -runs=0 >/dev/null 2>&1 || true
 fi
@@ -72,10 +73,21 @@ fi
 # Per harness: its seed folder, dictionary and largest input. The parse-only
 # harness keeps inputs small (its speed is the point; the tensor data of a
 # seed model only has to exist, not to be large).
+# The Python binding's harness (atheris) drives the release library that
+# `make` built: an ASan library cannot be loaded into an uninstrumented python.
+if echo " $TARGETS " | grep -q " python "; then
+  python3 -c "import atheris" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check atheris
+  [ -f "$root/build/lib/libbitnet.so.0" ] || make -C "$root" --no-print-directory build
+  printf '#!/bin/sh\nexec env BITNET_LIBRARY="%s" python3 "%s" "$@"\n' "$root/build/lib/libbitnet.so.0" "$here/python/fuzz_binding.py" > "$out/fuzz_python"
+  chmod +x "$out/fuzz_python"
+  mkdir -p "$seeds/python"
+  [ -n "$(ls -A "$seeds/python")" ] || printf 'seed' > "$seeds/python/empty"
+fi
 options_of() {
   case $1 in
     gguf_parse) echo "-dict=$here/gguf.dict -max_len=98304 -use_value_profile=1" ;;
     gguf) echo "-dict=$here/gguf.dict -max_len=1048576" ;;
+    python) echo "-max_len=512" ;;
     *) echo "-max_len=1048576" ;;
   esac
 }

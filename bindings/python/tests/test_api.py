@@ -192,3 +192,30 @@ def test_errors_that_are_not_oserrors_have_no_errno_fields(ctx):
     timeout = bitnet.BitnetTimeoutError(-10, "no chunk within 5 ms")
     assert isinstance(timeout, TimeoutError) and timeout.errno is None and timeout.filename is None
     assert str(timeout).startswith("no chunk within 5 ms")
+
+
+# MARK: - findings of the atheris harness (Fuzz/python/fuzz_binding.py), kept as regressions
+
+
+@pytest.mark.parametrize(
+    "call, error",
+    [
+        (lambda c: c.model.meta(None), TypeError),
+        (lambda c: c.model.tokenize(None), TypeError),
+        (lambda c: c.tokenize(3.5), TypeError),
+        (lambda c: c.generate(7, **GREEDY), TypeError),
+        (lambda c: c.truncate("3"), TypeError),
+        (lambda c: c.truncate(2**40), OverflowError),
+        (lambda c: c.logits("last"), TypeError),
+        (lambda c: c.logits(True), TypeError),
+        (lambda c: list(c.stream(PROMPT, capacity="16", **GREEDY)), TypeError),
+        (lambda c: list(c.stream(PROMPT, capacity=-1, **GREEDY)), OverflowError),
+        (lambda c: c.generate(PROMPT, logit_bias="abc", **GREEDY), TypeError),
+        (lambda c: c.generate(PROMPT, stop=[object()], **GREEDY), TypeError),
+        (lambda c: c.chat([{"role": 1, "content": "hi"}], max_new_tokens=2), TypeError),
+    ],
+)
+def test_bad_arguments_raise_ordinary_python_errors(ctx, call, error):
+    with pytest.raises(error):
+        call(ctx)
+    assert ctx.generate(PROMPT, **GREEDY)  # the context is still usable
