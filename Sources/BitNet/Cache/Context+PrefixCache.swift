@@ -13,9 +13,7 @@ extension Context {
         }
         prefixCache.markUsed(entry)
         cache.restore(snapshot: entry.snapshot, storedCount: entry.tokens.count, positions: held..<length)
-        tokens.append(contentsOf: prompt[held..<length])
-        coldPrefixLength = length
-        logitRows = 0
+        sequence.append(prompt[held..<length], logitRows: 0)
         prefixCache.statistics.hits += 1
         prefixCache.statistics.tokensReused += length - held
         return length

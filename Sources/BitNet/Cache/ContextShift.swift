@@ -66,8 +66,6 @@ extension Context {
                 cache.store(layer: layer, position: source - discard, keys: k, values: v)
             }
         }
-        tokens.removeSubrange(keep..<(keep + discard))
-        coldPrefixLength = min(coldPrefixLength, keep)
-        logitRows = 0
+        sequence.shift(keep: keep, discard: discard)
     }
 }

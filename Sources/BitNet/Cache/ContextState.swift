@@ -64,7 +64,7 @@ extension Context {
         put(UInt32(bitPattern: cache.type.rawValue))
         put(model.fingerprint)
         let logitCount = savedLogitCount
-        for n in [cache.layers, cache.heads, cache.headDim, cache.recentWindow, tokens.count, coldPrefixLength,
+        for n in [cache.layers, cache.heads, cache.headDim, cache.recentWindow, tokens.count, sequence.exactPrefixLength,
                   stateExtra.count, logitCount, cache.snapshotBytes(count: tokens.count)] {
             put(UInt64(n))
         }
@@ -171,9 +171,7 @@ extension Context {
             UnsafeMutableRawPointer(logitsTarget).copyMemory(from: base + logitsOffset, byteCount: logitCount * 4)
         }
         cache.restore(snapshot: base + offset, storedCount: count, positions: 0..<count)
-        tokens = newTokens
-        coldPrefixLength = cold
+        sequence.restore(tokens: newTokens, exactPrefixLength: cold, logitRows: logitCount > 0 ? 1 : 0)
         stateExtra = extra
-        logitRows = logitCount > 0 ? 1 : 0
     }
 }

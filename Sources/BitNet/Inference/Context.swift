@@ -56,23 +56,22 @@ public final class Context: @unchecked Sendable {
     let pool: ThreadPool
     let forward: ForwardPass
 
+    /// The tokens the cache holds, their exact prefix and the logit rows:
+    /// changed only through `TokenSequence`'s edits.
+    var sequence = TokenSequence()
     /// The token ids whose keys and values the cache holds, in order.
-    public internal(set) var tokens: [Int32] = []
-    /// Leading positions whose KV is what a fresh evaluation of `tokens`
-    /// computes; a shift makes the rest approximate, so they are never reused
-    /// for another prompt or stored as a prefix.
-    var coldPrefixLength = 0
+    public var tokens: [Int32] { sequence.tokens }
     /// A slot the generation loop may fill (e.g. the sampler's RNG state) so
     /// that it is saved and restored with the context's state.
     public var stateExtra: [UInt64] = []
-    public var count: Int { tokens.count }
+    public var count: Int { sequence.count }
     public var threadCount: Int { pool.threadCount }
 
     /// Logits of the positions the last `eval` kept: [logitRows][nVocab].
     /// Manually allocated so the pointer handed to C stays stable.
     private var logitsStorage: UnsafeMutablePointer<Float>?
     private var logitsCapacity = 0
-    public internal(set) var logitRows = 0
+    public var logitRows: Int { sequence.logitRows }
 
     private let busy = Atomic<Bool>(false)
     private let interruptRequested = Atomic<Bool>(false)
@@ -144,14 +143,12 @@ public final class Context: @unchecked Sendable {
                 try forward.run(tokens: batch, startPosition: start + done, logitRows: firstLogitRow..<n,
                                 logits: logits + (keepAll ? done * vocab : 0), isInterrupted: { self.isInterrupted })
             } catch {
-                logitRows = 0
+                sequence.dropLogits()
                 throw error
             }
             done += n
         }
-        if coldPrefixLength == tokens.count { coldPrefixLength += newTokens.count }
-        tokens.append(contentsOf: newTokens)
-        logitRows = rows
+        sequence.append(newTokens, logitRows: rows)
     }
 
     func logitsBuffer(floats: Int) throws(BitNetError) -> UnsafeMutablePointer<Float> {
@@ -187,13 +184,15 @@ public final class Context: @unchecked Sendable {
     /// The rest is evaluated batch by batch; `progress(done, total)` runs
     /// after the reuse and after each batch (false cancels), and `isCancelled`
     /// or an interrupt is checked between batches. On failure the context
-    /// holds the reused prefix plus the batches that completed.
+    /// holds the reused prefix plus the batches that completed. With
+    /// `allLogits` and no `progress`, the rest is one eval, so the logits of
+    /// every evaluated position are kept (and an interrupt keeps none of it).
     @discardableResult
     public func ingest(prompt: [Int32], progress: ((Int, Int) -> Bool)? = nil,
                        isCancelled: () -> Bool = { false }) throws(BitNetError) -> Int {
         guard !prompt.isEmpty else { throw .invalidArgument("the prompt has no tokens") }
         var common = 0
-        let held = min(prompt.count, coldPrefixLength)
+        let held = min(prompt.count, sequence.exactPrefixLength)
         while common < held, prompt[common] == tokens[common] { common += 1 }
         // The last prompt token is always evaluated: its logits are the point.
         var reused = min(common, prompt.count - 1)
@@ -208,8 +207,10 @@ public final class Context: @unchecked Sendable {
             if isCancelled() || isInterrupted { throw BitNetError(.cancelled, "cancelled while reading the prompt") }
             // One batch per eval, so an interrupt keeps the batches already
             // evaluated (bitnet_context_interrupt's promise) and progress is
-            // reported per batch; eval would split the same way.
-            let end = min(done + max(1, options.batchSize), total)
+            // reported per batch; eval would split the same way. With
+            // allLogits and no progress callback, one eval keeps every row.
+            let oneCall = options.allLogits && progress == nil
+            let end = oneCall ? total : min(done + max(1, options.batchSize), total)
             try prompt[done..<end].withUnsafeBufferPointer { (slice) throws(BitNetError) in try eval(slice) }
             done = end
             if let progress, !progress(done, total) { throw BitNetError(.cancelled, "cancelled by the prompt progress callback") }
@@ -226,15 +227,11 @@ public final class Context: @unchecked Sendable {
         guard count >= 0, count <= tokens.count else {
             throw .invalidArgument("cannot keep \(count) tokens of \(tokens.count)")
         }
-        tokens.removeSubrange(count...)
-        coldPrefixLength = min(coldPrefixLength, count)
-        logitRows = 0
+        sequence.truncate(to: count)
     }
 
     /// Empties the sequence.
     public func reset() {
-        tokens.removeAll(keepingCapacity: true)
-        coldPrefixLength = 0
-        logitRows = 0
+        sequence.truncate(to: 0)
     }
 }
