@@ -90,17 +90,11 @@ public func bitnet_context_eval(_ ctx: OpaquePointer?, _ tokens: UnsafePointer<I
         let context = Handle<Context>.borrow(try require(ctx, "ctx", in: "bitnet_context_eval"))
         let tokens = try require(tokens, "tokens", in: "bitnet_context_eval")
         guard n > 0 else { throw .invalidArgument("bitnet_context_eval: n must be at least 1") }
-        // Checked before the ids are read: a huge n must not walk off the caller's buffer.
-        guard n <= context.capacity else {
-            throw BitNetError(.contextFull, "bitnet_context_eval: \(n) tokens can never fit in n_ctx \(context.capacity)")
-        }
+        // The context checks room before it reads an id (a huge n never walks
+        // off the caller's buffer), then the ids, before anything changes.
         let input = UnsafeBufferPointer(start: tokens, count: n)
-        let vocab = context.model.hparams.nVocab
-        for (i, token) in input.enumerated() where token < 0 || Int(token) >= vocab {
-            throw .invalidArgument("bitnet_context_eval: token \(i) has id \(token), outside the vocabulary 0..<\(vocab)")
-        }
         try context.exclusive { () throws(BitNetError) in
-            try context.makeRoomOnOverflow(for: n)
+            try context.makeRoom(for: n)
             try context.evalReusingPrefixCache(input)
         }
         return Status.ok.rawValue

@@ -29,13 +29,26 @@ extension Context {
         return discard
     }
 
-    /// Under `OverflowPolicy.shift`, shifts until `incoming` more tokens fit,
-    /// when they can fit at all beside the kept ones; otherwise does nothing
-    /// (the eval that follows reports BITNET_E_CONTEXT_FULL). Returns the
-    /// tokens dropped.
+    // MARK: - The overflow policy: the one place that decides what a full context does
+
+    /// Whether `incoming` more tokens can be appended: they fit now, or the
+    /// policy is `.shift` and they fit beside the `keepOnShift` kept tokens.
+    public func canMakeRoom(for incoming: Int) -> Bool {
+        if incoming <= capacity - count { return true }
+        return options.overflowPolicy == .shift && incoming <= capacity - min(options.keepOnShift, capacity)
+    }
+
+    /// Makes room for `incoming` more tokens as the overflow policy says:
+    /// nothing when they fit; under `.shift`, shifts until they do. Throws
+    /// BITNET_E_CONTEXT_FULL (changing nothing) when they cannot fit. Returns
+    /// the tokens dropped. The generation loop and `bitnet_context_eval` both
+    /// go through here.
     @discardableResult
-    public func makeRoomOnOverflow(for incoming: Int) throws(BitNetError) -> Int {
-        guard options.overflowPolicy == .shift, incoming <= capacity - min(options.keepOnShift, capacity) else { return 0 }
+    public func makeRoom(for incoming: Int) throws(BitNetError) -> Int {
+        guard canMakeRoom(for: incoming) else {
+            let why = options.overflowPolicy == .shift ? " even after shifting (n_keep \(options.keepOnShift))" : ""
+            throw BitNetError(.contextFull, "context holds \(count) of \(capacity) tokens; \(incoming) more do not fit\(why)")
+        }
         var dropped = 0
         while incoming > capacity - count { dropped += try shiftForOverflow() }
         return dropped

@@ -77,9 +77,7 @@ public final class Generator: @unchecked Sendable {
             guard !promptTokens.isEmpty else { throw .invalidArgument("the prompt has no tokens (empty text and no BOS)") }
         case .tokens(let ids):
             guard !ids.isEmpty else { throw .invalidArgument("the prompt has no tokens") }
-            for (i, id) in ids.enumerated() where id < 0 || Int(id) >= vocabulary {
-                throw .invalidArgument("prompt token \(i) has id \(id), outside the vocabulary 0..<\(vocabulary)")
-            }
+            try context.checkTokens(ids, what: "prompt token")  // early, so a bad prompt fails at creation
             promptTokens = ids
         case .continuation:
             break
@@ -118,10 +116,6 @@ public final class Generator: @unchecked Sendable {
     }
 
     private func ingest(progress: ((Int, Int) -> Bool)?, isCancelled: () -> Bool) throws(BitNetError) {
-        let total = promptTokens.count
-        guard total <= context.capacity else {
-            throw BitNetError(.contextFull, "the prompt has \(total) tokens; the context holds \(context.capacity)")
-        }
         // Context.ingest reuses what the context holds and the prefix cache.
         stats.promptTokensReused = try context.ingest(prompt: promptTokens, progress: progress, isCancelled: isCancelled)
     }
@@ -161,8 +155,8 @@ public final class Generator: @unchecked Sendable {
                 throw .invalidArgument("the context changed while the generation was paused; start a new one")
             }
             if params.maxNewTokens > 0 && stats.generated >= params.maxNewTokens { return finish(.maxTokens) }
-            // Under the shift policy a full context makes room after sampling (a shift drops the logits).
-            if context.count >= context.capacity && context.overflowPolicy != .shift { return finish(.contextFull) }
+            // Room is made after sampling (a shift drops the logits), but whether there can be any is known now.
+            if !context.canMakeRoom(for: 1) { return finish(.contextFull) }
 
             let sampled: SampledToken
             do {
@@ -176,12 +170,10 @@ public final class Generator: @unchecked Sendable {
                 stats.stopToken = token
                 return finish(.endOfText)
             }
-            if context.count >= context.capacity {
-                do {
-                    stats.shiftedTokens += try context.shiftForOverflow()
-                } catch {
-                    return finish(.contextFull)  // n_keep leaves nothing to drop
-                }
+            do {
+                stats.shiftedTokens += try context.makeRoom(for: 1)
+            } catch {
+                return finish(.contextFull)
             }
             do {
                 try [token].withUnsafeBufferPointer { (one) throws(BitNetError) in try context.eval(one) }

@@ -121,14 +121,13 @@ public final class Context: @unchecked Sendable {
     /// error (full context, bad id, interrupt) the sequence is as before.
     public func eval(_ newTokens: UnsafeBufferPointer<Int32>) throws(BitNetError) {
         guard !newTokens.isEmpty else { return }
-        let vocab = model.hparams.nVocab
-        for (i, token) in newTokens.enumerated() where token < 0 || Int(token) >= vocab {
-            throw .invalidArgument("token \(i) has id \(token), outside the vocabulary 0..<\(vocab)")
-        }
-        guard newTokens.count <= capacity - tokens.count else {
-            throw BitNetError(.contextFull, "context holds \(tokens.count) of \(capacity) tokens; "
+        // Room first: a caller's count is checked before its ids are read.
+        guard newTokens.count <= capacity - count else {
+            throw BitNetError(.contextFull, "context holds \(count) of \(capacity) tokens; "
                               + "\(newTokens.count) more do not fit")
         }
+        try checkTokens(newTokens)
+        let vocab = model.hparams.nVocab
         let keepAll = options.allLogits
         let rows = keepAll ? newTokens.count : 1
         let logits = try logitsBuffer(floats: rows * vocab)
@@ -149,6 +148,15 @@ public final class Context: @unchecked Sendable {
             done += n
         }
         sequence.append(newTokens, logitRows: rows)
+    }
+
+    /// The one check of token ids the context evaluates (eval, ingest, the
+    /// generator's prompt): every id inside the vocabulary.
+    public func checkTokens<C: Collection<Int32>>(_ ids: C, what: String = "token") throws(BitNetError) {
+        let vocab = model.hparams.nVocab
+        for (i, id) in ids.enumerated() where id < 0 || Int(id) >= vocab {
+            throw .invalidArgument("\(what) \(i) has id \(id), outside the vocabulary 0..<\(vocab)")
+        }
     }
 
     func logitsBuffer(floats: Int) throws(BitNetError) -> UnsafeMutablePointer<Float> {
@@ -191,6 +199,12 @@ public final class Context: @unchecked Sendable {
     public func ingest(prompt: [Int32], progress: ((Int, Int) -> Bool)? = nil,
                        isCancelled: () -> Bool = { false }) throws(BitNetError) -> Int {
         guard !prompt.isEmpty else { throw .invalidArgument("the prompt has no tokens") }
+        // Whole-prompt checks before anything changes: a prompt that cannot
+        // fit or holds a bad id leaves the context as it was.
+        guard prompt.count <= capacity else {
+            throw BitNetError(.contextFull, "the prompt has \(prompt.count) tokens; the context holds \(capacity)")
+        }
+        try checkTokens(prompt, what: "prompt token")
         var common = 0
         let held = min(prompt.count, sequence.exactPrefixLength)
         while common < held, prompt[common] == tokens[common] { common += 1 }
