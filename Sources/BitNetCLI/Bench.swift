@@ -71,8 +71,8 @@ struct Bench: ParsableCommand {
     @Flag(help: "Skip the memory bandwidth probe.")
     var noProbe = false
 
-    @Option(help: "Context depth for generation tests: tokens evaluated (untimed) before the timed ones, like llama-bench's -d; the test is then named tgN@dD.")
-    var depth: Int = 0
+    @Option(help: "Context depths for generation tests, comma-separated list: tokens evaluated (untimed) before the timed ones, like llama-bench's -d; a test at depth D > 0 is named tgN@dD.")
+    var depth = CountList([0])
 
     @Flag(help: "Print JSON instead of a table.")
     var json = false
@@ -84,15 +84,27 @@ struct Bench: ParsableCommand {
         let speeds: [Double]
         /// Prompt tests: milliseconds until the last position's logits, per run.
         let firstTokenMilliseconds: [Double]?
+        /// Generation tests: the generated tokens and the depth they started at.
+        var generated = 0
+        var depth = 0
     }
 
     /// The memory floor beside the measurement: how fast could decode go if
-    /// it did nothing but stream its weights once per token?
+    /// it did nothing but read its weights, and the KV cache so far, once per
+    /// token? At depth 0 only the weights count.
     struct Floor {
         let threads: Int
         let gbps: Double
         let bytesPerToken: Int
+        /// KV bytes one position adds to every later token's read (q8: its 8-bit rows).
+        let kvBytesPerPosition: Int
         var tokensPerSecond: Double { gbps * 1e9 / Double(bytesPerToken) }
+        /// Bytes per token of a generation test: the weights plus the KV of
+        /// the positions before the average token (depth + half the run).
+        func bytesPerToken(_ result: Result) -> Int {
+            bytesPerToken + kvBytesPerPosition * (result.depth + result.generated / 2)
+        }
+        func tokensPerSecond(_ result: Result) -> Double { gbps * 1e9 / Double(bytesPerToken(result)) }
     }
 
     func run() throws {
@@ -101,8 +113,8 @@ struct Bench: ParsableCommand {
         let vocab = loaded.hparams.nVocab
         let longestPrompt = prompt.values.max() ?? 0, longestGeneration = n.values.max() ?? 0
         var rng = SplitMix64(seed: 42)
-        guard depth >= 0 else { throw ValidationError("--depth must be ≥ 0, got \(depth)") }
-        let promptTokens = (0..<max(longestPrompt, depth)).map { _ in Int32(rng.next() % UInt64(vocab)) }
+        let deepest = depth.values.max() ?? 0
+        let promptTokens = (0..<max(longestPrompt, deepest)).map { _ in Int32(rng.next() % UInt64(vocab)) }
         let warmupLength = max(1, min(longestPrompt, 8))
 
         var results: [Result] = []
@@ -113,7 +125,7 @@ struct Bench: ParsableCommand {
             options.batchSize = batch
             options.kvType = kv == "f32" ? .f32 : kv == "q8" ? .q8 : .f16
             // Room for the longest prompt + generation, and for the warm-up's tokens.
-            options.contextLength = max(longestPrompt + longestGeneration, depth + longestGeneration, warmupLength + 1)
+            options.contextLength = max(longestPrompt + longestGeneration, deepest + longestGeneration, warmupLength + 1)
             let context = try Context(model: loaded, options: options)
             let threadCount = context.threadCount
 
@@ -135,6 +147,7 @@ struct Bench: ParsableCommand {
                 results.append(Result(name: "pp\(length)", threads: threadCount, speeds: speeds,
                                       firstTokenMilliseconds: firstToken))
             }
+            for depth in depth.values {
             for count in n.values where count > 0 {
                 var speeds: [Double] = []
                 for _ in 0..<repetitions {
@@ -149,12 +162,17 @@ struct Bench: ParsableCommand {
                     speeds.append(Double(count) / seconds(since: start))
                 }
                 results.append(Result(name: depth > 0 ? "tg\(count)@d\(depth)" : "tg\(count)", threads: threadCount, speeds: speeds,
-                                      firstTokenMilliseconds: nil))
+                                      firstTokenMilliseconds: nil, generated: count, depth: depth))
+            }
             }
             if longestGeneration > 0, !noProbe, let weights = loaded.weights {
                 let pool = try ThreadPool(threadCount: threadCount)
                 let gbps = try BandwidthProbe.readGigabytesPerSecond(pool: pool)
-                floors.append(Floor(threads: threadCount, gbps: gbps, bytesPerToken: weights.bytesPerToken))
+                let hp = loaded.hparams
+                let kvPerPosition = try KVCache.bytesPerToken(layers: hp.nLayer, heads: hp.nHeadKV, headDim: hp.headDim,
+                                                              type: options.kvType)
+                floors.append(Floor(threads: threadCount, gbps: gbps, bytesPerToken: weights.bytesPerToken,
+                                    kvBytesPerPosition: kvPerPosition))
             }
         }
         if json { printJSON(results, floors, model: model) } else { printTable(results, floors, model: model) }
@@ -165,6 +183,10 @@ struct Bench: ParsableCommand {
             let (mean, sd) = meanAndDeviation(result.speeds)
             var entry = "{\"test\":\"\(result.name)\",\"threads\":\(result.threads),\"mean_tps\":\(mean),\"sd_tps\":\(sd),"
                 + "\"samples\":[\(result.speeds.map { "\($0)" }.joined(separator: ","))]"
+            if result.generated > 0, let floor = floors.first(where: { $0.threads == result.threads }) {
+                entry += ",\"depth\":\(result.depth),\"bytes_per_token\":\(floor.bytesPerToken(result)),"
+                    + "\"floor_tps\":\(floor.tokensPerSecond(result))"
+            }
             if let ttft = result.firstTokenMilliseconds {
                 let (mean, sd) = meanAndDeviation(ttft)
                 entry += ",\"mean_ttft_ms\":\(mean),\"sd_ttft_ms\":\(sd),"
@@ -207,11 +229,13 @@ struct Bench: ParsableCommand {
         for floor in floors {
             let generation = results.filter { $0.threads == floor.threads && $0.name.hasPrefix("tg") }
             guard !generation.isEmpty else { continue }
-            let shares = generation.map { result in
-                "\(result.name) reaches \(format(meanAndDeviation(result.speeds).0 / floor.tokensPerSecond * 100))%"
-            }
             print("memory read \(format(floor.gbps)) GB/s (\(floor.threads) threads), \(format(Double(floor.bytesPerToken) / 1e6)) MB "
-                  + "per token: floor \(format(floor.tokensPerSecond)) tok/s; \(shares.joined(separator: ", ")) of it")
+                  + "of weights per token, \(format(Double(floor.kvBytesPerPosition) / 1e3)) KB of KV per position before it:")
+            for result in generation {
+                let share = meanAndDeviation(result.speeds).0 / floor.tokensPerSecond(result) * 100
+                print("  \(result.name): floor \(format(floor.tokensPerSecond(result))) tok/s "
+                      + "(\(format(Double(floor.bytesPerToken(result)) / 1e6)) MB per token), reaches \(format(share))%")
+            }
         }
     }
 }

@@ -73,6 +73,22 @@ def test_bench_lists_depth_and_time_to_first_token(tmp_path, make_model):
         assert abs(ttft - 16 / tps * 1000) <= 1e-6 * ttft
 
 
+def test_bench_takes_a_depth_list_with_a_floor_per_row(tmp_path, make_model):
+    model = make_model(tmp_path / "m.gguf", seed=8)
+    result = json.loads(run("bench", "-m", str(model), "-p", "0", "-n", "4", "-t", "1", "-r", "1",
+                            "--depth", "0,8,24", "--json"))
+    rows = {r["test"]: r for r in result["results"]}
+    assert set(rows) == {"tg4", "tg4@d8", "tg4@d24"}
+    assert [rows[t]["depth"] for t in ("tg4", "tg4@d8", "tg4@d24")] == [0, 8, 24]
+    # The floor counts the weights plus the KV read before the average token (depth + 2).
+    weights = result["bytes_per_token"]
+    per_position = (rows["tg4@d8"]["bytes_per_token"] - weights) // 10
+    assert per_position > 0
+    for name, r in rows.items():
+        assert r["bytes_per_token"] == weights + per_position * (r["depth"] + 2)
+        assert r["floor_tps"] == pytest.approx(result["read_gbps"] * 1e9 / r["bytes_per_token"])
+
+
 def test_inspect_lists_tensors():
     out = run("inspect", str(REPO / "Tests" / "Fixtures" / "golden" / "m1-b158-relu2-i2_s.gguf"))
     assert "bitnet-b1.58" in out and "blk.1.ffn_down.weight" in out and "I2_S" in out
