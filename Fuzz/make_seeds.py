@@ -64,12 +64,11 @@ def main():
     parse_dir = os.path.join(out, "gguf_parse")
     os.makedirs(parse_dir, exist_ok=True)
     tiny = ["--n-layer", "1", "--n-head", "2", "--n-head-kv", "1", "--n-vocab", "260", "--seed", "9"]
-    parse_recipes = {
-        "f16": ["--arch", "bitnet", "--wtype", "f16", "--embtype", "f16", "--n-embd", "32", "--n-ff", "32"],
-        "f32-relu2": ["--arch", "bitnet-b1.58", "--wtype", "f32", "--embtype", "f32", "--n-embd", "16", "--n-ff", "16"],
+    parse_recipes = {  # ~11 KB each: the committed corpus keeps inputs up to 16 KiB
+        "f16": ["--arch", "bitnet", "--wtype", "f16", "--embtype", "f16", "--n-embd", "8", "--n-ff", "8"],
+        "f32-relu2": ["--arch", "bitnet-b1.58", "--wtype", "f32", "--embtype", "f16", "--n-embd", "8", "--n-ff", "8"],
         "bf16-sep-scale": ["--arch", "bitnet-25", "--wtype", "bf16", "--embtype", "bf16", "--separate-output",
-                           "--scale-tensors", "--n-embd", "32", "--n-ff", "32"],
-        "i2s": ["--wtype", "i2_s", "--embtype", "q8_0", "--n-embd", "128", "--n-ff", "128"],
+                           "--scale-tensors", "--n-embd", "8", "--n-ff", "8"],
     }
     for name, flags in parse_recipes.items():
         path = os.path.join(parse_dir, f"tiny-{name}.gguf")
@@ -78,7 +77,7 @@ def main():
     for name in variants:
         with open(os.path.join(gguf_dir, f"bad-{name}.gguf"), "rb") as f, \
              open(os.path.join(parse_dir, f"bad-{name}.gguf"), "wb") as g:
-            g.write(f.read()[:65536])
+            g.write(f.read()[:16384])
     # The golden models that are small enough to mutate quickly.
     for name in ("m1-b158-relu2-i2_s.gguf", "m1-bitnet-relu2-tq1_0.gguf"):
         src = os.path.join(fixtures, "golden", name)

@@ -6,9 +6,11 @@
 #   FUZZ_SECONDS  seconds per harness (default 60)
 #   FUZZ_TARGETS  which harnesses (default: all of them, below)
 #   FUZZ_MODE     short (default): a scratch corpus in build/fuzz/corpus, started
-#                 from the committed one; long: the committed corpus Fuzz/corpus/
-#                 itself, merged and minimized after the run, and one line per
-#                 harness appended to Fuzz/campaigns.tsv (make fuzz-long);
+#                 from the committed one; long: the same, and afterwards the
+#                 scratch corpus merged and minimized into the committed one
+#                 (Fuzz/corpus/, inputs up to the harness's cap so it stays small;
+#                 larger ones stay in the scratch corpus of this machine), one
+#                 line per harness appended to Fuzz/campaigns.tsv (make fuzz-long);
 #                 replay: run every committed corpus input and every past
 #                 finding (Fuzz/regressions/) once, no fuzzing (make test)
 #   FIXTURES      the test data folder (golden models, vocabularies; Tests/Fixtures)
@@ -83,9 +85,11 @@ if echo " $TARGETS " | grep -q " python "; then
   mkdir -p "$seeds/python"
   [ -n "$(ls -A "$seeds/python")" ] || printf 'seed' > "$seeds/python/empty"
 fi
+# The largest input the committed corpus keeps, per harness (bytes).
+cap_of() { case $1 in gguf_parse|gguf) echo 16384 ;; *) echo 65536 ;; esac; }
 options_of() {
   case $1 in
-    gguf_parse) echo "-dict=$here/gguf.dict -max_len=98304 -use_value_profile=1" ;;
+    gguf_parse) echo "-dict=$here/gguf.dict -max_len=32768 -use_value_profile=1" ;;
     gguf) echo "-dict=$here/gguf.dict -max_len=1048576" ;;
     python) echo "-max_len=512" ;;
     *) echo "-max_len=1048576" ;;
@@ -116,13 +120,9 @@ for t in $TARGETS; do
   committed="$here/corpus/$t"
   artifacts="$out/artifacts/$t"
   mkdir -p "$artifacts" "$committed"
-  if [ "$MODE" = long ]; then
-    corpus="$committed"
-  else
-    corpus="$out/corpus/$t"
-    mkdir -p "$corpus"
-    [ -n "$(ls -A "$committed")" ] && cp "$committed"/* "$corpus"/
-  fi
+  corpus="$out/corpus/$t"
+  mkdir -p "$corpus"
+  [ -n "$(ls -A "$committed")" ] && cp "$committed"/* "$corpus"/
   [ -n "$(ls -A "$corpus")" ] || cp "$seeds/$t"/* "$corpus"/
   log="$out/fuzz_$t.log"
   set +e
@@ -137,12 +137,13 @@ for t in $TARGETS; do
   ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | awk '{print $2}')
   crashes=$(ls "$artifacts" | wc -l)
   if [ "$MODE" = long ]; then
-    # Keep the committed corpus minimal: merge into an empty folder, which
-    # keeps only inputs that add coverage, then swap it in.
-    merged="$out/merged/$t"
-    rm -rf "$merged" && mkdir -p "$merged"
+    # Keep the committed corpus small and minimal: the inputs up to the cap,
+    # merged into an empty folder (only those that add coverage), swapped in.
+    merged="$out/merged/$t" small="$out/small/$t"
+    rm -rf "$merged" "$small" && mkdir -p "$merged" "$small"
+    find "$corpus" -type f -size -"$(( $(cap_of "$t") + 1 ))"c -exec cp {} "$small"/ \;
     BITNET_FIXTURES="$FIXTURES" ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 \
-      "$out/fuzz_$t" -merge=1 $(options_of "$t") "$merged" "$committed" > "$out/merge_$t.log" 2>&1 \
+      "$out/fuzz_$t" -merge=1 $(options_of "$t") "$merged" "$small" > "$out/merge_$t.log" 2>&1 \
       && rm -rf "$committed" && mv "$merged" "$committed"
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%Y-%m-%dT%H:%MZ)" "$t" "$SECONDS_EACH" "${runs:-0}" \
       "${cov:-?}" "${ft:-?}" "$(ls "$committed" | wc -l)" "$(du -sk "$committed" | cut -f1)" "$crashes" >> "$here/campaigns.tsv"
