@@ -386,9 +386,11 @@ void bnk_attention_tile_avx2(const float *qt, size_t rows_padded, const float *k
     bnk_attention_tile_avx512(qt, rows_padded, k, v, keys, dim, limit, row_max, row_sum, o, scratch, next);
 }
 
+#if !defined(__aarch64__) /* AArch64 has a real one in attention_tile_neon.c */
 void bnk_attention_stage_f16(const uint16_t *k, const uint16_t *v, size_t stride, size_t rows, size_t dim,
                              float *k_out, float *v_out, size_t out_stride) {
     (void)k; (void)v; (void)stride; (void)rows; (void)dim; (void)k_out; (void)v_out; (void)out_stride;
 }
+#endif
 
 #endif

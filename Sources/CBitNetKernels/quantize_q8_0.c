@@ -15,6 +15,7 @@
  * Swift loop bit for bit; nothing here may be contracted or reassociated
  * (the target is built without -ffast-math). */
 #include "bitnet_kernels.h"
+#include "q8_0_rows.h"
 #include <string.h>
 
 #if defined(__x86_64__)
@@ -22,10 +23,6 @@
 
 #define BNK_AVX2 __attribute__((target("avx2,fma,f16c")))
 #define BNK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
-
-#define Q8_BLOCK_BYTES 34
-#define F32_INF_BITS 0x7f800000
-#define F16_INF_BITS 0x7c00
 
 /* The block scale from max|x| given as f32 bits (non-negative floats order
    like their bit patterns, so the maximum was taken on integers, which also
@@ -145,45 +142,6 @@ BNK_AVX512 static inline int encode_f32_avx512(const float *row, size_t n, uint8
     return 1;
 }
 
-/* ---- Row loops: ggml blocks, or the split layout ---- */
-
-/* Moves n <= 16 ggml blocks of one group into the split layout (see
-   bitnet_kernels.h): a full group of 16 is interleaved by value pair, a
-   shorter one (a row's tail) keeps each block's 32 quants together. */
-static inline void split_group(const uint8_t *blocks, size_t n, int8_t *quants, uint16_t *scales) {
-    for (size_t i = 0; i < n; i++) memcpy(scales + i, blocks + i * Q8_BLOCK_BYTES, 2);
-    if (n == 16) {
-        for (size_t i = 0; i < 16; i++)
-            for (size_t t = 0; t < 16; t++) memcpy(quants + t * 32 + 2 * i, blocks + i * Q8_BLOCK_BYTES + 2 + 2 * t, 2);
-    } else {
-        for (size_t i = 0; i < n; i++) memcpy(quants + 32 * i, blocks + i * Q8_BLOCK_BYTES + 2, 32);
-    }
-}
-
-#define BNK_QUANTIZE_ROWS(name, target, type, encode)                                                       \
-    target size_t name(const type *src, size_t cols, size_t row_begin, size_t row_end, uint8_t *dst) {      \
-        size_t blocks = cols / 32;                                                                           \
-        for (size_t r = row_begin; r < row_end; r++)                                                         \
-            if (!encode(src + r * cols, blocks, dst + r * blocks * Q8_BLOCK_BYTES)) return r;                \
-        return row_end;                                                                                      \
-    }
-
-/* Each group is encoded into a small buffer that stays in L1, then moved. */
-#define BNK_QUANTIZE_ROWS_SPLIT(name, target, type, encode)                                                 \
-    target size_t name(const type *src, size_t cols, size_t row_begin, size_t row_end, int8_t *quants,      \
-                       uint16_t *scales) {                                                                   \
-        size_t blocks = cols / 32;                                                                           \
-        uint8_t group[16 * Q8_BLOCK_BYTES];                                                                  \
-        for (size_t r = row_begin; r < row_end; r++) {                                                       \
-            for (size_t b = 0; b < blocks; b += 16) {                                                        \
-                size_t n = blocks - b < 16 ? blocks - b : 16;                                                \
-                if (!encode(src + r * cols + 32 * b, n, group)) return r;                                    \
-                split_group(group, n, quants + r * cols + 32 * b, scales + r * blocks + b);                  \
-            }                                                                                                \
-        }                                                                                                    \
-        return row_end;                                                                                      \
-    }
-
 BNK_QUANTIZE_ROWS(bnk_quantize_q8_0_f16_avx2, BNK_AVX2, uint16_t, encode_f16_avx2)
 BNK_QUANTIZE_ROWS(bnk_quantize_q8_0_f32_avx2, BNK_AVX2, float, encode_f32_avx2)
 BNK_QUANTIZE_ROWS(bnk_quantize_q8_0_f16_avx512, BNK_AVX512, uint16_t, encode_f16_avx512)
@@ -194,7 +152,7 @@ BNK_QUANTIZE_ROWS_SPLIT(bnk_quantize_q8_0_split_f16_avx512, BNK_AVX512, uint16_t
 BNK_QUANTIZE_ROWS_SPLIT(bnk_quantize_q8_0_split_f32_avx512, BNK_AVX512, float, encode_f32_avx512)
 
 #else
-/* Non-x86 builds never call these (KernelSet is .reference there); they exist so the symbols link. */
+/* Non-x86 builds never call these (bnk_cpu_has_avx2() is 0; AArch64 has quantize_q8_0_neon.c); they exist so the symbols link. */
 size_t bnk_quantize_q8_0_f16_avx2(const uint16_t *src, size_t cols, size_t row_begin, size_t row_end, uint8_t *dst) {
     (void)src; (void)cols; (void)dst; return row_begin < row_end ? row_begin : row_end;
 }

@@ -13,6 +13,8 @@ int bnk_pin_current_thread(int cpu) {
     CPU_SET(cpu, &set);
     return pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 #else
+    /* Darwin has no call that pins a thread to a core (its affinity tags
+       are grouping hints): report failure, the thread runs unpinned. */
     (void)cpu;
     return -1;
 #endif

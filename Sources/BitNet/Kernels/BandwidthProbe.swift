@@ -44,6 +44,9 @@ public enum BandwidthProbe {
         case .avx512vnni: return bnk_sum_words_avx512(p, n)
         case .avx2: return bnk_sum_words_avx2(p, n)
         case .reference: return sumWordsReference(p, count: n)
+        #if arch(arm64)
+        case .neon, .neonDotprod, .neonI8mm: return bnk_sum_words_neon(p, n)
+        #endif
         }
     }
 

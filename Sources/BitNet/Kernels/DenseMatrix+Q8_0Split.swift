@@ -94,6 +94,10 @@ extension DenseMatrix {
             bnk_dot_q8_0_split_avx2(q8_0SplitQuants, q8_0SplitScales, cols, lo, hi, input.values, input.scale, y)
         case .reference:
             multiplyQ8_0SplitReference(input, into: y, rows: range)
+        #if arch(arm64)
+        case .neon, .neonDotprod, .neonI8mm:
+            bnk_dot_q8_0_split_neon(q8_0SplitQuants, q8_0SplitScales, cols, lo, hi, input.values, input.scale, y)
+        #endif
         }
     }
 

@@ -121,6 +121,14 @@ public struct DenseMatrix: @unchecked Sendable {
         case (.q8_0, .avx2): bnk_dot_q8_0_avx2(base.assumingMemoryBound(to: UInt8.self), cols, lo, hi, x, y)
         case (.f32, .avx512vnni): bnk_dot_f32_avx512(base.assumingMemoryBound(to: Float.self), cols, lo, hi, x, y)
         case (.f32, .avx2): bnk_dot_f32_avx2(base.assumingMemoryBound(to: Float.self), cols, lo, hi, x, y)
+        #if arch(arm64)
+        case (.f16, .neon), (.f16, .neonDotprod), (.f16, .neonI8mm):
+            bnk_dot_f16_neon(base.assumingMemoryBound(to: UInt16.self), cols, lo, hi, x, y)
+        case (.q8_0, .neon), (.q8_0, .neonDotprod), (.q8_0, .neonI8mm):
+            bnk_dot_q8_0_neon(base.assumingMemoryBound(to: UInt8.self), cols, lo, hi, x, y)
+        case (.f32, .neon), (.f32, .neonDotprod), (.f32, .neonI8mm):
+            bnk_dot_f32_neon(base.assumingMemoryBound(to: Float.self), cols, lo, hi, x, y)
+        #endif
         case (_, .reference):
             var scratch = [Float](repeating: 0, count: cols)
             scratch.withUnsafeMutableBufferPointer { rowValues in

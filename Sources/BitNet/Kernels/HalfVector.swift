@@ -7,22 +7,34 @@ public enum HalfVector {
     /// Σ a[i]·b[i].
     @inline(__always)
     public static func dot(_ a: UnsafePointer<UInt16>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-        KernelSet.usesSIMDHelpers ? bnk_dot_f16_f32_avx2(a, b, n) : dotReference(a, b, n)
+        #if arch(arm64)
+        if KernelSet.usesNEONHelpers { return bnk_dot_f16_f32_neon(a, b, n) }
+        #endif
+        return KernelSet.usesSIMDHelpers ? bnk_dot_f16_f32_avx2(a, b, n) : dotReference(a, b, n)
     }
 
     /// y[i] += alpha·x[i].
     @inline(__always)
     public static func axpy(_ alpha: Float, _ x: UnsafePointer<UInt16>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        #if arch(arm64)
+        if KernelSet.usesNEONHelpers { return bnk_axpy_f16_f32_neon(alpha, x, y, n) }
+        #endif
         if KernelSet.usesSIMDHelpers { bnk_axpy_f16_f32_avx2(alpha, x, y, n) } else { axpyReference(alpha, x, y, n) }
     }
 
     /// dst[i] = half(src[i]), rounding to nearest even.
     public static func store(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, _ n: Int) {
+        #if arch(arm64)
+        if KernelSet.usesNEONHelpers { return bnk_f32_to_f16_neon(src, dst, n) }
+        #endif
         if KernelSet.usesSIMDHelpers { bnk_f32_to_f16_avx2(src, dst, n) } else { storeReference(src, dst, n) }
     }
 
     /// dst[i] = float(src[i]).
     public static func load(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+        #if arch(arm64)
+        if KernelSet.usesNEONHelpers { return bnk_f16_to_f32_neon(src, dst, n) }
+        #endif
         if KernelSet.usesSIMDHelpers { bnk_f16_to_f32_avx2(src, dst, n) } else { loadReference(src, dst, n) }
     }
 

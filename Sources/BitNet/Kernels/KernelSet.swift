@@ -6,18 +6,29 @@ import Glibc
 /// Which implementation of the int8 × ternary inner loops runs.
 ///
 /// Chosen once per process: the best set the CPU supports, unless the
-/// environment variable `BITNET_KERNELS` (`reference`, `avx2`, `avx512`) forces
-/// one — for tests that compare kernel sets. A forced set the CPU lacks falls
-/// back to the best supported one below it.
+/// environment variable `BITNET_KERNELS` (`reference`, `avx2`, `avx512`; on
+/// AArch64 `neon`, `neon-dotprod`, `neon-i8mm`) forces one — for tests that
+/// compare kernel sets. A forced set the CPU lacks falls back to the best
+/// supported one below it.
 public enum KernelSet: String, Sendable, CaseIterable {
     case reference
     case avx2
     case avx512vnni
+    #if arch(arm64)
+    /// AArch64 Advanced SIMD (bitnet_kernels.h: the three NEON levels).
+    case neon
+    /// NEON with the SDOT dot-product instructions (FEAT_DotProd).
+    case neonDotprod = "neon-dotprod"
+    /// NEON with SDOT and the SMMLA int8 matrix multiply (FEAT_I8MM).
+    case neonI8mm = "neon-i8mm"
+    #endif
 
     /// Every set this build contains, best first.
     public static let compiledIn: [KernelSet] = {
         #if arch(x86_64)
         return [.avx512vnni, .avx2, .reference]
+        #elseif arch(arm64)
+        return [.neonI8mm, .neonDotprod, .neon, .reference]
         #else
         return [.reference]
         #endif
@@ -28,6 +39,11 @@ public enum KernelSet: String, Sendable, CaseIterable {
         case .reference: return true
         case .avx2: return bnk_cpu_has_avx2() != 0
         case .avx512vnni: return bnk_cpu_has_avx512vnni() != 0
+        #if arch(arm64)
+        case .neon: return bnk_cpu_has_neon() != 0
+        case .neonDotprod: return bnk_cpu_has_neon_dotprod() != 0
+        case .neonI8mm: return bnk_cpu_has_neon_i8mm() != 0
+        #endif
         }
     }
 
@@ -39,6 +55,11 @@ public enum KernelSet: String, Sendable, CaseIterable {
             case "reference", "scalar": .reference
             case "avx2": .avx2
             case "avx512", "avx512vnni": .avx512vnni
+            #if arch(arm64)
+            case "neon": .neon
+            case "neon-dotprod", "dotprod": .neonDotprod
+            case "neon-i8mm", "i8mm": .neonI8mm
+            #endif
             default: nil
             }
             if let forced, let index = compiledIn.firstIndex(of: forced) {
@@ -48,10 +69,20 @@ public enum KernelSet: String, Sendable, CaseIterable {
         return supported.first ?? .reference
     }()
 
+    #if arch(arm64)
+    /// The x86 helper loops (`bnk_*_avx2`) never run here.
+    static let usesSIMDHelpers = false
+    /// Whether the NEON twins of those helper loops run: for every set but
+    /// the reference one (NEON is the AArch64 baseline). Call sites outside
+    /// Kernels/ (FloatOps, KVQuantization, TiledAttention, AttentionTile)
+    /// do not consult it yet and run their Swift references here.
+    static let usesNEONHelpers = selected != .reference
+    #else
     /// Whether the small AVX2 (+F16C) helper loops of the float paths run
     /// (half vectors, 8-bit KV, activation rows): for every set but the
     /// reference one, whose CPU check already guarantees AVX2.
     static let usesSIMDHelpers = selected != .reference
+    #endif
 
     /// "bitnet 0.1.0; kernels: avx512vnni avx2 reference; using avx512vnni"
     public static var buildDescription: String {

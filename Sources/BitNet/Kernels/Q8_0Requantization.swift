@@ -74,6 +74,12 @@ extension DenseMatrix {
         case (.f16, .avx2): done = bnk_quantize_q8_0_split_f16_avx2(f16, cols, lo, hi, quants, scales)
         case (.f32, .avx512vnni): done = bnk_quantize_q8_0_split_f32_avx512(f32, cols, lo, hi, quants, scales)
         case (.f32, .avx2): done = bnk_quantize_q8_0_split_f32_avx2(f32, cols, lo, hi, quants, scales)
+        #if arch(arm64)
+        case (.f16, .neon), (.f16, .neonDotprod), (.f16, .neonI8mm):
+            done = bnk_quantize_q8_0_split_f16_neon(f16, cols, lo, hi, quants, scales)
+        case (.f32, .neon), (.f32, .neonDotprod), (.f32, .neonI8mm):
+            done = bnk_quantize_q8_0_split_f32_neon(f32, cols, lo, hi, quants, scales)
+        #endif
         case (.q8_0, _), (_, .reference): return quantizeRowsToQ8_0SplitReference(range, into: out)
         }
         return done == hi ? nil : done
@@ -110,6 +116,12 @@ extension DenseMatrix {
         case (.f16, .avx2): done = bnk_quantize_q8_0_f16_avx2(f16, cols, lo, hi, dst)
         case (.f32, .avx512vnni): done = bnk_quantize_q8_0_f32_avx512(f32, cols, lo, hi, dst)
         case (.f32, .avx2): done = bnk_quantize_q8_0_f32_avx2(f32, cols, lo, hi, dst)
+        #if arch(arm64)
+        case (.f16, .neon), (.f16, .neonDotprod), (.f16, .neonI8mm):
+            done = bnk_quantize_q8_0_f16_neon(f16, cols, lo, hi, dst)
+        case (.f32, .neon), (.f32, .neonDotprod), (.f32, .neonI8mm):
+            done = bnk_quantize_q8_0_f32_neon(f32, cols, lo, hi, dst)
+        #endif
         case (.q8_0, _), (_, .reference): return quantizeRowsToQ8_0Reference(range, into: out)
         }
         return done == hi ? nil : done

@@ -68,7 +68,10 @@ public final class QuantizedActivations: @unchecked Sendable {
     @inline(__always)
     static func quantizeRow(_ v: UnsafePointer<Float>, count n: Int, into q: UnsafeMutablePointer<Int8>,
                             sum: inout Int32) -> Float {
-        KernelSet.usesSIMDHelpers ? bnk_quantize_row_i8_avx2(v, n, q, &sum) : quantizeRowReference(v, count: n, into: q, sum: &sum)
+        #if arch(arm64)
+        if KernelSet.usesNEONHelpers { return bnk_quantize_row_i8_neon(v, n, q, &sum) }
+        #endif
+        return KernelSet.usesSIMDHelpers ? bnk_quantize_row_i8_avx2(v, n, q, &sum) : quantizeRowReference(v, count: n, into: q, sum: &sum)
     }
 
     /// The spec of `bnk_quantize_row_i8_avx2`, which matches it bit for bit.

@@ -123,6 +123,11 @@ extension PackedTernaryMatrix {
         case .avx512vnni: bnk_ternary_avx512vnni(&args)
         case .avx2: bnk_ternary_avx2(&args)
         case .reference: TernaryReferenceKernel.run(args)
+        #if arch(arm64)
+        case .neon: bnk_ternary_neon(&args)
+        case .neonDotprod: bnk_ternary_neon_dotprod(&args)
+        case .neonI8mm: bnk_ternary_neon_i8mm(&args)
+        #endif
         }
     }
 }

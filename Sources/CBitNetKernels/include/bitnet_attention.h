@@ -5,9 +5,10 @@
  *
  * Why it is in C: Swift compiles without AVX here, so it gets neither FMA
  * nor a vector exp, and this loop is the whole cost of attention over a long
- * prompt. Callers check bnk_cpu_has_avx512vnni() (which implies AVX-512 F) or
- * bnk_cpu_has_avx2() first. Both versions and the Swift twin give the same
- * bits: each row is one vector lane doing the same operations in the same order.
+ * prompt. Callers check bnk_cpu_has_avx512vnni() (which implies AVX-512 F),
+ * bnk_cpu_has_avx2() or bnk_cpu_has_neon() first. Every version and the Swift
+ * twin give the same bits: each row is one vector lane doing the same
+ * operations in the same order.
  *
  * Shapes (rows_padded and dim are multiples of 16):
  *   qt[d * rows_padded + r]  query rows, transposed, already times the score scale
@@ -52,8 +53,9 @@ typedef struct {
 
 /* Converts `rows` f16 cache rows (keys and values, `stride` halves apart) of
  * `dim` halves to f32 rows `out_stride` floats apart: a whole key tile in one
- * call instead of two per key. Needs F16C (any CPU the AVX2 kernels run on);
- * the conversion is exact, so it matches every other f16 -> f32 path. */
+ * call instead of two per key. Needs F16C (any CPU the AVX2 kernels run on)
+ * on x86, NEON on AArch64; the conversion is exact, so it matches every other
+ * f16 -> f32 path. */
 void bnk_attention_stage_f16(const uint16_t *k, const uint16_t *v, size_t stride, size_t rows, size_t dim,
                              float *k_out, float *v_out, size_t out_stride);
 
@@ -62,6 +64,11 @@ void bnk_attention_tile_avx512(const float *qt, size_t rows_padded, const float 
                                float *row_max, float *row_sum, float *o, float *scratch,
                                const bnk_attention_prefetch *next);
 void bnk_attention_tile_avx2(const float *qt, size_t rows_padded, const float *k, const float *v,
+                             size_t keys, size_t dim, const int32_t *limit,
+                             float *row_max, float *row_sum, float *o, float *scratch,
+                             const bnk_attention_prefetch *next);
+/* AArch64, plain NEON (check bnk_cpu_has_neon()); the same bits as the others. */
+void bnk_attention_tile_neon(const float *qt, size_t rows_padded, const float *k, const float *v,
                              size_t keys, size_t dim, const int32_t *limit,
                              float *row_max, float *row_sum, float *o, float *scratch,
                              const bnk_attention_prefetch *next);

@@ -1,6 +1,7 @@
 /*
  * CBitNetKernels — the SIMD inner loops that Swift cannot express well
- * (int8 x ternary dot products with maddubs / vpdpbusd). Everything else
+ * (int8 x ternary dot products with maddubs / vpdpbusd on x86, SMLAL / SDOT /
+ * SMMLA on AArch64). Everything else
  * (tiling, repacking, threading, float math) lives in the Swift core.
  *
  * Each kernel is compiled with a per-function target attribute, never with a
@@ -22,6 +23,19 @@ extern "C" {
 int bnk_cpu_has_avx2(void);
 /** 1 when the CPU and OS support AVX-512 F/BW/VL with VNNI, else 0. */
 int bnk_cpu_has_avx512vnni(void);
+
+/* AArch64 has three kernel levels, each including the one before:
+ *   neon     Advanced SIMD (every AArch64 CPU we run on)
+ *   dotprod  + SDOT (FEAT_DotProd: Apple M1, Neoverse N1, Cortex-A76 and later)
+ *   i8mm     + SMMLA (FEAT_I8MM: Apple M2, Neoverse V1/N2, Cortex-A710 and later)
+ * The `_neon*` kernels of a level are called only after its check succeeds;
+ * on other architectures the checks return 0 and the kernels are empty stubs. */
+/** 1 on AArch64 with Advanced SIMD, else 0. */
+int bnk_cpu_has_neon(void);
+/** 1 when NEON and the SDOT/UDOT dot-product instructions are available, else 0. */
+int bnk_cpu_has_neon_dotprod(void);
+/** 1 when, in addition, the int8 matrix multiply (SMMLA, FEAT_I8MM) is available, else 0. */
+int bnk_cpu_has_neon_i8mm(void);
 
 /* ---------------------------------------------------------------------------
  * Ternary x int8 matrix products.
@@ -66,6 +80,11 @@ typedef struct bnk_ternary_args {
 
 void bnk_ternary_avx2(const bnk_ternary_args *args);
 void bnk_ternary_avx512vnni(const bnk_ternary_args *args);
+void bnk_ternary_neon(const bnk_ternary_args *args);
+void bnk_ternary_neon_dotprod(const bnk_ternary_args *args);
+/** Prompts (n_tokens >= 2) with SMMLA; one token runs the dotprod loop. Allocates
+ *  a scratch copy of the activations; without memory it falls back to dotprod. */
+void bnk_ternary_neon_i8mm(const bnk_ternary_args *args);
 
 /* ---------------------------------------------------------------------------
  * Float dot products for embeddings / the LM head (not activation-quantized):
@@ -86,6 +105,12 @@ void bnk_dot_f32_avx2(const float *e, size_t cols, size_t row_begin, size_t row_
                       const float *x, float *y);
 void bnk_dot_f32_avx512(const float *e, size_t cols, size_t row_begin, size_t row_end,
                         const float *x, float *y);
+void bnk_dot_f16_neon(const uint16_t *e, size_t cols, size_t row_begin, size_t row_end,
+                      const float *x, float *y);
+void bnk_dot_q8_0_neon(const uint8_t *e, size_t cols, size_t row_begin, size_t row_end,
+                       const float *x, float *y);
+void bnk_dot_f32_neon(const float *e, size_t cols, size_t row_begin, size_t row_end,
+                      const float *x, float *y);
 
 /* ---------------------------------------------------------------------------
  * Q8_0 in the split layout (the requantized LM head; DenseMatrix+Q8_0Split.swift
@@ -104,6 +129,8 @@ void bnk_dot_q8_0_split_avx2(const int8_t *quants, const uint16_t *scales, size_
                              size_t row_end, const int16_t *x, float x_scale, float *y);
 void bnk_dot_q8_0_split_avx512vnni(const int8_t *quants, const uint16_t *scales, size_t cols, size_t row_begin,
                                    size_t row_end, const int16_t *x, float x_scale, float *y);
+void bnk_dot_q8_0_split_neon(const int8_t *quants, const uint16_t *scales, size_t cols, size_t row_begin,
+                             size_t row_end, const int16_t *x, float x_scale, float *y);
 
 /* ---------------------------------------------------------------------------
  * Requantization to Q8_0 (the LM head at load; see quantize_q8_0.c for the
@@ -122,6 +149,10 @@ size_t bnk_quantize_q8_0_f32_avx2(const float *src, size_t cols, size_t row_begi
                                   uint8_t *dst);
 size_t bnk_quantize_q8_0_f32_avx512(const float *src, size_t cols, size_t row_begin, size_t row_end,
                                     uint8_t *dst);
+size_t bnk_quantize_q8_0_f16_neon(const uint16_t *src, size_t cols, size_t row_begin, size_t row_end,
+                                  uint8_t *dst);
+size_t bnk_quantize_q8_0_f32_neon(const float *src, size_t cols, size_t row_begin, size_t row_end,
+                                  uint8_t *dst);
 /* The same encoding written in the split layout above (quants + r*cols,
  * scales + r*(cols/32)); same return value. */
 size_t bnk_quantize_q8_0_split_f16_avx2(const uint16_t *src, size_t cols, size_t row_begin, size_t row_end,
@@ -132,6 +163,10 @@ size_t bnk_quantize_q8_0_split_f32_avx2(const float *src, size_t cols, size_t ro
                                         int8_t *quants, uint16_t *scales);
 size_t bnk_quantize_q8_0_split_f32_avx512(const float *src, size_t cols, size_t row_begin, size_t row_end,
                                           int8_t *quants, uint16_t *scales);
+size_t bnk_quantize_q8_0_split_f16_neon(const uint16_t *src, size_t cols, size_t row_begin, size_t row_end,
+                                        int8_t *quants, uint16_t *scales);
+size_t bnk_quantize_q8_0_split_f32_neon(const float *src, size_t cols, size_t row_begin, size_t row_end,
+                                        int8_t *quants, uint16_t *scales);
 
 /* ---------------------------------------------------------------------------
  * Activation rows (activation_rows.c): bit-exact twins of
@@ -141,13 +176,16 @@ size_t bnk_quantize_q8_0_split_f32_avx512(const float *src, size_t cols, size_t 
 double bnk_sum_squares_avx2(const float *x, size_t n);
 /** q = round(v·s) clamped to int8 with s = 127 / max|v|; stores Σq, returns s. */
 float bnk_quantize_row_i8_avx2(const float *v, size_t n, int8_t *q, int32_t *sum);
+/* The same two, bit-exact too, for AArch64 (plain NEON). */
+double bnk_sum_squares_neon(const float *x, size_t n);
+float bnk_quantize_row_i8_neon(const float *v, size_t n, int8_t *q, int32_t *sum);
 
 /* ---------------------------------------------------------------------------
  * Threading helpers the Swift side cannot reach (macros / inline asm).
  * ------------------------------------------------------------------------- */
 /** Pins the calling thread to `cpu`; returns 0 on success (best effort). */
 int bnk_pin_current_thread(int cpu);
-/** A spin-wait hint (`pause` on x86). */
+/** A spin-wait hint (`pause` on x86, `yield` on AArch64). */
 void bnk_cpu_relax(void);
 
 /* ---------------------------------------------------------------------------
@@ -155,6 +193,7 @@ void bnk_cpu_relax(void);
  * ------------------------------------------------------------------------- */
 uint64_t bnk_sum_words_avx512(const uint64_t *p, size_t n);
 uint64_t bnk_sum_words_avx2(const uint64_t *p, size_t n);
+uint64_t bnk_sum_words_neon(const uint64_t *p, size_t n);
 
 #ifdef __cplusplus
 }
