@@ -50,12 +50,18 @@ public enum KVQuantization {
     /// Σ a[i]·b[i].
     @inline(__always)
     public static func dot(_ a: UnsafePointer<Int8>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-        KernelSet.usesSIMDHelpers ? bnk_dot_i8_f32_avx2(a, b, n) : dotReference(a, b, n)
+        #if arch(arm64)
+        if KernelSet.usesNEONHelpers { return bnk_dot_i8_f32_neon(a, b, n) }
+        #endif
+        return KernelSet.usesSIMDHelpers ? bnk_dot_i8_f32_avx2(a, b, n) : dotReference(a, b, n)
     }
 
     /// y[i] += alpha·x[i].
     @inline(__always)
     public static func axpy(_ alpha: Float, _ x: UnsafePointer<Int8>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        #if arch(arm64)
+        if KernelSet.usesNEONHelpers { return bnk_axpy_i8_f32_neon(alpha, x, y, n) }
+        #endif
         if KernelSet.usesSIMDHelpers { bnk_axpy_i8_f32_avx2(alpha, x, y, n) } else { axpyReference(alpha, x, y, n) }
     }
 

@@ -22,24 +22,36 @@ enum AttentionTile {
     /// Which implementation runs a step. All three give the same bits.
     enum Kernel: Sendable, CaseIterable {
         case reference
+        #if arch(arm64)
+        case neon
+        #else
         case avx2
         case avx512
+        #endif
 
         /// The kernel that goes with a kernel set (falling back when the CPU lacks it).
         init(_ kernels: KernelSet) {
+            #if arch(arm64)
+            self = kernels == .reference ? .reference : .neon
+            #else
             switch kernels {
             case .avx512vnni where KernelSet.avx512vnni.isSupportedByCPU: self = .avx512
             case .avx512vnni where KernelSet.avx2.isSupportedByCPU, .avx2 where KernelSet.avx2.isSupportedByCPU:
                 self = .avx2
             default: self = .reference
             }
+            #endif
         }
 
         var isSupportedByCPU: Bool {
             switch self {
             case .reference: return true
+            #if arch(arm64)
+            case .neon: return KernelSet.neon.isSupportedByCPU
+            #else
             case .avx2: return KernelSet.avx2.isSupportedByCPU
             case .avx512: return KernelSet.avx512vnni.isSupportedByCPU
+            #endif
             }
         }
     }
@@ -54,12 +66,17 @@ enum AttentionTile {
                      scratch: UnsafeMutablePointer<Float>,
                      prefetch next: UnsafePointer<bnk_attention_prefetch>? = nil) {
         switch kernel {
+        #if arch(arm64)
+        case .neon:
+            bnk_attention_tile_neon(qt, rowsPadded, keys, values, count, dim, limit, rowMax, rowSum, output, scratch, next)
+        #else
         case .avx512:
             bnk_attention_tile_avx512(qt, rowsPadded, keys, values, count, dim, limit, rowMax, rowSum, output, scratch,
                                       next)
         case .avx2:
             bnk_attention_tile_avx2(qt, rowsPadded, keys, values, count, dim, limit, rowMax, rowSum, output, scratch,
                                     next)
+        #endif
         case .reference:
             stepReference(qt: qt, rowsPadded: rowsPadded, keys: keys, values: values, count: count, dim: dim,
                           limit: limit, rowMax: rowMax, rowSum: rowSum, output: output, scratch: scratch)

@@ -19,7 +19,10 @@ public enum FloatOps {
     /// Σ x[i]² in Double, summed in the order `sumOfSquaresReference` defines.
     @inline(__always)
     public static func sumOfSquares(_ x: UnsafePointer<Float>, count n: Int) -> Double {
-        KernelSet.usesSIMDHelpers ? bnk_sum_squares_avx2(x, n) : sumOfSquaresReference(x, count: n)
+        #if arch(arm64)
+        if KernelSet.usesNEONHelpers { return bnk_sum_squares_neon(x, n) }
+        #endif
+        return KernelSet.usesSIMDHelpers ? bnk_sum_squares_avx2(x, n) : sumOfSquaresReference(x, count: n)
     }
 
     /// The spec of `bnk_sum_squares_avx2`: 16 independent partial sums (lane

@@ -252,8 +252,8 @@ final class TiledAttention {
     private func stage(cache: KVCache, layer: Int, kvHead g: Int, tileStart: Int, keys: Int, query: Int,
                        scratch: Scratch) {
         let dim = headDim, dp = paddedDim
-        if cache.type == .f16, KernelSet.usesSIMDHelpers {
-            // The whole tile in one C call (F16C is there whenever the SIMD helpers run).
+        if cache.type == .f16, KernelSet.usesVectorHelpers {
+            // The whole tile in one C call (F16C on x86, NEON on AArch64).
             bnk_attention_stage_f16(
                 cache.keys(layer: layer, position: tileStart).assumingMemoryBound(to: UInt16.self) + g * dim,
                 cache.values(layer: layer, position: tileStart).assumingMemoryBound(to: UInt16.self) + g * dim,

@@ -73,9 +73,7 @@ public enum KernelSet: String, Sendable, CaseIterable {
     /// The x86 helper loops (`bnk_*_avx2`) never run here.
     static let usesSIMDHelpers = false
     /// Whether the NEON twins of those helper loops run: for every set but
-    /// the reference one (NEON is the AArch64 baseline). Call sites outside
-    /// Kernels/ (FloatOps, KVQuantization, TiledAttention, AttentionTile)
-    /// do not consult it yet and run their Swift references here.
+    /// the reference one (NEON is the AArch64 baseline).
     static let usesNEONHelpers = selected != .reference
     #else
     /// Whether the small AVX2 (+F16C) helper loops of the float paths run
@@ -83,6 +81,10 @@ public enum KernelSet: String, Sendable, CaseIterable {
     /// reference one, whose CPU check already guarantees AVX2.
     static let usesSIMDHelpers = selected != .reference
     #endif
+
+    /// Whether this architecture's vector helper loops run (AVX2 + F16C on
+    /// x86, NEON on AArch64), for call sites that use one C entry point on both.
+    static var usesVectorHelpers: Bool { selected != .reference }
 
     /// "bitnet 0.1.0; kernels: avx512vnni avx2 reference; using avx512vnni"
     public static var buildDescription: String {
