@@ -16,6 +16,7 @@
  *   sign-less bits, so NaN wins and gives s = 1.27e7); q = round-half-even of
  *   v·s clamped to [-128, 127] (a NaN product clamps to 127); returns s and
  *   Σq. */
+#include "activation_rows_tail.h"
 #include "bitnet_kernels.h"
 
 #if defined(__x86_64__)
@@ -85,15 +86,7 @@ BNK_AVX2 float bnk_quantize_row_i8_avx2(const float *v, size_t n, int8_t *q, int
     t = _mm_add_epi32(t, _mm_shuffle_epi32(t, _MM_SHUFFLE(1, 0, 3, 2)));
     t = _mm_add_epi32(t, _mm_shuffle_epi32(t, _MM_SHUFFLE(2, 3, 0, 1)));
     int32_t acc = _mm_cvtsi128_si32(t);
-    const float magic = 12582912.0f; /* 1.5 · 2^23: adding and subtracting it rounds half to even */
-    for (; i < n; i++) {
-        float x = v[i] * s;
-        float clampedHigh = x < 127.0f ? x : 127.0f;
-        float clamped = clampedHigh > -128.0f ? clampedHigh : -128.0f;
-        int32_t value = (int32_t)((clamped + magic) - magic);
-        q[i] = (int8_t)value;
-        acc += value;
-    }
+    acc += bnk_quantize_row_tail(v, i, n, s, q);
     *sum = acc;
     return s;
 }

@@ -2,6 +2,7 @@
  * bit-exact twins of the same Swift references (FloatOps.sumOfSquaresReference,
  * QuantizedActivations.quantizeRowReference), whose rules activation_rows.c
  * spells out. */
+#include "activation_rows_tail.h"
 #include "bitnet_kernels.h"
 #include "neon_target.h"
 
@@ -70,15 +71,7 @@ float bnk_quantize_row_i8_neon(const float *v, size_t n, int8_t *q, int32_t *sum
         vst1q_s8(q + i, vcombine_s8(vmovn_s16(h0), vmovn_s16(h1)));
     }
     int32_t acc = vaddvq_s32(total);
-    const float magic = 12582912.0f; /* 1.5 · 2^23: adding and subtracting it rounds half to even */
-    for (; i < n; i++) {
-        float x = v[i] * s;
-        float clampedHigh = x < 127.0f ? x : 127.0f;
-        float clamped = clampedHigh > -128.0f ? clampedHigh : -128.0f;
-        int32_t value = (int32_t)((clamped + magic) - magic);
-        q[i] = (int8_t)value;
-        acc += value;
-    }
+    acc += bnk_quantize_row_tail(v, i, n, s, q);
     *sum = acc;
     return s;
 }
