@@ -20,8 +20,10 @@ import ternary_formats as tf
 
 GGML_TYPE_F32 = 0
 GGML_TYPE_F16 = 1
+GGML_TYPE_Q4_0 = 2
 GGML_TYPE_Q8_0 = 8
 GGML_TYPE_Q4_K = 12
+GGML_TYPE_Q5_K = 13
 GGML_TYPE_Q6_K = 14
 GGML_TYPE_BF16 = 30
 
@@ -30,8 +32,10 @@ BLOCK_LAYOUT = {
     GGML_TYPE_F32: (1, 4),
     GGML_TYPE_F16: (1, 2),
     GGML_TYPE_BF16: (1, 2),
+    GGML_TYPE_Q4_0: (32, 18),
     GGML_TYPE_Q8_0: (32, 34),
     GGML_TYPE_Q4_K: (256, 144),
+    GGML_TYPE_Q5_K: (256, 176),
     GGML_TYPE_Q6_K: (256, 210),
     tf.GGML_TYPE_TQ1_0: (256, 54),
     tf.GGML_TYPE_TQ2_0: (256, 66),
@@ -39,7 +43,7 @@ BLOCK_LAYOUT = {
 
 TYPE_NAMES = {
     GGML_TYPE_F32: "F32", GGML_TYPE_F16: "F16", GGML_TYPE_BF16: "BF16", GGML_TYPE_Q8_0: "Q8_0",
-    GGML_TYPE_Q4_K: "Q4_K", GGML_TYPE_Q6_K: "Q6_K", tf.GGML_TYPE_TQ1_0: "TQ1_0",
+    GGML_TYPE_Q4_0: "Q4_0", GGML_TYPE_Q4_K: "Q4_K", GGML_TYPE_Q5_K: "Q5_K", GGML_TYPE_Q6_K: "Q6_K", tf.GGML_TYPE_TQ1_0: "TQ1_0",
     tf.GGML_TYPE_TQ2_0: "TQ2_0", tf.GGML_TYPE_I2_S: "I2_S",
 }
 
@@ -129,7 +133,7 @@ def tensor_to_float64(t: RawTensor) -> np.ndarray:
         d = blocks[:, :2].copy().view("<f2").astype(np.float64)
         q = blocks[:, 2:].view(np.int8).astype(np.float64)
         out = q * d
-    elif ty in (GGML_TYPE_Q4_K, GGML_TYPE_Q6_K):
+    elif ty in (GGML_TYPE_Q4_0, GGML_TYPE_Q4_K, GGML_TYPE_Q5_K, GGML_TYPE_Q6_K):
         out = gguf_quants.dequantize(np.asarray(t.data).reshape(rows, -1), GGMLQuantizationType(ty)).astype(np.float64)
     else:
         raise ValueError(f"tensor {t.name}: unsupported ggml type {ty}")

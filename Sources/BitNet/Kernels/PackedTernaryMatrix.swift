@@ -16,6 +16,11 @@ import Glibc
 /// accumulates into y. An optional `extraScale` (a separate `.scale` tensor)
 /// multiplies everything.
 ///
+/// Any row length: rows are padded with w = 0 up to a multiple of 128
+/// (`paddedCols`), and `QuantizedActivations` pads its rows with q = 0 to the
+/// same width, so the padding adds exact zeros and never changes a product.
+/// Widths that are already a multiple of 128 (every 2B4T matrix) have none.
+///
 /// Immutable after `init`, so it can be shared by threads.
 public final class PackedTernaryMatrix: @unchecked Sendable {
     /// ggml type ids accepted by `init(type:...)`.
@@ -38,6 +43,8 @@ public final class PackedTernaryMatrix: @unchecked Sendable {
 
     public let rows: Int
     public let cols: Int
+    /// `cols` rounded up to a whole 128-column block (see `paddedColumns`).
+    public var paddedCols: Int { blocksPerRow * Self.blockColumns }
     let blocksPerRow: Int
     let tileCount: Int
     let codes: AlignedMemory
@@ -72,20 +79,23 @@ public final class PackedTernaryMatrix: @unchecked Sendable {
 
     /// As above, with codes and scales carved from `arena` when given (the
     /// model's weights, which decode streams every token).
+    /// `requireTernary`: float sources must already hold {−s, 0, +s} (no
+    /// absmean ternarization), for architectures that are not ternary by definition.
     init(type rawTypeID: UInt32, rows: Int, cols: Int, data: UnsafeRawBufferPointer,
-         extraScale: Float?, arena: HugePageArena?) throws(BitNetError) {
+         extraScale: Float?, requireTernary: Bool = false, arena: HugePageArena?) throws(BitNetError) {
         try Self.validateShape(rows: rows, cols: cols, type: rawTypeID)
         if let extraScale, !extraScale.isFinite {
             throw .format("ternary weight: extra scale \(extraScale) is not finite")
         }
         self.rows = rows
         self.cols = cols
-        blocksPerRow = cols / Self.blockColumns
+        blocksPerRow = Self.paddedColumns(cols) / Self.blockColumns
         tileCount = (rows + Self.tileRows - 1) / Self.tileRows
         // Cannot overflow: rows, cols < 2^31 and cols ≤ 2^20 were checked.
         codes = try AlignedMemory.allocate(byteCount: tileCount * blocksPerRow * 128, arena: arena,
                                            what: "ternary weight \(rows)x\(cols)")
-        // Rows of padding tiles get code 1 (w = 0) so they are harmless zeros.
+        // Rows of padding tiles and columns past `cols` get code 1 (w = 0),
+        // so they are harmless zeros.
         memset(codes.pointer, 0x55, codes.byteCount)
 
         var groupScales: [Float]  // [rows][groups] before deduplication
@@ -99,7 +109,8 @@ public final class PackedTernaryMatrix: @unchecked Sendable {
             groupScales = try Self.packTQ(rawTypeID, data, rows: rows, cols: cols, into: codes)
         case SourceType.f32, SourceType.f16, SourceType.bf16:
             groups = 1
-            groupScales = [try TernaryQuantizer.pack(type: rawTypeID, data, rows: rows, cols: cols, into: codes)]
+            groupScales = [try TernaryQuantizer.pack(type: rawTypeID, data, rows: rows, cols: cols, into: codes,
+                                                     requireTernary: requireTernary)]
         default:
             throw .unsupported("ternary weight: ggml type \(rawTypeID) is not a ternary or float type")
         }
@@ -124,19 +135,19 @@ public final class PackedTernaryMatrix: @unchecked Sendable {
     /// one scale per row; for tests and synthetic benchmarks.
     public init(ternary values: UnsafeBufferPointer<Int8>, rows: Int, cols: Int,
                 rowScales: [Float]) throws(BitNetError) {
-        try Self.validateShape(rows: rows, cols: cols, type: SourceType.i2_s)
+        try Self.validateShape(rows: rows, cols: cols, type: SourceType.f32)  // any width
         guard values.count == rows * cols, rowScales.count == rows else {
             throw .invalidArgument("ternary weight: \(values.count) values / \(rowScales.count) scales for \(rows)x\(cols)")
         }
         self.rows = rows
         self.cols = cols
-        blocksPerRow = cols / Self.blockColumns
+        blocksPerRow = Self.paddedColumns(cols) / Self.blockColumns
         tileCount = (rows + Self.tileRows - 1) / Self.tileRows
         codes = try AlignedMemory(byteCount: tileCount * blocksPerRow * 128, what: "ternary weight")
         memset(codes.pointer, 0x55, codes.byteCount)
         scaleGroups = 1
         scales = try AlignedMemory(byteCount: tileCount * Self.tileRows * 4, what: "ternary scales")
-        var rowCodes = [UInt8](repeating: 0, count: cols)
+        var rowCodes = [UInt8](repeating: 1, count: blocksPerRow * Self.blockColumns)
         for r in 0..<rows {
             for k in 0..<cols {
                 let v = values[r * cols + k]
@@ -174,10 +185,22 @@ public final class PackedTernaryMatrix: @unchecked Sendable {
         guard cols <= maxColumns else {
             throw .unsupported("ternary weight: row length \(cols) exceeds \(maxColumns)")
         }
-        let multiple = (type == SourceType.tq1_0 || type == SourceType.tq2_0) ? 256 : 128
-        guard cols % multiple == 0 else {
-            throw .unsupported("ternary weight: type \(type) needs K % \(multiple) == 0, got \(cols)")
+        // Only the block formats constrain the width (their own block size);
+        // float sources take any width and are padded.
+        let multiple = switch type {
+        case SourceType.tq1_0, SourceType.tq2_0: 256
+        case SourceType.i2_s: 128
+        default: 1
         }
+        guard cols % multiple == 0 else {
+            throw .format("ternary weight: type \(type) stores whole blocks of \(multiple), got a row of \(cols)")
+        }
+    }
+
+    /// `cols` rounded up to the kernels' 128-column block: the width of a
+    /// packed row and of a quantized activation row.
+    public static func paddedColumns(_ cols: Int) -> Int {
+        (cols + blockColumns - 1) / blockColumns * blockColumns
     }
 
     /// Where row r's 32-byte block b lives.
@@ -186,7 +209,7 @@ public final class PackedTernaryMatrix: @unchecked Sendable {
         codes.typed(UInt8.self) + ((r / Self.tileRows) * blocksPerRow + b) * 128 + (r % Self.tileRows) * 32
     }
 
-    /// Packs one row given as `cols` codes 0...2.
+    /// Packs one row given as `paddedCols` codes 0...2 (code 1 past `cols`).
     func packRow(_ r: Int, codes rowCodes: UnsafePointer<UInt8>) {
         for b in 0..<blocksPerRow {
             TernaryFormats.packBlock(rowCodes + b * 128, into: blockPointer(row: r, block: b))

@@ -8,16 +8,24 @@ import CBitNetKernels
 /// It also keeps Σq per token: with codes c = w + 1 the kernels compute
 /// Σ c·q, and Σ w·q = Σ c·q − Σ q.
 ///
+/// Rows are `stride` bytes apart: `cols` rounded up to the kernels' 128-column
+/// block. The padding columns are zeroed once and never written, so a
+/// `PackedTernaryMatrix` padded to the same width sees q = 0 there and its
+/// products equal the unpadded ones exactly (widths that are already a
+/// multiple of 128 have no padding and no extra cost).
+///
 /// A reusable scratch object: allocate one per context and BitLinear input
 /// width, call `quantize` for each input. Not thread-safe while quantizing;
 /// read-only afterwards (the kernels read it from many threads).
 public final class QuantizedActivations: @unchecked Sendable {
     public let cols: Int
     public let capacity: Int
+    /// Distance between token rows in `values`: `cols` rounded up to 128.
+    public let stride: Int
     /// Tokens currently held.
     public private(set) var count = 0
 
-    /// `[capacity][cols]` int8, rows 64-byte aligned when cols % 64 == 0.
+    /// `[capacity][stride]` int8, rows 64-byte aligned when cols % 64 == 0 (always when padded).
     let values: AlignedMemory
     let sums: AlignedMemory        // Int32 [capacity]
     let scales: AlignedMemory      // Float [capacity]: s
@@ -29,7 +37,9 @@ public final class QuantizedActivations: @unchecked Sendable {
         }
         self.cols = cols
         self.capacity = capacity
-        values = try AlignedMemory(byteCount: cols * capacity, what: "activations")
+        stride = PackedTernaryMatrix.paddedColumns(cols)
+        // Zero-filled: the padding columns stay 0 for the object's lifetime.
+        values = try AlignedMemory(byteCount: stride * capacity, what: "activations")
         sums = try AlignedMemory(byteCount: 4 * capacity, what: "activations")
         scales = try AlignedMemory(byteCount: 4 * capacity, what: "activations")
         inverseScales = try AlignedMemory(byteCount: 4 * capacity, what: "activations")
@@ -37,10 +47,10 @@ public final class QuantizedActivations: @unchecked Sendable {
 
     /// Quantizes `tokens` rows of `x` (row t starts at `x + t * stride`, `cols`
     /// floats each). Requires tokens ≤ capacity (a caller bug otherwise).
-    public func quantize(_ x: UnsafePointer<Float>, tokens: Int, stride: Int) {
-        precondition(tokens >= 0 && tokens <= capacity && stride >= cols, "activations: \(tokens) tokens > capacity \(capacity)")
+    public func quantize(_ x: UnsafePointer<Float>, tokens: Int, stride xStride: Int) {
+        precondition(tokens >= 0 && tokens <= capacity && xStride >= cols, "activations: \(tokens) tokens > capacity \(capacity)")
         for t in 0..<tokens {
-            let scale = Self.quantizeRow(x + t * stride, count: cols, into: values.typed(Int8.self) + t * cols,
+            let scale = Self.quantizeRow(x + t * xStride, count: cols, into: values.typed(Int8.self) + t * stride,
                                          sum: &sums.typed(Int32.self)[t])
             scales.typed(Float.self)[t] = scale
             inverseScales.typed(Float.self)[t] = 1 / scale
@@ -59,7 +69,7 @@ public final class QuantizedActivations: @unchecked Sendable {
 
     /// The quantized row of token t.
     public func row(_ t: Int) -> UnsafeBufferPointer<Int8> {
-        UnsafeBufferPointer(start: values.typed(Int8.self) + t * cols, count: cols)
+        UnsafeBufferPointer(start: values.typed(Int8.self) + t * stride, count: cols)
     }
     public func scale(_ t: Int) -> Float { scales.typed(Float.self)[t] }
     public func sum(_ t: Int) -> Int32 { sums.typed(Int32.self)[t] }

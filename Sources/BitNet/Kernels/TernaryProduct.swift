@@ -29,7 +29,7 @@ extension PackedTernaryMatrix {
             packed: UnsafePointer(codes.typed(UInt8.self)), blocks_per_row: blocksPerRow,
             row_begin: range.lowerBound, row_end: range.upperBound,
             block_begin: 0, block_end: blocksPerRow,
-            q: UnsafePointer(x.values.typed(Int8.self)), q_stride: cols,
+            q: UnsafePointer(x.values.typed(Int8.self)), q_stride: x.stride,
             q_sum: UnsafePointer(x.sums.typed(Int32.self)),
             inv_scale: UnsafePointer(x.inverseScales.typed(Float.self)), n_tokens: x.count,
             row_scale: scalePointer, row_scale_stride: 1,

@@ -28,8 +28,10 @@ enum TernaryQuantizer {
     }
 
     /// Ternarizes the tensor into `codes` (packed layout) and returns its scale.
+    /// `requireTernary`: refuse weights that are not already ternary-valued
+    /// instead of ternarizing them.
     static func pack(type: UInt32, _ data: UnsafeRawBufferPointer, rows: Int, cols: Int,
-                     into codes: AlignedMemory) throws(BitNetError) -> Float {
+                     into codes: AlignedMemory, requireTernary: Bool = false) throws(BitNetError) -> Float {
         let elementSize = type == PackedTernaryMatrix.SourceType.f32 ? 4 : 2
         let count = rows * cols
         guard data.count >= count * elementSize, let base = data.baseAddress else {
@@ -39,6 +41,7 @@ enum TernaryQuantizer {
         // Pass 1: statistics.
         var beta: Float = 0
         var exactlyTernary = true
+        var otherMagnitude: Float = 0  // a second nonzero |w|, for the error message
         var absSum: Double = 0
         for r in 0..<rows {
             try row.withUnsafeMutableBufferPointer { (buffer) throws(BitNetError) in
@@ -50,18 +53,27 @@ enum TernaryQuantizer {
                     }
                     absSum += Double(magnitude)
                     if magnitude != 0 {
-                        if beta == 0 { beta = magnitude } else if magnitude != beta { exactlyTernary = false }
+                        if beta == 0 {
+                            beta = magnitude
+                        } else if magnitude != beta && exactlyTernary {
+                            exactlyTernary = false
+                            otherMagnitude = magnitude
+                        }
                     }
                 }
             }
+        }
+        if !exactlyTernary && requireTernary {
+            throw .unsupported("weights are not ternary: nonzero magnitudes \(beta) and \(otherMagnitude) in one tensor, expected {-s, 0, +s}; this architecture is run only for ternary (BitNet b1.58) checkpoints")
         }
         if !exactlyTernary {
             beta = Swift.max(Float(absSum / Double(count)), 1e-5)
         }
         let inverse = beta == 0 ? 0 : 1 / beta
         // Pass 2: codes.
-        var rowCodes = [UInt8](repeating: 1, count: cols)
-        let blocksPerRow = cols / 128
+        // Columns past `cols` (padding to the 128-column block) keep code 1, w = 0.
+        let blocksPerRow = PackedTernaryMatrix.paddedColumns(cols) / 128
+        var rowCodes = [UInt8](repeating: 1, count: blocksPerRow * 128)
         let destination = codes.typed(UInt8.self)
         let tileRows = PackedTernaryMatrix.tileRows
         for r in 0..<rows {

@@ -1,0 +1,67 @@
+/// What each supported `general.architecture` means for the forward pass:
+/// which norms a block has, how RoPE pairs dimensions, and whether float
+/// weights must already be ternary. Facts from the converters that write these
+/// files (llama.cpp's `convert_hf_to_gguf.py`, bitnet.cpp's converter) and
+/// from llama.cpp's graph builders for each arch.
+extension HyperParameters.Architecture {
+    /// How RoPE pairs the dimensions of a head.
+    public enum RoPEStyle: String, Sendable {
+        /// Dimension i with i + headDim/2 ("rotate half": BitNet, Qwen; llama.cpp's NEOX type).
+        case neox
+        /// Dimension 2i with 2i + 1 (llama.cpp's NORM type). The `llama`
+        /// converters permute the rows of Q and K so that this rotation of the
+        /// file's rows equals the checkpoint's rotate-half one.
+        case interleaved
+    }
+
+    /// BitNet b1.58 blocks normalize the attention output and the gated FFN
+    /// value again before their BitLinear (`attn_sub_norm`, `ffn_sub_norm`).
+    public var hasSubNorms: Bool {
+        switch self {
+        case .bitnetB158, .bitnet25, .bitnet: true
+        case .llama, .qwen3: false
+        }
+    }
+
+    /// Qwen3 RMS-normalizes each query and key head (`attn_q_norm`, `attn_k_norm`) before RoPE.
+    public var hasQKNorm: Bool { self == .qwen3 }
+
+    public var ropeStyle: RoPEStyle { self == .llama ? .interleaved : .neox }
+
+    /// `llama` and `qwen3` files are ternary models only when their weights
+    /// say so: float weights must hold {−s, 0, +s} exactly (TQ/I2_S are ternary
+    /// by construction). The BitNet arches are ternary by definition, so float
+    /// weights there are ternarized with the paper's absmean rule instead.
+    public var requiresTernaryFloatWeights: Bool { !hasSubNorms }
+
+    /// The activation of the gated FFN when the file does not name one.
+    var defaultActivation: HyperParameters.Activation {
+        switch self {
+        case .bitnetB158, .bitnet25: .relu2
+        case .bitnet, .llama, .qwen3: .silu
+        }
+    }
+
+    /// RoPE base when `{arch}.rope.freq_base` is absent (the converters' defaults).
+    var defaultRopeTheta: Double {
+        switch self {
+        case .bitnetB158, .bitnet25: 500_000
+        case .bitnet, .llama: 10_000
+        case .qwen3: 1_000_000
+        }
+    }
+
+    /// One line for `bitnet inspect`: the family and the conventions used.
+    public var familyDescription: String {
+        switch self {
+        case .bitnetB158, .bitnet25:
+            "BitNet b1.58 (bitnet.cpp's 2B4T layout): relu² gated FFN, sub-norms, rotate-half RoPE"
+        case .bitnet:
+            "BitNet b1.58 (llama.cpp's bitnet converter: 1bitLLM 700M/3B): sub-norms, rotate-half RoPE"
+        case .llama:
+            "Llama with ternary weights (Llama3-8B-1.58, Falcon3-1.58bit, Falcon-E): SiLU gated FFN, no sub-norms, interleaved-pair RoPE"
+        case .qwen3:
+            "Qwen3 with ternary weights (Ternary-Bonsai as TQ1_0/TQ2_0): QK-norm, SwiGLU, rotate-half RoPE"
+        }
+    }
+}
