@@ -49,7 +49,9 @@ def tokens_for(seed: int, n: int = 32) -> list[int]:
 def test_family_matches_reference(lib, models, name):
     path = models[name]
     tokens = tokens_for(len(name))
-    expected = reference.forward(str(path), tokens, "paper")
+    # Each family's own numerics: per-token int8 (paper) for llama, per-256 int8 for qwen3.
+    numerics = "q8k" if name.startswith("qwen3") else "paper"
+    expected = reference.forward(str(path), tokens, numerics)
     with Engine(lib, path, kv=KV_F32) as engine:
         ours = engine.eval(tokens, N_VOCAB)
     m = compare.compare(ours.astype(np.float32), expected.astype(np.float32), N_VOCAB, 0.25)
@@ -69,3 +71,25 @@ def test_llama_rope_convention_matters(models):
     object.__setattr__(model.hp, "rope_style", "neox")
     rotate_half = reference.forward_model(model, tokens, "paper")
     assert np.max(np.abs(interleaved - rotate_half)) > 0.5
+
+
+@pytest.mark.parametrize("name", ["qwen3-tq2_0", "qwen3-tq1_0-keylength"])
+def test_qwen3_uses_llama_cpp_activation_blocks(lib, models, name):
+    """qwen3 quantizes activations per 256 values (llama.cpp's Q8_K for TQ types): the
+    engine matches the reference with those numerics tightly, and the difference to a
+    float-activation reference is measured (random 2-layer models; printed with -s)."""
+    path = models[name]
+    tokens = tokens_for(7)
+    with Engine(lib, path, kv=KV_F32) as engine:
+        ours = engine.eval(tokens, N_VOCAB).astype(np.float32)
+    blocks = reference.forward(str(path), tokens, "q8k").astype(np.float32)
+    per_token = reference.forward(str(path), tokens, "paper").astype(np.float32)
+    floats = reference.forward(str(path), tokens, "float").astype(np.float32)
+    m = compare.compare(ours, blocks, N_VOCAB, 0.25)
+    # Same tolerance as the paper-numerics tests: int8 rounding ties may flip between f32 and f64.
+    assert m["max_abs"] <= 0.5 and m["mean_abs"] <= 0.07 and m["min_cos"] >= 0.999, m
+    # Per-token numerics would be measurably further away than the engine's rounding.
+    assert np.mean(np.abs(per_token - blocks)) > 5 * m["mean_abs"]
+    vs_float = compare.compare(ours, floats, N_VOCAB, 0.25)
+    print(name, "engine vs q8k reference", m, "engine vs float reference", vs_float)
+    assert vs_float["min_cos"] >= 0.99, vs_float

@@ -11,6 +11,9 @@ Numerics (see Tests/Fixtures/golden/README.md):
   * float: BitLinear(v, W) = v @ W^T with the dequantized W.
   * paper: per token s = 127 / max(max|v|, 1e-5), q = clamp(round_half_even(v*s), -128, 127),
     BitLinear = (W @ q) / s, where W @ q is exact in float64 (= beta * T.q).
+  * q8k: as paper, but with one scale per 256 consecutive values of a token (the last group
+    may be shorter): how llama.cpp quantizes activations (Q8_K blocks) for its TQ1_0/TQ2_0
+    dot products. The engine uses it for arch qwen3.
 Architectures (conventions from llama.cpp's converters and graph builders, written here
 independently of the engine):
   * bitnet-b1.58 / bitnet-25 / bitnet: sub-norms before attn_output and ffn_down, rotate-half RoPE;
@@ -36,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from gguf_io import RawGGUFReader, tensor_to_float64  # noqa: E402
 
-NUMERICS = ("paper", "float")
+NUMERICS = ("paper", "float", "q8k")
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,12 @@ def bitlinear(x: np.ndarray, w: np.ndarray, numerics: str) -> np.ndarray:
     """x [n_tokens][K], w [N][K] -> [n_tokens][N]."""
     if numerics == "float":
         return x @ w.T
+    if numerics == "q8k":
+        out = np.zeros((x.shape[0], w.shape[0]))
+        for start in range(0, x.shape[1], 256):
+            q, s = quantize_activations(x[:, start:start + 256])
+            out += (q @ w[:, start:start + 256].T) / s[:, None]
+        return out
     q, s = quantize_activations(x)
     return (q @ w.T) / s[:, None]
 

@@ -61,9 +61,11 @@ final class ForwardPass {
         projected = try Buffer(batchSize, embd)
         attentionTiles = try TiledAttention(nHead: hp.nHead, nHeadKV: hp.nHeadKV, headDim: hp.headDim,
                                             threads: pool.threadCount, kernel: AttentionTile.Kernel(kernels))
-        embdActivations = try QuantizedActivations(cols: embd, capacity: batchSize)
-        ffActivations = try QuantizedActivations(cols: ff, capacity: batchSize)
-        attnOutActivations = qDim == embd ? embdActivations : try QuantizedActivations(cols: qDim, capacity: batchSize)
+        let group = hp.architecture?.activationGroupColumns
+        embdActivations = try QuantizedActivations(cols: embd, capacity: batchSize, groupColumns: group)
+        ffActivations = try QuantizedActivations(cols: ff, capacity: batchSize, groupColumns: group)
+        attnOutActivations = qDim == embd ? embdActivations
+            : try QuantizedActivations(cols: qDim, capacity: batchSize, groupColumns: group)
     }
 
     /// Runs `tokens` at positions `startPosition...`, writing the logits of

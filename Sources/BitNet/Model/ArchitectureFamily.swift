@@ -28,6 +28,14 @@ extension HyperParameters.Architecture {
 
     public var ropeStyle: RoPEStyle { self == .llama ? .interleaved : .neox }
 
+    /// Columns sharing one int8 activation scale; nil = one per token.
+    /// BitNet and ternary llama checkpoints were trained with per-token absmax
+    /// activations (the paper's BitLinear). Qwen3 ternary models were trained
+    /// with float activations; mainline llama.cpp runs their TQ1_0 / TQ2_0
+    /// weights against activations quantized per 256 values (Q8_K), which is
+    /// closer to float, so that is what we compute for them.
+    public var activationGroupColumns: Int? { self == .qwen3 ? 256 : nil }
+
     /// `llama` and `qwen3` files are ternary models only when their weights
     /// say so: float weights must hold {−s, 0, +s} exactly (TQ/I2_S are ternary
     /// by construction). The BitNet arches are ternary by definition, so float
