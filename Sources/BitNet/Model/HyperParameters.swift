@@ -113,10 +113,11 @@ public struct HyperParameters: Sendable, Equatable {
         nHead = heads
         nHeadKV = try reader.int(p + "attention.head_count_kv") ?? heads
         let keyLength = try reader.int(p + "attention.key_length")
-        if let valueLength = try reader.int(p + "attention.value_length"), valueLength != keyLength ?? valueLength {
-            throw .unsupported("\(p)attention.value_length \(valueLength) differs from \(p)attention.key_length \(keyLength ?? 0)")
-        }
         headDim = keyLength ?? (heads > 0 ? embd / heads : 0)
+        // K and V heads of different widths exist (MLA) but not in any family we run.
+        if let valueLength = try reader.int(p + "attention.value_length"), valueLength != headDim {
+            throw .unsupported("\(p)attention.value_length \(valueLength) differs from the key head width \(headDim) (\(p)attention.key_length)")
+        }
         nRot = ropeDims ?? headDim
         ropeTheta = Float(try reader.double(p + "rope.freq_base") ?? known.defaultRopeTheta)
         rmsEps = Float(try reader.double(p + "attention.layer_norm_rms_epsilon") ?? 1e-5)

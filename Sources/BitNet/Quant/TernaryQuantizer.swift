@@ -10,6 +10,33 @@
 ///   ternary weights will not survive it.)
 /// Non-finite weights are a format error.
 enum TernaryQuantizer {
+    /// Two different nonzero magnitudes among `count` float values, or nil
+    /// when the values are {−s, 0, +s} (ternary). Stops at the first proof.
+    static func twoMagnitudes(type: UInt32, _ data: UnsafeRawBufferPointer, count: Int) -> (Float, Float)? {
+        let elementSize = type == PackedTernaryMatrix.SourceType.f32 ? 4 : 2
+        guard let base = data.baseAddress, data.count >= count * elementSize else { return nil }
+        var beta: Float = 0
+        let chunk = 4096
+        var row = [Float](repeating: 0, count: chunk)
+        var start = 0
+        while start < count {
+            let n = Swift.min(chunk, count - start)
+            let found: (Float, Float)? = row.withUnsafeMutableBufferPointer { buffer in
+                // A "row" of n values at offset `start`: loadRow indexes r * cols + k.
+                loadRow(type, base + start * elementSize, row: 0, cols: n, into: buffer.baseAddress!)
+                for k in 0..<n {
+                    let magnitude = abs(buffer[k])
+                    if magnitude == 0 { continue }
+                    if beta == 0 { beta = magnitude } else if magnitude != beta { return (beta, magnitude) }
+                }
+                return nil
+            }
+            if let found { return found }
+            start += n
+        }
+        return nil
+    }
+
     /// Reads row `r` of a float tensor into `out` as Float.
     private static func loadRow(_ type: UInt32, _ base: UnsafeRawPointer, row r: Int, cols: Int,
                                 into out: UnsafeMutablePointer<Float>) {
