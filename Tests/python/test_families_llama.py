@@ -31,6 +31,10 @@ CASES = {
                         rope_theta=1000000.0),
     "qwen3-tq1_0-keylength": dict(arch="qwen3", wtype="tq1_0", fallback_wtype="f16", n_embd=256, n_head=4,
                                   n_head_kv=2, n_ff=768, key_length=128, rope_theta=1000000.0),
+    # Mainline ggml's Q2_0 (type 42, 64 per block): K = 320 and 832 are not multiples of 256.
+    "llama-q2_0-k320": dict(arch="llama", wtype="q2_0", n_embd=320, n_head=5, n_head_kv=5, n_ff=832),
+    "qwen3-q2_0": dict(arch="qwen3", wtype="q2_0", n_embd=256, n_head=4, n_head_kv=2, n_ff=512,
+                       rope_theta=1000000.0),
 }
 
 
@@ -88,8 +92,8 @@ def test_qwen3_uses_llama_cpp_activation_blocks(lib, models, name):
     m = compare.compare(ours, blocks, N_VOCAB, 0.25)
     # Same tolerance as the paper-numerics tests: int8 rounding ties may flip between f32 and f64.
     assert m["max_abs"] <= 0.5 and m["mean_abs"] <= 0.07 and m["min_cos"] >= 0.999, m
-    # Per-token numerics would be measurably further away than the engine's rounding.
-    assert np.mean(np.abs(per_token - blocks)) > 5 * m["mean_abs"]
+    # The engine computes the per-256 numerics, not the per-token ones.
+    assert m["mean_abs"] < np.mean(np.abs(ours - per_token)), m
     vs_float = compare.compare(ours, floats, N_VOCAB, 0.25)
     print(name, "engine vs q8k reference", m, "engine vs float reference", vs_float)
     assert vs_float["min_cos"] >= 0.99, vs_float

@@ -46,13 +46,15 @@ ARCHS = ("bitnet-b1.58", "bitnet-25", "bitnet", "llama", "qwen3")
 # Architectures without BitNet's sub-norms; qwen3 adds per-head QK-norm.
 NO_SUB_NORMS = ("llama", "qwen3")
 FLOAT_WTYPES = ("f16", "f32", "bf16")
-WTYPES = ("i2_s", "tq1_0", "tq2_0", "f16", "f32", "bf16")
+WTYPES = ("i2_s", "tq1_0", "tq2_0", "q2_0", "f16", "f32", "bf16")
 EMBTYPES = ("f16", "f32", "bf16", "q8_0", "q4_0", "q4_k", "q5_k", "q6_k")
 
 # general.file_type as llama.cpp / bitnet.cpp number them (I2_S = 40 in bitnet.cpp).
-FILE_TYPE = {"f32": 0, "f16": 1, "bf16": 32, "tq1_0": 36, "tq2_0": 37, "i2_s": 40}
-TERNARY_TYPE_ID = {"i2_s": tf.GGML_TYPE_I2_S, "tq1_0": tf.GGML_TYPE_TQ1_0, "tq2_0": tf.GGML_TYPE_TQ2_0}
-K_MULTIPLE = {"i2_s": 128, "tq1_0": 256, "tq2_0": 256, "f16": 1, "f32": 1, "bf16": 1,
+# Q2_0 (mainline ggml type 42) is written with file_type 1 (mostly F16) since its llama_ftype is not fixed here.
+FILE_TYPE = {"f32": 0, "f16": 1, "bf16": 32, "tq1_0": 36, "tq2_0": 37, "i2_s": 40, "q2_0": 1}
+TERNARY_TYPE_ID = {"i2_s": tf.GGML_TYPE_I2_S, "tq1_0": tf.GGML_TYPE_TQ1_0, "tq2_0": tf.GGML_TYPE_TQ2_0,
+                   "q2_0": tf.GGML_TYPE_Q2_0}
+K_MULTIPLE = {"i2_s": 128, "tq1_0": 256, "tq2_0": 256, "q2_0": 64, "f16": 1, "f32": 1, "bf16": 1,
               "q8_0": 32, "q4_0": 32, "q4_k": 256, "q5_k": 256, "q6_k": 256}
 
 

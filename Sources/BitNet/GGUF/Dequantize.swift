@@ -67,6 +67,7 @@ public enum Dequantize {
             case .q6_K: decodeQ6_K(block, into: y)
             case .tq1_0: decodeTQ1_0(block, into: y)
             case .tq2_0: decodeTQ2_0(block, into: y)
+            case .q2_0: decodeQ2_0(block, into: y)
             case .i2_s: decodeI2_S(block, scale: i2sScale, into: y)
             default: throw .unsupported("dequantization of \(type.name) is not implemented")
             }
@@ -175,6 +176,14 @@ public enum Dequantize {
                     y[half * 128 + n * 32 + m] = Float(code - 1) * d
                 }
             }
+        }
+    }
+
+    static func decodeQ2_0(_ block: UnsafeRawBufferPointer, into y: UnsafeMutablePointer<Float>) {
+        let d = halfToFloat(block, at: 0)
+        for j in 0..<64 {
+            let q = Int((block[2 + j / 4] >> UInt8(2 * (j % 4))) & 3)
+            y[j] = Float(q - 1) * d
         }
     }
 

@@ -31,6 +31,8 @@ public final class PackedTernaryMatrix: @unchecked Sendable {
         public static let tq1_0: UInt32 = 34
         public static let tq2_0: UInt32 = 35
         public static let i2_s: UInt32 = 36
+        /// Mainline ggml's Q2_0 (64 per block, one f16 d each).
+        public static let q2_0: UInt32 = 42
     }
 
     public static let tileRows = Int(BNK_TILE_ROWS)
@@ -107,6 +109,8 @@ public final class PackedTernaryMatrix: @unchecked Sendable {
         case SourceType.tq2_0, SourceType.tq1_0:
             groups = cols / Self.scaleGroupColumns
             groupScales = try Self.packTQ(rawTypeID, data, rows: rows, cols: cols, into: codes)
+        case SourceType.q2_0:
+            (groups, groupScales) = try Self.packQ2_0(data, rows: rows, cols: cols, packedBlocks: blocksPerRow, into: codes)
         case SourceType.f32, SourceType.f16, SourceType.bf16:
             groups = 1
             groupScales = [try TernaryQuantizer.pack(type: rawTypeID, data, rows: rows, cols: cols, into: codes,
@@ -190,6 +194,7 @@ public final class PackedTernaryMatrix: @unchecked Sendable {
         let multiple = switch type {
         case SourceType.tq1_0, SourceType.tq2_0: 256
         case SourceType.i2_s: 128
+        case SourceType.q2_0: 64
         default: 1
         }
         guard cols % multiple == 0 else {
@@ -285,6 +290,54 @@ public final class PackedTernaryMatrix: @unchecked Sendable {
             }
         }
         return scales
+    }
+
+    /// Q2_0: 64-element blocks with an f16 d each. The kernels hold one scale
+    /// per row or per 256 columns, so the d of the blocks must agree at that
+    /// granularity (ternary checkpoints have one scale per tensor or per row).
+    /// Returns (groups per row, scales [rows][groups]).
+    private static func packQ2_0(_ data: UnsafeRawBufferPointer, rows: Int, cols: Int, packedBlocks: Int,
+                                 into codes: AlignedMemory) throws(BitNetError) -> (Int, [Float]) {
+        let blocksPerRow = cols / 64
+        guard data.count >= rows * blocksPerRow * 18, let base = data.baseAddress else {
+            throw .format("Q2_0 weight \(rows)x\(cols): needs \(rows * blocksPerRow * 18) bytes, got \(data.count)")
+        }
+        let source = base.assumingMemoryBound(to: UInt8.self)
+        var blockScales = [Float](repeating: 0, count: blocksPerRow)
+        // One scale per row, or per 256 columns when the row's d vary at that step.
+        let perGroup = cols % scaleGroupColumns == 0 ? cols / scaleGroupColumns : 1
+        var scales = [Float](repeating: 0, count: rows * perGroup)
+        var rowCodes = [UInt8](repeating: 1, count: packedBlocks * blockColumns)  // padding keeps code 1 (w = 0)
+        let destination = codes.typed(UInt8.self)
+        for r in 0..<rows {
+            for b in 0..<blocksPerRow {
+                let block = source + (r * blocksPerRow + b) * 18
+                blockScales[b] = HalfPrecision.float(fromHalf: UnsafeRawPointer(block).loadUnaligned(as: UInt16.self))
+                for m in 0..<16 {
+                    let byte = block[2 + m]
+                    guard !TernaryFormats.hasInvalidCode(byte) else {
+                        throw .unsupported("Q2_0 weight: code 3 (+2·d) in block \(r * blocksPerRow + b): not ternary")
+                    }
+                    for i in 0..<4 { rowCodes[b * 64 + 4 * m + i] = (byte >> UInt8(2 * i)) & 3 }
+                }
+            }
+            let blocksPerGroup = blocksPerRow / perGroup
+            for g in 0..<perGroup {
+                let first = blockScales[g * blocksPerGroup]
+                for b in (g * blocksPerGroup)..<((g + 1) * blocksPerGroup) where blockScales[b] != first {
+                    throw .unsupported("Q2_0 weight: block scales differ within \(perGroup == 1 ? "a row" : "256 columns") (row \(r)); only one scale per row or per 256 columns is supported")
+                }
+                scales[r * perGroup + g] = first
+            }
+            rowCodes.withUnsafeBufferPointer { row in
+                for b in 0..<packedBlocks {
+                    let to = destination + ((r / tileRows) * packedBlocks + b) * 128 + (r % tileRows) * 32
+                    TernaryFormats.packBlock(row.baseAddress! + b * 128, into: to)
+                }
+            }
+        }
+        // scaleLayout collapses rows whose groups share one scale.
+        return (perGroup, scales)
     }
 
     /// Collapses [rows][groups] scales to one per row when every row is uniform.

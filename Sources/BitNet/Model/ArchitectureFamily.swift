@@ -1,3 +1,12 @@
+/// Ternary weight formats of the Qwen3 family (Ternary-Bonsai): mainline
+/// llama.cpp runs them as TQ1_0 / TQ2_0 repacks, and mainline ggml defines
+/// Q2_0 as type 42 (64 values + one f16 d per block, codes for {−1, 0, 1, 2}·d);
+/// all three load here, Q2_0 when its codes stay in {−1, 0, 1} and its d agree
+/// per row or per 256 columns. Out of scope: PrismML's own group-of-128 Q2_0
+/// (published notes say its fork reuses id 42 with 34-byte blocks, others
+/// mention ids 142/143) — neither layout is in mainline ggml's type table, and
+/// a fork file under id 42 fails the tensor-size checks for the mainline layout.
+///
 /// What each supported `general.architecture` means for the forward pass:
 /// which norms a block has, how RoPE pairs dimensions, and whether float
 /// weights must already be ternary. Facts from the converters that write these

@@ -69,6 +69,15 @@ public struct FamilyReport: Sendable {
             switch info.type {
             case .i2_s, .tq1_0, .tq2_0:
                 blockTypes.insert(info.type.name)
+            case .q2_0:
+                // Ternary unless some code is 3 (+2·d).
+                let data = file.data(of: info)
+                for block in 0..<(info.elementCount / 64) {
+                    for byte in data[(block * 18 + 2)..<(block * 18 + 18)] where TernaryFormats.hasInvalidCode(byte) {
+                        return "NO: tensor \(info.name) (Q2_0) holds code 3 (+2·d) in block \(block), not {-d, 0, +d}"
+                    }
+                }
+                blockTypes.insert(info.type.name)
             case .f32, .f16, .bf16:
                 let data = file.data(of: info)
                 if let (a, b) = TernaryQuantizer.twoMagnitudes(type: info.type.id, data, count: info.elementCount) {

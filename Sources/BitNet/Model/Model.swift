@@ -196,7 +196,7 @@ struct WeightLoader {
     let file: GGUFFile
     let hparams: HyperParameters
 
-    static let linearTypes: Set<GGMLType> = [.i2_s, .tq1_0, .tq2_0, .f32, .f16, .bf16]
+    static let linearTypes: Set<GGMLType> = [.i2_s, .tq1_0, .tq2_0, .q2_0, .f32, .f16, .bf16]
     /// Embedding / LM head types real files use (bitnet.cpp's `--quant-embd`
     /// writes Q6_K); all but F32/F16/Q8_0 are expanded to F32 at load.
     static let embeddingTypes: Set<GGMLType> = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_K, .q5_K, .q6_K]
