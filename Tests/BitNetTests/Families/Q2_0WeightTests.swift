@@ -63,6 +63,14 @@ import Testing
         let scaleError = caught { try varying.withUnsafeBytes { try PackedTernaryMatrix(type: 42, rows: 2, cols: 320, data: $0, extraScale: nil) } }
         #expect(scaleError?.status == .unsupported && scaleError?.message.contains("block scales differ within a row") == true)
 
+        // PrismML's fork layout under the same id (34 bytes per 128 values) is refused with a hint.
+        var writer = GGUFWriter()
+        writer.add("general.architecture", .string("qwen3"))
+        writer.addTensor("blk.0.attn_q.weight", type: .q2_0, dims: [1024, 4], data: [UInt8](repeating: 0x55, count: 4 * 8 * 34))
+        writer.addTensor("blk.0.attn_k.weight", type: .q2_0, dims: [1024, 4], data: [UInt8](repeating: 0x55, count: 4 * 8 * 34))
+        let forkError = caught { try GGUFFile(bytes: writer.bytes()) }
+        #expect(forkError?.status == .format && forkError?.message.contains("PrismML's fork uses id 42") == true, "\(forkError?.message ?? "parsed")")
+
         let block = Self.encode([UInt8](repeating: 1, count: 64), rows: 1, cols: 64) { _, _ in 1 }
         #expect(block.count == 18 && GGMLType(id: 42) == .q2_0)
     }
