@@ -295,6 +295,9 @@ public final class GGUFFile: @unchecked Sendable {
     /// Type 42 is mainline ggml's Q2_0 (18 bytes per 64 values); PrismML's fork
     /// reuses the id for 34-byte blocks of 128, which surfaces as a size error.
     private static func sizeHint(_ info: GGUFTensorInfo) -> String {
+        if info.type == .i2_s {
+            return " (tensor \(info.name) is I2_S, whose size includes a 32-byte float32 scale tail after the 2-bit codes; is the scale missing?)"
+        }
         guard info.type == .q2_0 else { return "" }
         return " (tensor \(info.name) is type 42, read as mainline ggml's Q2_0 with 64 values per 18 bytes; PrismML's fork uses id 42 for 128-value blocks, which is not supported)"
     }
