@@ -274,15 +274,36 @@ struct WeightLoader {
     }
 
     /// A `blk.N.` tensor with N >= block_count means the metadata and the
-    /// tensors disagree about the depth of the model.
+    /// tensors disagree about the depth of the model. A block tensor this
+    /// engine does not compute with (a bias, a rotary frequency table) would
+    /// be silently ignored and give wrong numbers, so it is refused by name.
     func rejectStrayBlocks() throws(BitNetError) {
         for info in file.tensors where info.name.hasPrefix("blk.") {
             let digits = info.name.dropFirst(4).prefix { $0.isASCII && $0.isNumber }
             if let n = Int(digits), n >= hparams.nLayer {
                 throw .format("tensor \(info.name) belongs to layer \(n), but \(hparams.architectureName).block_count is \(hparams.nLayer)")
             }
+            let part = info.name.dropFirst(4 + digits.count + 1)
+            guard !Self.blockParts.contains(String(part)) else { continue }
+            throw .unsupported("tensor \(info.name) is not used by arch \(hparams.architectureName) in this engine (known per-layer tensors: norms, the seven projections and their .scale)")
+        }
+        // llama.cpp's converter writes the Llama 3.1 rope scaling as a frequency table.
+        if file.tensor(named: "rope_freqs.weight") != nil || ((try? MetadataReader(metadata: file.metadata)
+            .string(hparams.architectureName + ".rope.scaling.type")) ?? nil).map({ $0 != "none" }) == true {
+            throw .unsupported("RoPE scaling (tensor rope_freqs.weight or key \(hparams.architectureName).rope.scaling.type) is not supported")
         }
     }
+
+    /// Every per-layer tensor name (after `blk.N.`) some architecture uses.
+    static let blockParts: Set<String> = {
+        var parts: Set<String> = ["attn_norm.weight", "attn_sub_norm.weight", "ffn_norm.weight", "ffn_sub_norm.weight",
+                                  "attn_q_norm.weight", "attn_k_norm.weight"]
+        for projection in Projection.allCases {
+            parts.insert(projection.rawValue + ".weight")
+            parts.insert(projection.rawValue + ".scale")
+        }
+        return parts
+    }()
 
     /// The shape without trailing 1s, so [256] and [256, 1] compare equal.
     static func trimmed(_ dims: [Int]) -> ArraySlice<Int> {

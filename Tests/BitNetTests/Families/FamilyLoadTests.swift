@@ -86,6 +86,17 @@ import Testing
         recipe.extraTensors = [("blk.0.attn_q_norm.weight", .f32, [64])]
         expectFailure(.format, "tensor blk.0.attn_q_norm.weight is not part of arch llama (it has no QK-norm)", recipe)
 
+        // Tensors the engine would ignore are refused by name: a bias, RoPE scaling.
+        recipe = Self.llama()
+        recipe.extraTensors = [("blk.1.attn_q.bias", .f32, [256])]
+        expectFailure(.unsupported, "tensor blk.1.attn_q.bias is not used by arch llama", recipe)
+        recipe = Self.llama()
+        recipe.extraTensors = [("rope_freqs.weight", .f32, [32])]
+        expectFailure(.unsupported, "RoPE scaling (tensor rope_freqs.weight", recipe)
+        recipe = Self.llama()
+        recipe.metadataOverrides["rope.scaling.type"] = .string("yarn")
+        expectFailure(.unsupported, "key llama.rope.scaling.type) is not supported", recipe)
+
         // A bitnet file without its sub-norm still names the tensor.
         var bitnet = TinyModel()
         bitnet.omit = ["blk.0.ffn_sub_norm.weight"]
