@@ -44,6 +44,14 @@ struct Inspect: ParsableCommand {
         print("size:        \(file.fileSize) bytes (\(megabytes(file.fileSize)))")
         print("gguf:        version \(file.version), alignment \(file.alignment), \(file.metadataKeys.count) metadata keys, \(file.tensors.count) tensors")
 
+        // The family recognised, the evidence, and whether the weights are ternary.
+        if !file.tensors.isEmpty {
+            let report = FamilyReport(file: file)
+            print("family:      \(report.family)")
+            print("  because:   " + report.evidence.joined(separator: "; "))
+            print("ternary:     \(report.ternary)")
+        }
+
         // Hyperparameters: a full validation, or why it fails.
         var validationError: BitNetError?
         do {

@@ -20,8 +20,10 @@ import ternary_formats as tf
 
 GGML_TYPE_F32 = 0
 GGML_TYPE_F16 = 1
+GGML_TYPE_Q4_0 = 2
 GGML_TYPE_Q8_0 = 8
 GGML_TYPE_Q4_K = 12
+GGML_TYPE_Q5_K = 13
 GGML_TYPE_Q6_K = 14
 GGML_TYPE_BF16 = 30
 
@@ -30,17 +32,20 @@ BLOCK_LAYOUT = {
     GGML_TYPE_F32: (1, 4),
     GGML_TYPE_F16: (1, 2),
     GGML_TYPE_BF16: (1, 2),
+    GGML_TYPE_Q4_0: (32, 18),
     GGML_TYPE_Q8_0: (32, 34),
     GGML_TYPE_Q4_K: (256, 144),
+    GGML_TYPE_Q5_K: (256, 176),
     GGML_TYPE_Q6_K: (256, 210),
     tf.GGML_TYPE_TQ1_0: (256, 54),
     tf.GGML_TYPE_TQ2_0: (256, 66),
+    tf.GGML_TYPE_Q2_0: (64, 18),
 }
 
 TYPE_NAMES = {
     GGML_TYPE_F32: "F32", GGML_TYPE_F16: "F16", GGML_TYPE_BF16: "BF16", GGML_TYPE_Q8_0: "Q8_0",
-    GGML_TYPE_Q4_K: "Q4_K", GGML_TYPE_Q6_K: "Q6_K", tf.GGML_TYPE_TQ1_0: "TQ1_0",
-    tf.GGML_TYPE_TQ2_0: "TQ2_0", tf.GGML_TYPE_I2_S: "I2_S",
+    GGML_TYPE_Q4_0: "Q4_0", GGML_TYPE_Q4_K: "Q4_K", GGML_TYPE_Q5_K: "Q5_K", GGML_TYPE_Q6_K: "Q6_K", tf.GGML_TYPE_TQ1_0: "TQ1_0",
+    tf.GGML_TYPE_TQ2_0: "TQ2_0", tf.GGML_TYPE_I2_S: "I2_S", tf.GGML_TYPE_Q2_0: "Q2_0",
 }
 
 
@@ -122,14 +127,14 @@ def tensor_to_float64(t: RawTensor) -> np.ndarray:
         out = t.data.view("<f2").astype(np.float64)
     elif ty == GGML_TYPE_BF16:
         out = (t.data.view("<u2").astype(np.uint32) << 16).view(np.float32).astype(np.float64)
-    elif ty in (tf.GGML_TYPE_I2_S, tf.GGML_TYPE_TQ1_0, tf.GGML_TYPE_TQ2_0):
+    elif ty in (tf.GGML_TYPE_I2_S, tf.GGML_TYPE_TQ1_0, tf.GGML_TYPE_TQ2_0, tf.GGML_TYPE_Q2_0):
         out = tf.dequantize_ternary(ty, t.data, rows, k)
     elif ty == GGML_TYPE_Q8_0:
         blocks = t.data.reshape(-1, 34)
         d = blocks[:, :2].copy().view("<f2").astype(np.float64)
         q = blocks[:, 2:].view(np.int8).astype(np.float64)
         out = q * d
-    elif ty in (GGML_TYPE_Q4_K, GGML_TYPE_Q6_K):
+    elif ty in (GGML_TYPE_Q4_0, GGML_TYPE_Q4_K, GGML_TYPE_Q5_K, GGML_TYPE_Q6_K):
         out = gguf_quants.dequantize(np.asarray(t.data).reshape(rows, -1), GGMLQuantizationType(ty)).astype(np.float64)
     else:
         raise ValueError(f"tensor {t.name}: unsupported ggml type {ty}")

@@ -42,15 +42,20 @@ import ternary_formats as tf  # noqa: E402
 
 GENERATOR_VERSION = "1"
 
-ARCHS = ("bitnet-b1.58", "bitnet-25", "bitnet")
-WTYPES = ("i2_s", "tq1_0", "tq2_0", "f16", "f32", "bf16")
-EMBTYPES = ("f16", "f32", "bf16", "q8_0", "q4_k", "q6_k")
+ARCHS = ("bitnet-b1.58", "bitnet-25", "bitnet", "llama", "qwen3")
+# Architectures without BitNet's sub-norms; qwen3 adds per-head QK-norm.
+NO_SUB_NORMS = ("llama", "qwen3")
+FLOAT_WTYPES = ("f16", "f32", "bf16")
+WTYPES = ("i2_s", "tq1_0", "tq2_0", "q2_0", "f16", "f32", "bf16")
+EMBTYPES = ("f16", "f32", "bf16", "q8_0", "q4_0", "q4_k", "q5_k", "q6_k")
 
 # general.file_type as llama.cpp / bitnet.cpp number them (I2_S = 40 in bitnet.cpp).
-FILE_TYPE = {"f32": 0, "f16": 1, "bf16": 32, "tq1_0": 36, "tq2_0": 37, "i2_s": 40}
-TERNARY_TYPE_ID = {"i2_s": tf.GGML_TYPE_I2_S, "tq1_0": tf.GGML_TYPE_TQ1_0, "tq2_0": tf.GGML_TYPE_TQ2_0}
-K_MULTIPLE = {"i2_s": 128, "tq1_0": 256, "tq2_0": 256, "f16": 1, "f32": 1, "bf16": 1,
-              "q8_0": 32, "q4_k": 256, "q6_k": 256}
+# Q2_0 (mainline ggml type 42) is written with file_type 1 (mostly F16) since its llama_ftype is not fixed here.
+FILE_TYPE = {"f32": 0, "f16": 1, "bf16": 32, "tq1_0": 36, "tq2_0": 37, "i2_s": 40, "q2_0": 1}
+TERNARY_TYPE_ID = {"i2_s": tf.GGML_TYPE_I2_S, "tq1_0": tf.GGML_TYPE_TQ1_0, "tq2_0": tf.GGML_TYPE_TQ2_0,
+                   "q2_0": tf.GGML_TYPE_Q2_0}
+K_MULTIPLE = {"i2_s": 128, "tq1_0": 256, "tq2_0": 256, "q2_0": 64, "f16": 1, "f32": 1, "bf16": 1,
+              "q8_0": 32, "q4_0": 32, "q4_k": 256, "q5_k": 256, "q6_k": 256}
 
 
 DEFAULTS = dict(arch="bitnet-b1.58", act="relu2", wtype="i2_s", embtype="f16", n_embd=256, n_layer=2,
@@ -82,29 +87,46 @@ class Config:
     p_zero: float
     separate_output: bool = False
     scale_tensors: bool = False
+    # A float type for the matrices whose K the block type `wtype` cannot hold
+    # (llama.cpp's converter: TQ2_0 where K % 256 == 0, F16 elsewhere).
+    fallback_wtype: str | None = None
+    # attention.key_length when n_head * head_dim != n_embd (Qwen3-4B); 0 = n_embd / n_head.
+    key_length: int = 0
 
     @property
     def head_dim(self) -> int:
-        return self.n_embd // self.n_head
+        return self.key_length or self.n_embd // self.n_head
+
+    def linear_type(self, k: int) -> str:
+        """The storage type of a linear weight with K input features."""
+        if k % K_MULTIPLE[self.wtype] and self.fallback_wtype:
+            return self.fallback_wtype
+        return self.wtype
 
     def validate(self) -> None:
         if self.arch not in ARCHS or self.wtype not in WTYPES or self.embtype not in EMBTYPES:
             raise ValueError("unknown arch / wtype / embtype")
         if self.act not in ("relu2", "silu"):
             raise ValueError(f"unknown activation {self.act}")
-        if self.arch != "bitnet" and self.act != "relu2":
+        if self.arch in NO_SUB_NORMS and self.act != "silu":
+            raise ValueError(f"arch {self.arch} uses a SiLU gate (--act silu)")
+        if self.arch in ("bitnet-b1.58", "bitnet-25") and self.act != "relu2":
             raise ValueError(f"arch {self.arch} always uses relu2; SiLU needs --arch bitnet")
+        if self.fallback_wtype is not None and self.fallback_wtype not in FLOAT_WTYPES:
+            raise ValueError("--fallback-wtype must be a float type (f16, f32, bf16)")
+        if self.key_length and (self.arch != "qwen3" or self.key_length % 2):
+            raise ValueError("--key-length needs --arch qwen3 and an even value")
         for name in ("n_embd", "n_layer", "n_head", "n_head_kv", "n_ff", "ctx"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
-        if self.n_embd % self.n_head or self.head_dim % 2:
+        if (not self.key_length and self.n_embd % self.n_head) or self.head_dim % 2:
             raise ValueError("n_embd must be a multiple of n_head with an even head dimension")
         if self.n_head % self.n_head_kv:
             raise ValueError("n_head must be a multiple of n_head_kv")
         if not 0.0 <= self.p_zero < 1.0:
             raise ValueError("p_zero must be in [0, 1)")
-        for k, what in ((self.n_embd, "n_embd"), (self.n_ff, "n_ff")):
-            if k % K_MULTIPLE[self.wtype]:
+        for k, what in ((self.n_embd, "n_embd"), (self.n_ff, "n_ff"), (self.n_head * self.head_dim, "n_head * head_dim")):
+            if k % K_MULTIPLE[self.linear_type(k)]:
                 raise ValueError(f"--wtype {self.wtype} needs {what} % {K_MULTIPLE[self.wtype]} == 0, got {k}")
         if self.n_embd % K_MULTIPLE[self.embtype]:
             raise ValueError(f"--embtype {self.embtype} needs n_embd % {K_MULTIPLE[self.embtype]} == 0")
@@ -121,6 +143,10 @@ class Config:
             parts.append("--separate-output")
         if self.scale_tensors:
             parts.append("--scale-tensors")
+        if self.fallback_wtype:
+            parts += ["--fallback-wtype", self.fallback_wtype]
+        if self.key_length:
+            parts += ["--key-length", str(self.key_length)]
         return shlex.join(parts)
 
 
@@ -198,6 +224,11 @@ def add_float(writer: GGUFWriter, name: str, values: np.ndarray, kind: str) -> N
     elif kind == "q8_0":
         packed = gguf.quants.quantize(values.astype(np.float32), GGMLQuantizationType.Q8_0)
         add_packed(writer, name, packed, rows, k, GGMLQuantizationType.Q8_0)
+    elif kind == "q4_0":
+        packed = gguf.quants.quantize(values.astype(np.float32), GGMLQuantizationType.Q4_0)
+        add_packed(writer, name, packed, rows, k, GGMLQuantizationType.Q4_0)
+    elif kind == "q5_k":
+        add_packed(writer, name, kquants.quantize_q5_k(values), rows, k, GGMLQuantizationType.Q5_K)
     elif kind == "q4_k":
         add_packed(writer, name, kquants.quantize_q4_k(values), rows, k, GGMLQuantizationType.Q4_K)
     elif kind == "q6_k":
@@ -208,16 +239,17 @@ def add_float(writer: GGUFWriter, name: str, values: np.ndarray, kind: str) -> N
 
 def add_linear(writer: GGUFWriter, cfg: Config, name: str, rows: int, k: int) -> None:
     t, beta = ternary_weight(cfg, name, rows, k)
-    if cfg.wtype in TERNARY_TYPE_ID:
-        type_id = TERNARY_TYPE_ID[cfg.wtype]
+    wtype = cfg.linear_type(k)
+    if wtype in TERNARY_TYPE_ID:
+        type_id = TERNARY_TYPE_ID[wtype]
         add_packed(writer, name, tf.pack_ternary(type_id, t, beta), rows, k, type_id)
     else:
-        add_float(writer, name, t.astype(np.float32) * np.float32(beta), cfg.wtype)
+        add_float(writer, name, t.astype(np.float32) * np.float32(beta), wtype)
 
 
 def add_metadata(writer: GGUFWriter, cfg: Config) -> None:
     a = cfg.arch
-    quantized = cfg.wtype in TERNARY_TYPE_ID or cfg.embtype in ("q8_0", "q4_k", "q6_k")
+    quantized = cfg.wtype in TERNARY_TYPE_ID or cfg.embtype in ("q8_0", "q4_0", "q4_k", "q5_k", "q6_k")
     writer.add_name(f"make_model synthetic {a} {cfg.act} {cfg.wtype} seed {cfg.seed}")
     writer.add_description("SYNTHETIC random-weight BitNet b1.58 test model generated by make_model.py; not a trained model")
     writer.add_uint32("general.file_type", FILE_TYPE[cfg.wtype])
@@ -236,6 +268,9 @@ def add_metadata(writer: GGUFWriter, cfg: Config) -> None:
     writer.add_uint32(f"{a}.attention.head_count_kv", cfg.n_head_kv)
     writer.add_float32(f"{a}.attention.layer_norm_rms_epsilon", cfg.eps)
     writer.add_float32(f"{a}.rope.freq_base", cfg.rope_theta)
+    if cfg.key_length:
+        writer.add_uint32(f"{a}.attention.key_length", cfg.key_length)
+        writer.add_uint32(f"{a}.attention.value_length", cfg.key_length)
     if a == "bitnet" and cfg.act == "relu2":
         writer.add_string("bitnet.hidden_activation", "relu2")
     vocab = bpe_vocab.build_vocab(cfg.n_vocab)
@@ -254,14 +289,21 @@ def write_model(cfg: Config, path: str | Path) -> None:
     cfg.validate()
     writer = GGUFWriter(str(path), cfg.arch)
     add_metadata(writer, cfg)
-    e, ff, kv = cfg.n_embd, cfg.n_ff, cfg.n_head_kv * cfg.head_dim
+    e, ff, kv, nq = cfg.n_embd, cfg.n_ff, cfg.n_head_kv * cfg.head_dim, cfg.n_head * cfg.head_dim
     add_float(writer, "token_embd.weight", embedding_values(cfg, "token_embd.weight", cfg.n_vocab, e), cfg.embtype)
     # (name, rows = output features, K = input features)
-    shapes = {"attn_q": (e, e), "attn_k": (kv, e), "attn_v": (kv, e), "attn_output": (e, e),
+    shapes = {"attn_q": (nq, e), "attn_k": (kv, e), "attn_v": (kv, e), "attn_output": (e, nq),
               "ffn_gate": (ff, e), "ffn_up": (ff, e), "ffn_down": (e, ff)}
-    norms = {"attn_norm": e, "attn_sub_norm": e, "ffn_norm": e, "ffn_sub_norm": ff}
-    order = ("attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "attn_sub_norm",
-             "ffn_norm", "ffn_gate", "ffn_up", "ffn_down", "ffn_sub_norm")
+    norms = {"attn_norm": e, "attn_sub_norm": nq, "ffn_norm": e, "ffn_sub_norm": ff,
+             "attn_q_norm": cfg.head_dim, "attn_k_norm": cfg.head_dim}
+    if cfg.arch == "qwen3":
+        order = ("attn_norm", "attn_q", "attn_q_norm", "attn_k", "attn_k_norm", "attn_v", "attn_output",
+                 "ffn_norm", "ffn_gate", "ffn_up", "ffn_down")
+    elif cfg.arch in NO_SUB_NORMS:
+        order = ("attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down")
+    else:
+        order = ("attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "attn_sub_norm",
+                 "ffn_norm", "ffn_gate", "ffn_up", "ffn_down", "ffn_sub_norm")
     for layer in range(cfg.n_layer):
         for part in order:
             name = f"blk.{layer}.{part}.weight"
@@ -300,6 +342,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[Config, str]:
     p.add_argument("--p-zero", type=float, help="fraction of zero weights (default 0.31)")
     p.add_argument("--separate-output", action="store_true", help="untied LM head: add output.weight")
     p.add_argument("--scale-tensors", action="store_true", help="add per-projection .scale tensors")
+    p.add_argument("--fallback-wtype", choices=FLOAT_WTYPES,
+                   help="float type for matrices whose K the --wtype block cannot hold (mixed-type files)")
+    p.add_argument("--key-length", type=int, default=0, help="qwen3: head_dim when n_head * head_dim != n_embd")
     args = p.parse_args(argv)
     values = dict(DEFAULTS)
     if args.preset:
@@ -308,7 +353,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[Config, str]:
         given = getattr(args, key)
         if given is not None:
             values[key] = given
-    cfg = Config(**values, separate_output=args.separate_output, scale_tensors=args.scale_tensors)
+    cfg = Config(**values, separate_output=args.separate_output, scale_tensors=args.scale_tensors,
+                 fallback_wtype=args.fallback_wtype, key_length=args.key_length)
     return cfg, args.output
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""float64 NumPy reference forward pass for BitNet b1.58 GGUF models.
+"""float64 NumPy reference forward pass for BitNet b1.58 and ternary llama / qwen3 GGUF models.
 
     reference.py MODEL.gguf --tokens-file T.txt --numerics paper -o OUT.f32
     reference.py MODEL.gguf --tokens "510 79 110" --numerics float -o OUT.f32
@@ -11,6 +11,16 @@ Numerics (see Tests/Fixtures/golden/README.md):
   * float: BitLinear(v, W) = v @ W^T with the dequantized W.
   * paper: per token s = 127 / max(max|v|, 1e-5), q = clamp(round_half_even(v*s), -128, 127),
     BitLinear = (W @ q) / s, where W @ q is exact in float64 (= beta * T.q).
+  * q8k: as paper, but with one scale per 256 consecutive values of a token (the last group
+    may be shorter): how llama.cpp quantizes activations (Q8_K blocks) for its TQ1_0/TQ2_0
+    dot products. The engine uses it for arch qwen3.
+Architectures (conventions from llama.cpp's converters and graph builders, written here
+independently of the engine):
+  * bitnet-b1.58 / bitnet-25 / bitnet: sub-norms before attn_output and ffn_down, rotate-half RoPE;
+  * llama: no sub-norms, SiLU gate, RoPE on adjacent pairs (2i, 2i+1) -- llama.cpp's "norm"
+    type, which is what the converters' Q/K row permutation is for;
+  * qwen3: no sub-norms, SiLU gate, per-head RMSNorm of q and k (attn_q_norm / attn_k_norm)
+    before rotate-half RoPE, head_dim from attention.key_length.
 The LM head is never activation-quantized. Every weight type is decoded here
 (I2_S, TQ1_0, TQ2_0, F32/F16/BF16, Q8_0; Q4_K/Q6_K through gguf.quants.dequantize).
 Weights are decoded on use and not cached, so 2B4T-sized models fit in memory.
@@ -29,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from gguf_io import RawGGUFReader, tensor_to_float64  # noqa: E402
 
-NUMERICS = ("paper", "float")
+NUMERICS = ("paper", "float", "q8k")
 
 
 @dataclass(frozen=True)
@@ -45,10 +55,10 @@ class HParams:
     n_rot: int
     eps: float
     rope_theta: float
-
-    @property
-    def head_dim(self) -> int:
-        return self.n_embd // self.n_head
+    head_dim: int
+    sub_norms: bool
+    qk_norm: bool
+    rope_style: str  # "neox" (rotate half) or "interleaved" (adjacent pairs)
 
 
 class Model:
@@ -65,6 +75,8 @@ class Model:
             activation = "relu2"
         elif arch == "bitnet":
             activation = "relu2" if r.value("bitnet.hidden_activation") == "relu2" else "silu"
+        elif arch in ("llama", "qwen3"):
+            activation = "silu"
         else:
             raise ValueError(f"unsupported architecture {arch!r}")
 
@@ -80,8 +92,10 @@ class Model:
         if embd is None:
             raise ValueError("missing tensor token_embd.weight")
         n_vocab = int(r.value(f"{arch}.vocab_size", embd.ne[1] if len(embd.ne) > 1 else 0))
-        if n_head <= 0 or n_embd % n_head:
+        key_length = r.value(f"{arch}.attention.key_length")
+        if n_head <= 0 or (key_length is None and n_embd % n_head):
             raise ValueError(f"n_embd {n_embd} is not a multiple of n_head {n_head}")
+        head_dim = int(key_length) if key_length is not None else n_embd // n_head
         hp = HParams(
             arch=arch,
             activation=activation,
@@ -91,9 +105,13 @@ class Model:
             n_head=n_head,
             n_head_kv=int(key("attention.head_count_kv", n_head)),
             n_ff=int(key("feed_forward_length")),
-            n_rot=int(key("rope.dimension_count", n_embd // n_head)),
+            n_rot=int(key("rope.dimension_count", head_dim)),
             eps=float(key("attention.layer_norm_rms_epsilon")),
             rope_theta=float(key("rope.freq_base", 10000.0)),
+            head_dim=head_dim,
+            sub_norms=arch not in ("llama", "qwen3"),
+            qk_norm=arch == "qwen3",
+            rope_style="interleaved" if arch == "llama" else "neox",
         )
         if hp.n_head_kv <= 0 or hp.n_head % hp.n_head_kv:
             raise ValueError(f"n_head {hp.n_head} is not a multiple of n_head_kv {hp.n_head_kv}")
@@ -134,6 +152,12 @@ def bitlinear(x: np.ndarray, w: np.ndarray, numerics: str) -> np.ndarray:
     """x [n_tokens][K], w [N][K] -> [n_tokens][N]."""
     if numerics == "float":
         return x @ w.T
+    if numerics == "q8k":
+        out = np.zeros((x.shape[0], w.shape[0]))
+        for start in range(0, x.shape[1], 256):
+            q, s = quantize_activations(x[:, start:start + 256])
+            out += (q @ w[:, start:start + 256].T) / s[:, None]
+        return out
     q, s = quantize_activations(x)
     return (q @ w.T) / s[:, None]
 
@@ -149,6 +173,20 @@ def rope_neox(x: np.ndarray, n_rot: int, theta: float) -> np.ndarray:
     out = x.copy()
     out[..., :half] = a * cos - b * sin
     out[..., half:n_rot] = b * cos + a * sin
+    return out
+
+
+def rope_interleaved(x: np.ndarray, n_rot: int, theta: float) -> np.ndarray:
+    """x [n_tokens][n_heads][head_dim]; rotate adjacent pairs (2i, 2i + 1), angle pos * theta^(-2i/n_rot)."""
+    n_tokens = x.shape[0]
+    half = n_rot // 2
+    inv_freq = theta ** (-2.0 * np.arange(half, dtype=np.float64) / n_rot)
+    angle = np.arange(n_tokens, dtype=np.float64)[:, None] * inv_freq[None, :]
+    cos, sin = np.cos(angle)[:, None, :], np.sin(angle)[:, None, :]
+    a, b = x[..., 0:n_rot:2], x[..., 1:n_rot:2]
+    out = x.copy()
+    out[..., 0:n_rot:2] = a * cos - b * sin
+    out[..., 1:n_rot:2] = b * cos + a * sin
     return out
 
 
@@ -197,27 +235,33 @@ def forward_model(model: Model, tokens: list[int] | np.ndarray, numerics: str) -
         raise ValueError("no tokens")
     if tok.min() < 0 or tok.max() >= hp.n_vocab:
         raise ValueError(f"token ids must be in [0, {hp.n_vocab})")
-    e, hd, n_kv = hp.n_embd, hp.head_dim, hp.n_head_kv * hp.head_dim
+    e, hd, n_kv, n_q = hp.n_embd, hp.head_dim, hp.n_head_kv * hp.head_dim, hp.n_head * hp.head_dim
+    rope = rope_interleaved if hp.rope_style == "interleaved" else rope_neox
     n_tokens = tok.size
     embd = model.tensor("token_embd.weight", (hp.n_vocab, e))
     x = embd[tok]  # [t][n_embd]
     for layer in range(hp.n_layer):
         blk = f"blk.{layer}."
         n = rmsnorm(x, model.tensor(blk + "attn_norm.weight", (e,)), hp.eps)
-        q = _projection(model, layer, "attn_q", n, e, e, numerics)
-        k = _projection(model, layer, "attn_k", n, n_kv, e, numerics)
+        q = _projection(model, layer, "attn_q", n, n_q, e, numerics).reshape(n_tokens, hp.n_head, hd)
+        k = _projection(model, layer, "attn_k", n, n_kv, e, numerics).reshape(n_tokens, hp.n_head_kv, hd)
         v = _projection(model, layer, "attn_v", n, n_kv, e, numerics)
-        q = rope_neox(q.reshape(n_tokens, hp.n_head, hd), hp.n_rot, hp.rope_theta)
-        k = rope_neox(k.reshape(n_tokens, hp.n_head_kv, hd), hp.n_rot, hp.rope_theta)
+        if hp.qk_norm:
+            q = rmsnorm(q, model.tensor(blk + "attn_q_norm.weight", (hd,)), hp.eps)
+            k = rmsnorm(k, model.tensor(blk + "attn_k_norm.weight", (hd,)), hp.eps)
+        q = rope(q, hp.n_rot, hp.rope_theta)
+        k = rope(k, hp.n_rot, hp.rope_theta)
         o = attention(q, k, v.reshape(n_tokens, hp.n_head_kv, hd), hp.n_head_kv)
-        o = rmsnorm(o, model.tensor(blk + "attn_sub_norm.weight", (e,)), hp.eps)
-        x = x + _projection(model, layer, "attn_output", o, e, e, numerics)
+        if hp.sub_norms:
+            o = rmsnorm(o, model.tensor(blk + "attn_sub_norm.weight", (n_q,)), hp.eps)
+        x = x + _projection(model, layer, "attn_output", o, e, n_q, numerics)
 
         m = rmsnorm(x, model.tensor(blk + "ffn_norm.weight", (e,)), hp.eps)
         gate = _projection(model, layer, "ffn_gate", m, hp.n_ff, e, numerics)
         up = _projection(model, layer, "ffn_up", m, hp.n_ff, e, numerics)
         f = activation(gate, hp.activation) * up
-        f = rmsnorm(f, model.tensor(blk + "ffn_sub_norm.weight", (hp.n_ff,)), hp.eps)
+        if hp.sub_norms:
+            f = rmsnorm(f, model.tensor(blk + "ffn_sub_norm.weight", (hp.n_ff,)), hp.eps)
         x = x + _projection(model, layer, "ffn_down", f, e, hp.n_ff, numerics)
     x = rmsnorm(x, model.tensor("output_norm.weight", (e,)), hp.eps)
     head = model.tensor("output.weight", (hp.n_vocab, e)) if model.has("output.weight") else embd

@@ -178,6 +178,32 @@ def unpack_tq1_0(data: np.ndarray, rows: int, k: int) -> tuple[np.ndarray, np.nd
     return (trits.astype(np.int8) - 1).reshape(rows, k), d
 
 
+# MARK: - Q2_0 (mainline ggml type 42)
+
+GGML_TYPE_Q2_0 = 42
+QK2_0 = 64
+Q2_0_BLOCK_BYTES = 18  # f16 d, qs[16]: element j at qs[j // 4] bits 2*(j % 4); value (q - 1) * d
+
+
+def pack_q2_0(ternary: np.ndarray, scale: float) -> np.ndarray:
+    """Ternary int8 [rows][k] (k % 64 == 0) with one scale -> Q2_0 bytes (codes 0..2 only)."""
+    rows, k = ternary.shape
+    if k % QK2_0 != 0:
+        raise FormatError(f"Q2_0 needs K % {QK2_0} == 0, got K = {k}")
+    codes = (ternary.astype(np.int16) + 1).astype(np.uint8).reshape(-1, QK2_0 // 4, 4)
+    qs = codes[:, :, 0] | (codes[:, :, 1] << 2) | (codes[:, :, 2] << 4) | (codes[:, :, 3] << 6)
+    d = np.full((qs.shape[0], 1), scale, dtype="<f2").view(np.uint8)
+    return np.concatenate([d, qs], axis=1).reshape(-1)
+
+
+def dequantize_q2_0(data: np.ndarray, rows: int, k: int) -> np.ndarray:
+    blocks = np.asarray(data, dtype=np.uint8).reshape(-1, Q2_0_BLOCK_BYTES)
+    d = blocks[:, 0:2].copy().view("<f2").astype(np.float64)  # [n][1]
+    qs = blocks[:, 2:]
+    q = np.stack([(qs >> (2 * i)) & 3 for i in range(4)], axis=2).reshape(-1, QK2_0)
+    return ((q.astype(np.float64) - 1) * d).reshape(rows, k)
+
+
 # MARK: - dispatch
 
 
@@ -188,6 +214,8 @@ def pack_ternary(ggml_type: int, ternary: np.ndarray, scale: float) -> np.ndarra
         return pack_tq1_0(ternary, scale)
     if ggml_type == GGML_TYPE_TQ2_0:
         return pack_tq2_0(ternary, scale)
+    if ggml_type == GGML_TYPE_Q2_0:
+        return pack_q2_0(ternary, scale)
     raise FormatError(f"not a ternary type: {ggml_type}")
 
 
@@ -196,6 +224,8 @@ def dequantize_ternary(ggml_type: int, data: np.ndarray, rows: int, k: int) -> n
     if ggml_type == GGML_TYPE_I2_S:
         t, scale = unpack_i2s(data, rows, k)
         return t.astype(np.float64) * scale
+    if ggml_type == GGML_TYPE_Q2_0:
+        return dequantize_q2_0(data, rows, k)
     if ggml_type == GGML_TYPE_TQ1_0:
         t, d = unpack_tq1_0(data, rows, k)
     elif ggml_type == GGML_TYPE_TQ2_0:

@@ -5,6 +5,11 @@
 /// and reference LM head use it directly, and fast kernels are tested
 /// against it. Layouts (facts from ggml / bitnet.cpp):
 /// - Q8_0: 32 elements in 34 bytes: f16 d, 32 × int8 q; x = d·q.
+/// - Q4_0: 32 elements in 18 bytes: f16 d, qs[16]; element j < 16 is the low
+///   nibble of qs[j], element 16 + j its high nibble; x = d·(q − 8).
+/// - Q5_K: 256 elements in 176 bytes: f16 d, f16 dmin, scales[12] (as Q4_K),
+///   qh[32], qs[128]. Sub-block j's low 4 bits as in Q4_K, the 5th bit is bit j
+///   of qh[e % 32]; x = d·sc_j·q − dmin·m_j.
 /// - Q4_K: 256 elements in 144 bytes: f16 d, f16 dmin, scales[12] (eight 6-bit
 ///   scale/min pairs), qs[128]. Sub-block j (32 elements) uses byte chunk j/2,
 ///   low nibbles for even j, high for odd; x = d·sc_j·q − dmin·m_j.
@@ -57,10 +62,13 @@ public enum Dequantize {
             case .f16: y.pointee = halfToFloat(block, at: 0)
             case .bf16: y.pointee = HalfPrecision.float(fromBFloat: UInt16(littleEndian: block.loadUnaligned(as: UInt16.self)))
             case .q8_0: decodeQ8_0(block, into: y)
+            case .q4_0: decodeQ4_0(block, into: y)
             case .q4_K: decodeQ4_K(block, into: y)
+            case .q5_K: decodeQ5_K(block, into: y)
             case .q6_K: decodeQ6_K(block, into: y)
             case .tq1_0: decodeTQ1_0(block, into: y)
             case .tq2_0: decodeTQ2_0(block, into: y)
+            case .q2_0: decodeQ2_0(block, into: y)
             case .i2_s: decodeI2_S(block, scale: i2sScale, into: y)
             default: throw .unsupported("dequantization of \(type.name) is not implemented")
             }
@@ -74,6 +82,34 @@ public enum Dequantize {
     static func decodeQ8_0(_ block: UnsafeRawBufferPointer, into y: UnsafeMutablePointer<Float>) {
         let d = halfToFloat(block, at: 0)
         for i in 0..<32 { y[i] = d * Float(Int8(bitPattern: block[2 + i])) }
+    }
+
+    static func decodeQ4_0(_ block: UnsafeRawBufferPointer, into y: UnsafeMutablePointer<Float>) {
+        let d = halfToFloat(block, at: 0)
+        for j in 0..<16 {
+            let byte = block[2 + j]
+            y[j] = d * Float(Int(byte & 0x0F) - 8)
+            y[16 + j] = d * Float(Int(byte >> 4) - 8)
+        }
+    }
+
+    static func decodeQ5_K(_ block: UnsafeRawBufferPointer, into y: UnsafeMutablePointer<Float>) {
+        let d = halfToFloat(block, at: 0)
+        let dmin = halfToFloat(block, at: 2)
+        let scales = UnsafeRawBufferPointer(rebasing: block[4..<16])
+        let qh = UnsafeRawBufferPointer(rebasing: block[16..<48])
+        let qs = UnsafeRawBufferPointer(rebasing: block[48..<176])
+        for j in 0..<8 {
+            let (sc, m) = q4KScaleMin(scales, j)
+            let scale = d * Float(sc)
+            let offset = dmin * Float(m)
+            let chunk = (j / 2) * 32
+            let shift: UInt8 = j % 2 == 0 ? 0 : 4
+            for i in 0..<32 {
+                let q = (qs[chunk + i] >> shift) & 0x0F | ((qh[i] >> UInt8(j)) & 1) << 4
+                y[j * 32 + i] = scale * Float(q) - offset
+            }
+        }
     }
 
     /// The 6-bit scale and min of Q4_K sub-block `j` from the 12 packed bytes.
@@ -141,6 +177,14 @@ public enum Dequantize {
                     y[half * 128 + n * 32 + m] = Float(code - 1) * d
                 }
             }
+        }
+    }
+
+    static func decodeQ2_0(_ block: UnsafeRawBufferPointer, into y: UnsafeMutablePointer<Float>) {
+        let d = halfToFloat(block, at: 0)
+        for j in 0..<64 {
+            let q = Int((block[2 + j / 4] >> UInt8(2 * (j % 4))) & 3)
+            y[j] = Float(q - 1) * d
         }
     }
 

@@ -35,13 +35,19 @@ public struct GGMLType: Hashable, Sendable, CustomStringConvertible {
     public static let bf16 = GGMLType(id: 30, name: "BF16", blockSize: 1, bytesPerBlock: 2)
     public static let tq1_0 = GGMLType(id: 34, name: "TQ1_0", blockSize: 256, bytesPerBlock: 54)
     public static let tq2_0 = GGMLType(id: 35, name: "TQ2_0", blockSize: 256, bytesPerBlock: 66)
+    /// Mainline ggml's Q2_0 (type 42): 64 elements in 18 bytes, f16 d then
+    /// 2-bit codes q (element j at byte j/4, bits 2·(j%4)); value (q − 1)·d,
+    /// so codes 0...2 are ternary and 3 (+2·d) is not. PrismML's fork writes
+    /// the same id with 128-element blocks (34 bytes): such files do not
+    /// match this size and are refused (DESIGN notes in ArchitectureFamily.swift).
+    public static let q2_0 = GGMLType(id: 42, name: "Q2_0", blockSize: 64, bytesPerBlock: 18)
     /// bitnet.cpp's I2_S: 2-bit codes, 128 elements in 32 bytes, then the scale.
     public static let i2_s = GGMLType(id: 36, name: "I2_S", blockSize: 128, bytesPerBlock: 32, trailingBytes: 32)
 
     /// Every type this build can size (and therefore list); only some can be computed with.
     public static let known: [GGMLType] = [
         .f32, .f16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q8_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K,
-        .q8_K, .i8, .i16, .i32, .i64, .f64, .bf16, .tq1_0, .tq2_0, .i2_s,
+        .q8_K, .i8, .i16, .i32, .i64, .f64, .bf16, .tq1_0, .tq2_0, .i2_s, .q2_0,
     ]
 
     private static let byID: [UInt32: GGMLType] = Dictionary(uniqueKeysWithValues: known.map { ($0.id, $0) })

@@ -292,6 +292,16 @@ public final class GGUFFile: @unchecked Sendable {
         return GGUFTensorInfo(name: name, type: type, dims: dims, offset: offset, byteCount: byteCount)
     }
 
+    /// Type 42 is mainline ggml's Q2_0 (18 bytes per 64 values); PrismML's fork
+    /// reuses the id for 34-byte blocks of 128, which surfaces as a size error.
+    private static func sizeHint(_ info: GGUFTensorInfo) -> String {
+        if info.type == .i2_s {
+            return " (tensor \(info.name) is I2_S, whose size includes a 32-byte float32 scale tail after the 2-bit codes; is the scale missing?)"
+        }
+        guard info.type == .q2_0 else { return "" }
+        return " (tensor \(info.name) is type 42, read as mainline ggml's Q2_0 with 64 values per 18 bytes; PrismML's fork uses id 42 for 128-value blocks, which is not supported)"
+    }
+
     /// Every tensor inside the file, none overlapping another.
     private static func validateDataLayout(_ infos: [GGUFTensorInfo], dataOffset: Int,
                                            fileSize: Int) throws(BitNetError) {
@@ -303,12 +313,12 @@ public final class GGUFFile: @unchecked Sendable {
         for info in infos {
             let (end, overflow) = info.offset.addingReportingOverflow(info.byteCount)
             guard !overflow, end <= available else {
-                throw .format("tensor \(info.name): data [\(info.offset), \(info.offset) + \(info.byteCount)) of the data section extends past the end of the file (the section has \(available) bytes)")
+                throw .format("tensor \(info.name): data [\(info.offset), \(info.offset) + \(info.byteCount)) of the data section extends past the end of the file (the section has \(available) bytes)\(Self.sizeHint(info))")
             }
         }
         let ordered = infos.filter { $0.byteCount > 0 }.sorted { $0.offset < $1.offset }
         for (previous, next) in zip(ordered, ordered.dropFirst()) where next.offset < previous.offset + previous.byteCount {
-            throw .format("tensors \(previous.name) and \(next.name) overlap: [\(previous.offset), \(previous.offset + previous.byteCount)) and [\(next.offset), \(next.offset + next.byteCount))")
+            throw .format("tensors \(previous.name) and \(next.name) overlap: [\(previous.offset), \(previous.offset + previous.byteCount)) and [\(next.offset), \(next.offset + next.byteCount))\(Self.sizeHint(previous))")
         }
     }
 }

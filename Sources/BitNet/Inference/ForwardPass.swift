@@ -11,6 +11,9 @@ import Glibc
 ///   f = rms(f)·ffn_sub_norm;  x += BitLinear_down(f)
 /// then logits = embd · (rms(x)·output_norm) for the rows that need them.
 /// Residual stream, norms and the gate stay in f32 (relu² overflows f16).
+/// Architectures without sub-norms (llama, qwen3) quantize the attention
+/// output and the gated value directly; qwen3 also RMS-normalizes each query
+/// and key head before RoPE (`ArchitectureFamily.swift`).
 final class ForwardPass {
     let hp: HyperParameters
     let weights: ModelWeights
@@ -23,10 +26,10 @@ final class ForwardPass {
     // Scratch, one row per token of the batch.
     private let x: Buffer          // [batch][embd]   residual stream
     private let normed: Buffer     // [batch][max(embd, ff)]  norm output before quantization
-    private let q: Buffer          // [batch][embd]   queries, then attention output
+    private let q: Buffer          // [batch][qDim]   queries
     private let k: Buffer          // [batch][kvDim]
     private let v: Buffer          // [batch][kvDim]
-    private let attention: Buffer  // [batch][embd]
+    private let attention: Buffer  // [batch][qDim]   attention output
     private let gate: Buffer       // [batch][ff]
     private let up: Buffer         // [batch][ff]
     private let ropeTable: Buffer  // [batch][headDim]
@@ -34,6 +37,7 @@ final class ForwardPass {
     private let attentionTiles: TiledAttention  // its own per-thread scratch
     private let embdActivations: QuantizedActivations  // int8 inputs of q/k/v, gate/up, attn_output
     private let ffActivations: QuantizedActivations    // int8 input of ffn_down
+    private let attnOutActivations: QuantizedActivations  // int8 input of attn_output (embdActivations unless qDim ≠ embd)
 
     init(hparams hp: HyperParameters, weights: ModelWeights, cache: KVCache, pool: ThreadPool,
          batchSize: Int, kernels: KernelSet) throws(BitNetError) {
@@ -43,22 +47,25 @@ final class ForwardPass {
         self.pool = pool
         self.batchSize = batchSize
         self.kernels = kernels
-        rope = RoPE(headDim: hp.headDim, theta: Double(hp.ropeTheta))
-        let embd = hp.nEmbd, ff = hp.nFF, kvDim = hp.nHeadKV * hp.headDim
+        rope = RoPE(headDim: hp.headDim, theta: Double(hp.ropeTheta), style: hp.architecture?.ropeStyle ?? .neox)
+        let embd = hp.nEmbd, ff = hp.nFF, kvDim = hp.nHeadKV * hp.headDim, qDim = hp.qDim
         x = try Buffer(batchSize, embd)
-        normed = try Buffer(batchSize, max(embd, ff))
-        q = try Buffer(batchSize, embd)
+        normed = try Buffer(batchSize, max(embd, ff, qDim))
+        q = try Buffer(batchSize, qDim)
         k = try Buffer(batchSize, kvDim)
         v = try Buffer(batchSize, kvDim)
-        attention = try Buffer(batchSize, embd)
+        attention = try Buffer(batchSize, qDim)
         gate = try Buffer(batchSize, ff)
         up = try Buffer(batchSize, ff)
         ropeTable = try Buffer(batchSize, hp.headDim)
         projected = try Buffer(batchSize, embd)
         attentionTiles = try TiledAttention(nHead: hp.nHead, nHeadKV: hp.nHeadKV, headDim: hp.headDim,
                                             threads: pool.threadCount, kernel: AttentionTile.Kernel(kernels))
-        embdActivations = try QuantizedActivations(cols: embd, capacity: batchSize)
-        ffActivations = try QuantizedActivations(cols: ff, capacity: batchSize)
+        let group = hp.architecture?.activationGroupColumns
+        embdActivations = try QuantizedActivations(cols: embd, capacity: batchSize, groupColumns: group)
+        ffActivations = try QuantizedActivations(cols: ff, capacity: batchSize, groupColumns: group)
+        attnOutActivations = qDim == embd ? embdActivations
+            : try QuantizedActivations(cols: qDim, capacity: batchSize, groupColumns: group)
     }
 
     /// Runs `tokens` at positions `startPosition...`, writing the logits of
@@ -80,15 +87,25 @@ final class ForwardPass {
             normalize(x, w.attnNorm, columns: embd, count: n)
             embdActivations.quantize(normed.base, tokens: n, stride: normed.width)
             project([(w.attnQ, q), (w.attnK, k), (w.attnV, v)], embdActivations)
+            if let qNorm = w.attnQNorm, let kNorm = w.attnKNorm {
+                for i in 0..<n {
+                    normalizeHeads(q.row(i), qNorm, heads: hp.nHead)
+                    normalizeHeads(k.row(i), kNorm, heads: hp.nHeadKV)
+                }
+            }
             for i in 0..<n {
                 rope.apply(q.row(i), heads: hp.nHead, table: ropeTable.row(i))
                 rope.apply(k.row(i), heads: hp.nHeadKV, table: ropeTable.row(i))
                 cache.store(layer: layer, position: startPosition + i, keys: k.row(i), values: v.row(i))
             }
             attend(layer: layer, startPosition: startPosition, count: n)
-            normalize(attention, w.attnSubNorm, columns: embd, count: n)
-            embdActivations.quantize(normed.base, tokens: n, stride: normed.width)
-            project([(w.attnOutput, projected)], embdActivations)
+            if let subNorm = w.attnSubNorm {
+                normalize(attention, subNorm, columns: hp.qDim, count: n)
+                attnOutActivations.quantize(normed.base, tokens: n, stride: normed.width)
+            } else {
+                attnOutActivations.quantize(attention.base, tokens: n, stride: attention.width)
+            }
+            project([(w.attnOutput, projected)], attnOutActivations)
             addResidual(count: n)
 
             // Feed-forward block.
@@ -102,8 +119,12 @@ final class ForwardPass {
                 case .silu: FloatOps.siluGate(gate.row(i), up.row(i), into: gate.row(i), count: ff)
                 }
             }
-            normalize(gate, w.ffnSubNorm, columns: ff, count: n)
-            ffActivations.quantize(normed.base, tokens: n, stride: normed.width)
+            if let subNorm = w.ffnSubNorm {
+                normalize(gate, subNorm, columns: ff, count: n)
+                ffActivations.quantize(normed.base, tokens: n, stride: normed.width)
+            } else {
+                ffActivations.quantize(gate.base, tokens: n, stride: gate.width)
+            }
             project([(w.ffnDown, projected)], ffActivations)
             addResidual(count: n)
         }
@@ -132,6 +153,14 @@ final class ForwardPass {
     private func normalize(_ source: Buffer, _ weight: UnsafePointer<Float>, columns: Int, count: Int) {
         for i in 0..<count {
             FloatOps.rmsNorm(source.row(i), weight: weight, eps: hp.rmsEps, into: normed.row(i), count: columns)
+        }
+    }
+
+    /// RMS-normalizes each of `heads` consecutive heads of `row` in place (QK-norm).
+    private func normalizeHeads(_ row: UnsafeMutablePointer<Float>, _ weight: UnsafePointer<Float>, heads: Int) {
+        for h in 0..<heads {
+            let head = row + h * hp.headDim
+            FloatOps.rmsNorm(head, weight: weight, eps: hp.rmsEps, into: head, count: hp.headDim)
         }
     }
 

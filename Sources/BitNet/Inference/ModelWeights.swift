@@ -12,9 +12,13 @@
 public final class ModelWeights: @unchecked Sendable {
     struct Layer {
         let attnNorm: UnsafePointer<Float>
-        let attnSubNorm: UnsafePointer<Float>
+        /// nil for architectures without sub-norms (llama, qwen3).
+        let attnSubNorm: UnsafePointer<Float>?
         let ffnNorm: UnsafePointer<Float>
-        let ffnSubNorm: UnsafePointer<Float>
+        let ffnSubNorm: UnsafePointer<Float>?
+        /// Qwen3's per-head query / key RMSNorm weights (head_dim each).
+        let attnQNorm: UnsafePointer<Float>?
+        let attnKNorm: UnsafePointer<Float>?
         let attnQ: PackedTernaryMatrix
         let attnK: PackedTernaryMatrix
         let attnV: PackedTernaryMatrix
@@ -41,7 +45,7 @@ public final class ModelWeights: @unchecked Sendable {
     /// only, not both.
     init(layers modelLayers: [BitNet.Layer], outputNorm outputNormTensor: TensorView, tokenEmbedding: TensorView,
          output: TensorView?, lmHead: LMHeadStorage, hugePages: Bool,
-         releaseMappedSources: Bool = false,
+         requireTernary: Bool = false, releaseMappedSources: Bool = false,
          progress: ((Double) -> Bool)? = nil) throws(BitNetError) {
         var owned: [AlignedMemory] = []
         let arena = hugePages ? HugePageArena() : nil
@@ -51,6 +55,10 @@ public final class ModelWeights: @unchecked Sendable {
                                   into: memory.typed(Float.self))
             owned.append(memory)
             return UnsafePointer(memory.typed(Float.self))
+        }
+        func optionalNorm(_ tensor: TensorView?) throws(BitNetError) -> UnsafePointer<Float>? {
+            guard let tensor, tensor.elementCount > 0 else { return nil }
+            return try norm(tensor)
         }
         func dense(_ tensor: TensorView) throws(BitNetError) -> DenseMatrix {
             let rows = tensor.rowCount, cols = tensor.rowLength
@@ -69,7 +77,7 @@ public final class ModelWeights: @unchecked Sendable {
             do {
                 let packed = try PackedTernaryMatrix(type: tensor.type.id, rows: tensor.rowCount, cols: tensor.rowLength,
                                                      data: tensor.data, extraScale: layer.scale(projection)?.scalarValue,
-                                                     arena: arena)
+                                                     requireTernary: requireTernary, arena: arena)
                 if releaseMappedSources { Memory.releaseMappedPages(tensor.data) }
                 return packed
             } catch {
@@ -89,8 +97,9 @@ public final class ModelWeights: @unchecked Sendable {
                 throw BitNetError(.cancelled, "loading cancelled by the progress callback")
             }
             layers.append(Layer(
-                attnNorm: try norm(layer.attnNorm), attnSubNorm: try norm(layer.attnSubNorm),
-                ffnNorm: try norm(layer.ffnNorm), ffnSubNorm: try norm(layer.ffnSubNorm),
+                attnNorm: try norm(layer.attnNorm), attnSubNorm: try optionalNorm(layer.attnSubNorm),
+                ffnNorm: try norm(layer.ffnNorm), ffnSubNorm: try optionalNorm(layer.ffnSubNorm),
+                attnQNorm: try optionalNorm(layer.attnQNorm), attnKNorm: try optionalNorm(layer.attnKNorm),
                 attnQ: try ternary(layer, .q), attnK: try ternary(layer, .k), attnV: try ternary(layer, .v),
                 attnOutput: try ternary(layer, .output),
                 ffnGate: try ternary(layer, .gate), ffnUp: try ternary(layer, .up), ffnDown: try ternary(layer, .down)))
@@ -120,6 +129,10 @@ public final class ModelWeights: @unchecked Sendable {
         switch lmHead {
         case .asStored: lmHeadMatrix = try stored()
         case .q8_0: lmHeadMatrix = try requantized()
+        case .automatic where storedHead.cols % 32 != 0:
+            // Q8_0 blocks are 32 wide; an embedding width such as 1000 keeps its stored type.
+            Log.info("LM head kept in its stored type: row length \(storedHead.cols) is not a multiple of 32")
+            lmHeadMatrix = try stored()
         case .automatic:
             do throws(BitNetError) {
                 lmHeadMatrix = try requantized()

@@ -2,15 +2,20 @@
 import Glibc
 #endif
 
-/// Rotary position embedding, NeoX style ("rotate half"): dimension i of a
-/// head is paired with i + headDim/2 and rotated by pos · theta^(−2i/headDim).
+/// Rotary position embedding. NeoX style ("rotate half", the default):
+/// dimension i of a head is paired with i + headDim/2 and rotated by
+/// pos · theta^(−2i/headDim). Interleaved style (`llama` files): dimension 2i
+/// is paired with 2i + 1, same angles.
 public struct RoPE: Sendable {
+    public typealias Style = HyperParameters.Architecture.RoPEStyle
     public let headDim: Int
+    public let style: Style
     /// theta^(−2i/headDim) for i in 0..<headDim/2, computed in Double.
     private let inverseFrequencies: [Double]
 
-    public init(headDim: Int, theta: Double) {
+    public init(headDim: Int, theta: Double, style: Style = .neox) {
         self.headDim = headDim
+        self.style = style
         let half = headDim / 2
         inverseFrequencies = (0..<half).map { pow(theta, -2.0 * Double($0) / Double(headDim)) }
     }
@@ -30,6 +35,18 @@ public struct RoPE: Sendable {
     @inline(__always)
     public func apply(_ x: UnsafeMutablePointer<Float>, heads nHeads: Int, table: UnsafePointer<Float>) {
         let half = headDim / 2
+        if style == .interleaved {
+            for h in 0..<nHeads {
+                let head = x + h * headDim
+                for i in 0..<half {
+                    let c = table[i], s = table[half + i]
+                    let a = head[2 * i], b = head[2 * i + 1]
+                    head[2 * i] = a * c - b * s
+                    head[2 * i + 1] = b * c + a * s
+                }
+            }
+            return
+        }
         for h in 0..<nHeads {
             let head = x + h * headDim
             for i in 0..<half {

@@ -16,6 +16,11 @@ import Glibc
 /// accumulates into y. An optional `extraScale` (a separate `.scale` tensor)
 /// multiplies everything.
 ///
+/// Any row length: rows are padded with w = 0 up to a multiple of 128
+/// (`paddedCols`), and `QuantizedActivations` pads its rows with q = 0 to the
+/// same width, so the padding adds exact zeros and never changes a product.
+/// Widths that are already a multiple of 128 (every 2B4T matrix) have none.
+///
 /// Immutable after `init`, so it can be shared by threads.
 public final class PackedTernaryMatrix: @unchecked Sendable {
     /// ggml type ids accepted by `init(type:...)`.
@@ -26,6 +31,8 @@ public final class PackedTernaryMatrix: @unchecked Sendable {
         public static let tq1_0: UInt32 = 34
         public static let tq2_0: UInt32 = 35
         public static let i2_s: UInt32 = 36
+        /// Mainline ggml's Q2_0 (64 per block, one f16 d each).
+        public static let q2_0: UInt32 = 42
     }
 
     public static let tileRows = Int(BNK_TILE_ROWS)
@@ -38,6 +45,8 @@ public final class PackedTernaryMatrix: @unchecked Sendable {
 
     public let rows: Int
     public let cols: Int
+    /// `cols` rounded up to a whole 128-column block (see `paddedColumns`).
+    public var paddedCols: Int { blocksPerRow * Self.blockColumns }
     let blocksPerRow: Int
     let tileCount: Int
     let codes: AlignedMemory
@@ -72,20 +81,23 @@ public final class PackedTernaryMatrix: @unchecked Sendable {
 
     /// As above, with codes and scales carved from `arena` when given (the
     /// model's weights, which decode streams every token).
+    /// `requireTernary`: float sources must already hold {−s, 0, +s} (no
+    /// absmean ternarization), for architectures that are not ternary by definition.
     init(type rawTypeID: UInt32, rows: Int, cols: Int, data: UnsafeRawBufferPointer,
-         extraScale: Float?, arena: HugePageArena?) throws(BitNetError) {
+         extraScale: Float?, requireTernary: Bool = false, arena: HugePageArena?) throws(BitNetError) {
         try Self.validateShape(rows: rows, cols: cols, type: rawTypeID)
         if let extraScale, !extraScale.isFinite {
             throw .format("ternary weight: extra scale \(extraScale) is not finite")
         }
         self.rows = rows
         self.cols = cols
-        blocksPerRow = cols / Self.blockColumns
+        blocksPerRow = Self.paddedColumns(cols) / Self.blockColumns
         tileCount = (rows + Self.tileRows - 1) / Self.tileRows
         // Cannot overflow: rows, cols < 2^31 and cols ≤ 2^20 were checked.
         codes = try AlignedMemory.allocate(byteCount: tileCount * blocksPerRow * 128, arena: arena,
                                            what: "ternary weight \(rows)x\(cols)")
-        // Rows of padding tiles get code 1 (w = 0) so they are harmless zeros.
+        // Rows of padding tiles and columns past `cols` get code 1 (w = 0),
+        // so they are harmless zeros.
         memset(codes.pointer, 0x55, codes.byteCount)
 
         var groupScales: [Float]  // [rows][groups] before deduplication
@@ -97,9 +109,12 @@ public final class PackedTernaryMatrix: @unchecked Sendable {
         case SourceType.tq2_0, SourceType.tq1_0:
             groups = cols / Self.scaleGroupColumns
             groupScales = try Self.packTQ(rawTypeID, data, rows: rows, cols: cols, into: codes)
+        case SourceType.q2_0:
+            (groups, groupScales) = try Self.packQ2_0(data, rows: rows, cols: cols, packedBlocks: blocksPerRow, into: codes)
         case SourceType.f32, SourceType.f16, SourceType.bf16:
             groups = 1
-            groupScales = [try TernaryQuantizer.pack(type: rawTypeID, data, rows: rows, cols: cols, into: codes)]
+            groupScales = [try TernaryQuantizer.pack(type: rawTypeID, data, rows: rows, cols: cols, into: codes,
+                                                     requireTernary: requireTernary)]
         default:
             throw .unsupported("ternary weight: ggml type \(rawTypeID) is not a ternary or float type")
         }
@@ -124,19 +139,19 @@ public final class PackedTernaryMatrix: @unchecked Sendable {
     /// one scale per row; for tests and synthetic benchmarks.
     public init(ternary values: UnsafeBufferPointer<Int8>, rows: Int, cols: Int,
                 rowScales: [Float]) throws(BitNetError) {
-        try Self.validateShape(rows: rows, cols: cols, type: SourceType.i2_s)
+        try Self.validateShape(rows: rows, cols: cols, type: SourceType.f32)  // any width
         guard values.count == rows * cols, rowScales.count == rows else {
             throw .invalidArgument("ternary weight: \(values.count) values / \(rowScales.count) scales for \(rows)x\(cols)")
         }
         self.rows = rows
         self.cols = cols
-        blocksPerRow = cols / Self.blockColumns
+        blocksPerRow = Self.paddedColumns(cols) / Self.blockColumns
         tileCount = (rows + Self.tileRows - 1) / Self.tileRows
         codes = try AlignedMemory(byteCount: tileCount * blocksPerRow * 128, what: "ternary weight")
         memset(codes.pointer, 0x55, codes.byteCount)
         scaleGroups = 1
         scales = try AlignedMemory(byteCount: tileCount * Self.tileRows * 4, what: "ternary scales")
-        var rowCodes = [UInt8](repeating: 0, count: cols)
+        var rowCodes = [UInt8](repeating: 1, count: blocksPerRow * Self.blockColumns)
         for r in 0..<rows {
             for k in 0..<cols {
                 let v = values[r * cols + k]
@@ -174,10 +189,23 @@ public final class PackedTernaryMatrix: @unchecked Sendable {
         guard cols <= maxColumns else {
             throw .unsupported("ternary weight: row length \(cols) exceeds \(maxColumns)")
         }
-        let multiple = (type == SourceType.tq1_0 || type == SourceType.tq2_0) ? 256 : 128
-        guard cols % multiple == 0 else {
-            throw .unsupported("ternary weight: type \(type) needs K % \(multiple) == 0, got \(cols)")
+        // Only the block formats constrain the width (their own block size);
+        // float sources take any width and are padded.
+        let multiple = switch type {
+        case SourceType.tq1_0, SourceType.tq2_0: 256
+        case SourceType.i2_s: 128
+        case SourceType.q2_0: 64
+        default: 1
         }
+        guard cols % multiple == 0 else {
+            throw .format("ternary weight: type \(type) stores whole blocks of \(multiple), got a row of \(cols)")
+        }
+    }
+
+    /// `cols` rounded up to the kernels' 128-column block: the width of a
+    /// packed row and of a quantized activation row.
+    public static func paddedColumns(_ cols: Int) -> Int {
+        (cols + blockColumns - 1) / blockColumns * blockColumns
     }
 
     /// Where row r's 32-byte block b lives.
@@ -186,7 +214,7 @@ public final class PackedTernaryMatrix: @unchecked Sendable {
         codes.typed(UInt8.self) + ((r / Self.tileRows) * blocksPerRow + b) * 128 + (r % Self.tileRows) * 32
     }
 
-    /// Packs one row given as `cols` codes 0...2.
+    /// Packs one row given as `paddedCols` codes 0...2 (code 1 past `cols`).
     func packRow(_ r: Int, codes rowCodes: UnsafePointer<UInt8>) {
         for b in 0..<blocksPerRow {
             TernaryFormats.packBlock(rowCodes + b * 128, into: blockPointer(row: r, block: b))
@@ -262,6 +290,54 @@ public final class PackedTernaryMatrix: @unchecked Sendable {
             }
         }
         return scales
+    }
+
+    /// Q2_0: 64-element blocks with an f16 d each. The kernels hold one scale
+    /// per row or per 256 columns, so the d of the blocks must agree at that
+    /// granularity (ternary checkpoints have one scale per tensor or per row).
+    /// Returns (groups per row, scales [rows][groups]).
+    private static func packQ2_0(_ data: UnsafeRawBufferPointer, rows: Int, cols: Int, packedBlocks: Int,
+                                 into codes: AlignedMemory) throws(BitNetError) -> (Int, [Float]) {
+        let blocksPerRow = cols / 64
+        guard data.count >= rows * blocksPerRow * 18, let base = data.baseAddress else {
+            throw .format("Q2_0 weight \(rows)x\(cols): needs \(rows * blocksPerRow * 18) bytes, got \(data.count)")
+        }
+        let source = base.assumingMemoryBound(to: UInt8.self)
+        var blockScales = [Float](repeating: 0, count: blocksPerRow)
+        // One scale per row, or per 256 columns when the row's d vary at that step.
+        let perGroup = cols % scaleGroupColumns == 0 ? cols / scaleGroupColumns : 1
+        var scales = [Float](repeating: 0, count: rows * perGroup)
+        var rowCodes = [UInt8](repeating: 1, count: packedBlocks * blockColumns)  // padding keeps code 1 (w = 0)
+        let destination = codes.typed(UInt8.self)
+        for r in 0..<rows {
+            for b in 0..<blocksPerRow {
+                let block = source + (r * blocksPerRow + b) * 18
+                blockScales[b] = HalfPrecision.float(fromHalf: UnsafeRawPointer(block).loadUnaligned(as: UInt16.self))
+                for m in 0..<16 {
+                    let byte = block[2 + m]
+                    guard !TernaryFormats.hasInvalidCode(byte) else {
+                        throw .unsupported("Q2_0 weight: code 3 (+2·d) in block \(r * blocksPerRow + b): not ternary")
+                    }
+                    for i in 0..<4 { rowCodes[b * 64 + 4 * m + i] = (byte >> UInt8(2 * i)) & 3 }
+                }
+            }
+            let blocksPerGroup = blocksPerRow / perGroup
+            for g in 0..<perGroup {
+                let first = blockScales[g * blocksPerGroup]
+                for b in (g * blocksPerGroup)..<((g + 1) * blocksPerGroup) where blockScales[b] != first {
+                    throw .unsupported("Q2_0 weight: block scales differ within \(perGroup == 1 ? "a row" : "256 columns") (row \(r)); only one scale per row or per 256 columns is supported")
+                }
+                scales[r * perGroup + g] = first
+            }
+            rowCodes.withUnsafeBufferPointer { row in
+                for b in 0..<packedBlocks {
+                    let to = destination + ((r / tileRows) * packedBlocks + b) * 128 + (r % tileRows) * 32
+                    TernaryFormats.packBlock(row.baseAddress! + b * 128, into: to)
+                }
+            }
+        }
+        // scaleLayout collapses rows whose groups share one scale.
+        return (perGroup, scales)
     }
 
     /// Collapses [rows][groups] scales to one per row when every row is uniform.

@@ -8,39 +8,77 @@ import CBitNetKernels
 /// It also keeps Σq per token: with codes c = w + 1 the kernels compute
 /// Σ c·q, and Σ w·q = Σ c·q − Σ q.
 ///
+/// Rows are `stride` bytes apart: `cols` rounded up to the kernels' 128-column
+/// block. The padding columns are zeroed once and never written, so a
+/// `PackedTernaryMatrix` padded to the same width sees q = 0 there and its
+/// products equal the unpadded ones exactly (widths that are already a
+/// multiple of 128 have no padding and no extra cost).
+///
+/// With `groupColumns` (256), each 256-column group of a token gets its own
+/// scale instead — how llama.cpp quantizes activations (Q8_K blocks) for its
+/// TQ1_0 / TQ2_0 dot products, used for architectures trained with float
+/// activations (qwen3). Scales and Σq are then stored `[group][capacity]`.
+///
 /// A reusable scratch object: allocate one per context and BitLinear input
 /// width, call `quantize` for each input. Not thread-safe while quantizing;
 /// read-only afterwards (the kernels read it from many threads).
 public final class QuantizedActivations: @unchecked Sendable {
     public let cols: Int
     public let capacity: Int
+    /// Distance between token rows in `values`: `cols` rounded up to 128.
+    public let stride: Int
+    /// Columns per activation scale: nil = the whole row (paper numerics), else 256.
+    public let groupColumns: Int?
+    /// Scales per token: 1, or ceil(cols / groupColumns).
+    public let groups: Int
     /// Tokens currently held.
     public private(set) var count = 0
 
-    /// `[capacity][cols]` int8, rows 64-byte aligned when cols % 64 == 0.
+    /// `[capacity][stride]` int8, rows 64-byte aligned when cols % 64 == 0 (always when padded).
     let values: AlignedMemory
-    let sums: AlignedMemory        // Int32 [capacity]
-    let scales: AlignedMemory      // Float [capacity]: s
-    let inverseScales: AlignedMemory  // Float [capacity]: 1/s
+    let sums: AlignedMemory        // Int32 [groups][capacity]
+    let scales: AlignedMemory      // Float [groups][capacity]: s
+    let inverseScales: AlignedMemory  // Float [groups][capacity]: 1/s
 
-    public init(cols: Int, capacity: Int) throws(BitNetError) {
+    public init(cols: Int, capacity: Int, groupColumns: Int? = nil) throws(BitNetError) {
         guard cols > 0, capacity > 0, cols <= PackedTernaryMatrix.maxColumns, capacity <= 1 << 20 else {
             throw .invalidArgument("activations: bad size \(capacity)x\(cols)")
         }
+        if let groupColumns, groupColumns != PackedTernaryMatrix.scaleGroupColumns {
+            throw .invalidArgument("activations: groups of \(groupColumns) columns (only \(PackedTernaryMatrix.scaleGroupColumns) is supported)")
+        }
         self.cols = cols
         self.capacity = capacity
-        values = try AlignedMemory(byteCount: cols * capacity, what: "activations")
-        sums = try AlignedMemory(byteCount: 4 * capacity, what: "activations")
-        scales = try AlignedMemory(byteCount: 4 * capacity, what: "activations")
-        inverseScales = try AlignedMemory(byteCount: 4 * capacity, what: "activations")
+        self.groupColumns = groupColumns
+        groups = groupColumns.map { (cols + $0 - 1) / $0 } ?? 1
+        stride = PackedTernaryMatrix.paddedColumns(cols)
+        // Zero-filled: the padding columns stay 0 for the object's lifetime.
+        values = try AlignedMemory(byteCount: stride * capacity, what: "activations")
+        sums = try AlignedMemory(byteCount: 4 * capacity * groups, what: "activations")
+        scales = try AlignedMemory(byteCount: 4 * capacity * groups, what: "activations")
+        inverseScales = try AlignedMemory(byteCount: 4 * capacity * groups, what: "activations")
     }
 
     /// Quantizes `tokens` rows of `x` (row t starts at `x + t * stride`, `cols`
     /// floats each). Requires tokens ≤ capacity (a caller bug otherwise).
-    public func quantize(_ x: UnsafePointer<Float>, tokens: Int, stride: Int) {
-        precondition(tokens >= 0 && tokens <= capacity && stride >= cols, "activations: \(tokens) tokens > capacity \(capacity)")
+    public func quantize(_ x: UnsafePointer<Float>, tokens: Int, stride xStride: Int) {
+        precondition(tokens >= 0 && tokens <= capacity && xStride >= cols, "activations: \(tokens) tokens > capacity \(capacity)")
+        if let groupColumns {
+            for t in 0..<tokens {
+                for g in 0..<groups {
+                    let start = g * groupColumns, n = Swift.min(groupColumns, cols - start)
+                    let scale = Self.quantizeRow(x + t * xStride + start, count: n,
+                                                 into: values.typed(Int8.self) + t * stride + start,
+                                                 sum: &sums.typed(Int32.self)[g * capacity + t])
+                    scales.typed(Float.self)[g * capacity + t] = scale
+                    inverseScales.typed(Float.self)[g * capacity + t] = 1 / scale
+                }
+            }
+            count = tokens
+            return
+        }
         for t in 0..<tokens {
-            let scale = Self.quantizeRow(x + t * stride, count: cols, into: values.typed(Int8.self) + t * cols,
+            let scale = Self.quantizeRow(x + t * xStride, count: cols, into: values.typed(Int8.self) + t * stride,
                                          sum: &sums.typed(Int32.self)[t])
             scales.typed(Float.self)[t] = scale
             inverseScales.typed(Float.self)[t] = 1 / scale
@@ -59,9 +97,11 @@ public final class QuantizedActivations: @unchecked Sendable {
 
     /// The quantized row of token t.
     public func row(_ t: Int) -> UnsafeBufferPointer<Int8> {
-        UnsafeBufferPointer(start: values.typed(Int8.self) + t * cols, count: cols)
+        UnsafeBufferPointer(start: values.typed(Int8.self) + t * stride, count: cols)
     }
     public func scale(_ t: Int) -> Float { scales.typed(Float.self)[t] }
+    /// The scale of group g of token t (grouped activations).
+    public func scale(_ t: Int, group g: Int) -> Float { scales.typed(Float.self)[g * capacity + t] }
     public func sum(_ t: Int) -> Int32 { sums.typed(Int32.self)[t] }
 
     /// Quantizes one row, returns s and stores Σq in `sum`.

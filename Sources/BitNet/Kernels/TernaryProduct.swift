@@ -29,11 +29,28 @@ extension PackedTernaryMatrix {
             packed: UnsafePointer(codes.typed(UInt8.self)), blocks_per_row: blocksPerRow,
             row_begin: range.lowerBound, row_end: range.upperBound,
             block_begin: 0, block_end: blocksPerRow,
-            q: UnsafePointer(x.values.typed(Int8.self)), q_stride: cols,
+            q: UnsafePointer(x.values.typed(Int8.self)), q_stride: x.stride,
             q_sum: UnsafePointer(x.sums.typed(Int32.self)),
             inv_scale: UnsafePointer(x.inverseScales.typed(Float.self)), n_tokens: x.count,
             row_scale: scalePointer, row_scale_stride: 1,
             y: y, y_stride: yStride, accumulate: 0)
+        if let groupColumns = x.groupColumns {
+            // Activations with a scale per 256 columns (llama.cpp's Q8_K
+            // numerics): one pass per group with that group's Σq and 1/s;
+            // the weight's 256-column scale groups line up with them.
+            let blocksPerGroup = groupColumns / Self.blockColumns
+            for g in 0..<x.groups {
+                args.q_sum = UnsafePointer(x.sums.typed(Int32.self) + g * x.capacity)
+                args.inv_scale = UnsafePointer(x.inverseScales.typed(Float.self) + g * x.capacity)
+                args.block_begin = g * blocksPerGroup
+                args.block_end = Swift.min((g + 1) * blocksPerGroup, blocksPerRow)
+                args.row_scale = scalePointer + (scaleGroups == 1 ? 0 : g)
+                args.row_scale_stride = scaleGroups
+                args.accumulate = g == 0 ? 0 : 1
+                Self.run(&args, kernels)
+            }
+            return
+        }
         if scaleGroups == 1 {
             Self.run(&args, kernels)
             return

@@ -7,6 +7,10 @@ public struct HyperParameters: Sendable, Equatable {
         case bitnet25 = "bitnet-25"
         /// llama.cpp's converter (1bitLLM 700M/3B and others).
         case bitnet = "bitnet"
+        /// Llama-architecture ternary checkpoints (bitnet.cpp's and llama.cpp's converters).
+        case llama = "llama"
+        /// Qwen3-architecture ternary checkpoints (TQ1_0 / TQ2_0 repacks).
+        case qwen3 = "qwen3"
     }
 
     public enum Activation: String, Sendable {
@@ -35,7 +39,11 @@ public struct HyperParameters: Sendable, Equatable {
     /// True when the LM head reuses `token_embd.weight` (no `output.weight`).
     public var tiedOutput: Bool
 
-    public var headDim: Int { nHead > 0 ? nEmbd / nHead : 0 }
+    /// Values per attention head: `attention.key_length` when the file has
+    /// it (Qwen3-4B: 128 with n_embd 2560 and 32 heads), else n_embd / n_head.
+    public var headDim: Int
+    /// Width of the queries and of the attention output: n_head * head_dim.
+    public var qDim: Int { nHead * headDim }
     /// Width of K and V rows: n_head_kv * head_dim.
     public var kvDim: Int { nHeadKV * headDim }
     /// Query heads sharing one KV head.
@@ -65,7 +73,8 @@ public struct HyperParameters: Sendable, Equatable {
         architecture = known
         let p = archName + "."
 
-        // Activation: b1.58 / bitnet-25 are always relu²; `bitnet` defaults to SiLU.
+        // Activation: b1.58 / bitnet-25 are always relu²; `bitnet` defaults to SiLU;
+        // llama and qwen3 are SiLU-gated.
         switch known {
         case .bitnet:
             switch try reader.string(p + "hidden_activation") {
@@ -75,7 +84,7 @@ public struct HyperParameters: Sendable, Equatable {
                 throw .unsupported("metadata '\(p)hidden_activation' is '\(other)'; supported: relu2, silu")
             }
         default:
-            activation = .relu2
+            activation = known.defaultActivation
         }
 
         let embedding = file.tensor(named: "token_embd.weight")
@@ -103,12 +112,17 @@ public struct HyperParameters: Sendable, Equatable {
         }
         nHead = heads
         nHeadKV = try reader.int(p + "attention.head_count_kv") ?? heads
-        nRot = ropeDims ?? (heads > 0 ? embd / heads : 0)
-        let defaultTheta: Double = known == .bitnet ? 10_000 : 500_000
-        ropeTheta = Float(try reader.double(p + "rope.freq_base") ?? defaultTheta)
+        let keyLength = try reader.int(p + "attention.key_length")
+        headDim = keyLength ?? (heads > 0 ? embd / heads : 0)
+        // K and V heads of different widths exist (MLA) but not in any family we run.
+        if let valueLength = try reader.int(p + "attention.value_length"), valueLength != headDim {
+            throw .unsupported("\(p)attention.value_length \(valueLength) differs from the key head width \(headDim) (\(p)attention.key_length)")
+        }
+        nRot = ropeDims ?? headDim
+        ropeTheta = Float(try reader.double(p + "rope.freq_base") ?? known.defaultRopeTheta)
         rmsEps = Float(try reader.double(p + "attention.layer_norm_rms_epsilon") ?? 1e-5)
         tiedOutput = file.tensor(named: "output.weight") == nil
-        try validate()
+        try validate(explicitHeadDim: keyLength != nil)
     }
 
     /// Best-effort values for vocab-only loads; never throws.
@@ -119,7 +133,7 @@ public struct HyperParameters: Sendable, Equatable {
         architectureName = name
         architecture = Architecture(rawValue: name)
         let hidden = (try? reader.string(p + "hidden_activation")) ?? nil
-        activation = architecture == .bitnet && hidden != "relu2" ? .silu : .relu2
+        activation = architecture == .bitnet && hidden == "relu2" ? .relu2 : (architecture?.defaultActivation ?? .relu2)
         nVocab = file.metadata["tokenizer.ggml.tokens"]?.asArray?.count ?? int("vocab_size")
         nCtxTrain = int("context_length")
         nEmbd = int("embedding_length")
@@ -127,6 +141,7 @@ public struct HyperParameters: Sendable, Equatable {
         nHead = int("attention.head_count")
         nHeadKV = ((try? reader.int(p + "attention.head_count_kv")) ?? nil) ?? nHead
         nFF = int("feed_forward_length")
+        headDim = int("attention.key_length") > 0 ? int("attention.key_length") : (nHead > 0 ? nEmbd / nHead : 0)
         nRot = int("rope.dimension_count")
         ropeTheta = Float(((try? reader.double(p + "rope.freq_base")) ?? nil) ?? 0)
         rmsEps = Float(((try? reader.double(p + "attention.layer_norm_rms_epsilon")) ?? nil) ?? 1e-5)
@@ -144,7 +159,9 @@ public struct HyperParameters: Sendable, Equatable {
     }
 
     /// The dimensions must be positive, fit the C API's int32 fields, and agree.
-    private func validate() throws(BitNetError) {
+    /// `explicitHeadDim`: the file gives `attention.key_length`, so the heads
+    /// need not divide n_embd.
+    private func validate(explicitHeadDim: Bool) throws(BitNetError) {
         let p = architectureName + "."
         let fields: [(String, Int)] = [
             ("vocab_size", nVocab), ("context_length", nCtxTrain), ("embedding_length", nEmbd),
@@ -156,8 +173,11 @@ public struct HyperParameters: Sendable, Equatable {
                 throw .format("\(p)\(key) is \(value), expected 1...\(Int32.max)")
             }
         }
-        guard nEmbd % nHead == 0 else {
+        guard explicitHeadDim || nEmbd % nHead == 0 else {
             throw .format("\(p)embedding_length \(nEmbd) is not divisible by \(p)attention.head_count \(nHead)")
+        }
+        guard headDim > 0, headDim <= 1 << 16 else {
+            throw .format("\(p)attention.key_length is \(headDim), expected 1...65536")
         }
         guard nHead % nHeadKV == 0 else {
             throw .format("\(p)attention.head_count \(nHead) is not divisible by \(p)attention.head_count_kv \(nHeadKV)")

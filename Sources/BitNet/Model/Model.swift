@@ -57,12 +57,17 @@ public struct Layer: Sendable {
     public let attnK: TensorView
     public let attnV: TensorView
     public let attnOutput: TensorView
+    /// `TensorView.empty` when the architecture has no sub-norms (llama, qwen3).
     public let attnSubNorm: TensorView
     public let ffnNorm: TensorView
     public let ffnGate: TensorView
     public let ffnUp: TensorView
     public let ffnDown: TensorView
+    /// `TensorView.empty` when the architecture has no sub-norms (llama, qwen3).
     public let ffnSubNorm: TensorView
+    /// Qwen3's per-head RMSNorm weights of queries and keys (head_dim each); nil elsewhere.
+    public let attnQNorm: TensorView?
+    public let attnKNorm: TensorView?
     /// Optional per-projection scalar scales (`blk.N.attn_q.scale`, ...).
     public let scales: [Projection: TensorView]
 
@@ -180,6 +185,7 @@ public final class Model: Sendable {
         }
         weights = try ModelWeights(layers: layers, outputNorm: outputNorm, tokenEmbedding: tokenEmbedding,
                                    output: output, lmHead: lmHead, hugePages: hugePages,
+                                   requireTernary: hparams.architecture?.requiresTernaryFloatWeights ?? false,
                                    releaseMappedSources: file.isMemoryMapped,
                                    progress: progress)
     }
@@ -190,8 +196,10 @@ struct WeightLoader {
     let file: GGUFFile
     let hparams: HyperParameters
 
-    static let linearTypes: Set<GGMLType> = [.i2_s, .tq1_0, .tq2_0, .f32, .f16, .bf16]
-    static let embeddingTypes: Set<GGMLType> = [.f32, .f16, .bf16, .q8_0, .q4_K, .q6_K]
+    static let linearTypes: Set<GGMLType> = [.i2_s, .tq1_0, .tq2_0, .q2_0, .f32, .f16, .bf16]
+    /// Embedding / LM head types real files use (bitnet.cpp's `--quant-embd`
+    /// writes Q6_K); all but F32/F16/Q8_0 are expanded to F32 at load.
+    static let embeddingTypes: Set<GGMLType> = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_K, .q5_K, .q6_K]
     static let normTypes: Set<GGMLType> = [.f32]
 
     /// The tensor `name`, which must exist, have one of the `allowed` types
@@ -211,7 +219,8 @@ struct WeightLoader {
     func layer(_ index: Int) throws(BitNetError) -> Layer {
         let h = hparams
         let p = "blk.\(index)."
-        let qOut = h.nHead * h.headDim
+        let qOut = h.qDim
+        let arch = h.architecture ?? .bitnet
         func linear(_ projection: Projection, inputs: Int, outputs: Int) throws(BitNetError) -> TensorView {
             try tensor(p + projection.rawValue + ".weight", shape: [inputs, outputs], allowed: WeightLoader.linearTypes)
         }
@@ -227,31 +236,74 @@ struct WeightLoader {
             }
             scales[projection] = TensorView(name: name, type: info.type, shape: info.dims, data: file.data(of: info))
         }
+        // A tensor the architecture does not use would be silently ignored,
+        // which means wrong numbers: refuse it, naming the arch.
+        func absent(_ name: String, _ why: String) throws(BitNetError) {
+            guard file.tensor(named: p + name + ".weight") == nil else {
+                throw .format("tensor \(p)\(name).weight is not part of arch \(h.architectureName) (\(why)); is general.architecture right?")
+            }
+        }
+        let subNorms = arch.hasSubNorms
+        if !subNorms {
+            try absent("attn_sub_norm", "it has no sub-norms")
+            try absent("ffn_sub_norm", "it has no sub-norms")
+        }
+        if arch.hasQKNorm {
+            for name in ["attn_q_norm", "attn_k_norm"] where file.tensor(named: p + name + ".weight") == nil {
+                throw .format("missing tensor \(p)\(name).weight: arch \(h.architectureName) RMS-normalizes every query and key head (QK-norm)")
+            }
+        } else {
+            try absent("attn_q_norm", "it has no QK-norm")
+            try absent("attn_k_norm", "it has no QK-norm")
+        }
         return Layer(
             attnNorm: try norm("attn_norm", h.nEmbd),
             attnQ: try linear(.q, inputs: h.nEmbd, outputs: qOut),
             attnK: try linear(.k, inputs: h.nEmbd, outputs: h.kvDim),
             attnV: try linear(.v, inputs: h.nEmbd, outputs: h.kvDim),
             attnOutput: try linear(.output, inputs: qOut, outputs: h.nEmbd),
-            attnSubNorm: try norm("attn_sub_norm", qOut),
+            attnSubNorm: subNorms ? try norm("attn_sub_norm", qOut) : .empty,
             ffnNorm: try norm("ffn_norm", h.nEmbd),
             ffnGate: try linear(.gate, inputs: h.nEmbd, outputs: h.nFF),
             ffnUp: try linear(.up, inputs: h.nEmbd, outputs: h.nFF),
             ffnDown: try linear(.down, inputs: h.nFF, outputs: h.nEmbd),
-            ffnSubNorm: try norm("ffn_sub_norm", h.nFF),
+            ffnSubNorm: subNorms ? try norm("ffn_sub_norm", h.nFF) : .empty,
+            attnQNorm: arch.hasQKNorm ? try norm("attn_q_norm", h.headDim) : nil,
+            attnKNorm: arch.hasQKNorm ? try norm("attn_k_norm", h.headDim) : nil,
             scales: scales)
     }
 
     /// A `blk.N.` tensor with N >= block_count means the metadata and the
-    /// tensors disagree about the depth of the model.
+    /// tensors disagree about the depth of the model. A block tensor this
+    /// engine does not compute with (a bias, a rotary frequency table) would
+    /// be silently ignored and give wrong numbers, so it is refused by name.
     func rejectStrayBlocks() throws(BitNetError) {
         for info in file.tensors where info.name.hasPrefix("blk.") {
             let digits = info.name.dropFirst(4).prefix { $0.isASCII && $0.isNumber }
             if let n = Int(digits), n >= hparams.nLayer {
                 throw .format("tensor \(info.name) belongs to layer \(n), but \(hparams.architectureName).block_count is \(hparams.nLayer)")
             }
+            let part = info.name.dropFirst(4 + digits.count + 1)
+            guard !Self.blockParts.contains(String(part)) else { continue }
+            throw .unsupported("tensor \(info.name) is not used by arch \(hparams.architectureName) in this engine (known per-layer tensors: norms, the seven projections and their .scale)")
+        }
+        // llama.cpp's converter writes the Llama 3.1 rope scaling as a frequency table.
+        if file.tensor(named: "rope_freqs.weight") != nil || ((try? MetadataReader(metadata: file.metadata)
+            .string(hparams.architectureName + ".rope.scaling.type")) ?? nil).map({ $0 != "none" }) == true {
+            throw .unsupported("RoPE scaling (tensor rope_freqs.weight or key \(hparams.architectureName).rope.scaling.type) is not supported")
         }
     }
+
+    /// Every per-layer tensor name (after `blk.N.`) some architecture uses.
+    static let blockParts: Set<String> = {
+        var parts: Set<String> = ["attn_norm.weight", "attn_sub_norm.weight", "ffn_norm.weight", "ffn_sub_norm.weight",
+                                  "attn_q_norm.weight", "attn_k_norm.weight"]
+        for projection in Projection.allCases {
+            parts.insert(projection.rawValue + ".weight")
+            parts.insert(projection.rawValue + ".scale")
+        }
+        return parts
+    }()
 
     /// The shape without trailing 1s, so [256] and [256, 1] compare equal.
     static func trimmed(_ dims: [Int]) -> ArraySlice<Int> {

@@ -17,12 +17,16 @@ public enum ChatTemplate: String, Sendable, CaseIterable {
     case bitnet
     /// Llama 3: `<|begin_of_text|><|start_header_id|>{role}<|end_header_id|>\n\n{content}<|eot_id|>`.
     case llama3
+    /// ChatML (Qwen2 / Qwen3): `<|im_start|>{role}\n{content}<|im_end|>\n`, no BOS;
+    /// the generation prompt is `<|im_start|>assistant\n`.
+    case chatml
 
     /// By name ("bitnet", "llama3"; a few aliases).
     public init?(name: String) {
         switch name {
         case "bitnet", "bitnet-b1.58", "bitnet-25": self = .bitnet
         case "llama3", "llama-3": self = .llama3
+        case "chatml", "qwen2", "qwen3": self = .chatml
         default: return nil
         }
     }
@@ -31,6 +35,8 @@ public enum ChatTemplate: String, Sendable, CaseIterable {
     public init?(detecting jinja: String) {
         if jinja.contains("<|start_header_id|>") {
             self = .llama3
+        } else if jinja.contains("<|im_start|>") {
+            self = .chatml
         } else if jinja.contains("'Assistant: '") || (jinja.contains("capitalize") && jinja.contains("<|eot_id|>")) {
             self = .bitnet
         } else {
@@ -39,11 +45,17 @@ public enum ChatTemplate: String, Sendable, CaseIterable {
     }
 
     /// Renders the conversation. The text starts with `<|begin_of_text|>`
-    /// (like the Hugging Face template), so tokenize it with `parseSpecial`;
-    /// `Tokenizer.encode(addBOS:)` does not add a second BOS.
+    /// (like the Hugging Face template; not ChatML, which has no BOS), so
+    /// tokenize it with `parseSpecial`; `Tokenizer.encode(addBOS:)` does not
+    /// add a second BOS.
     public func apply(_ messages: [ChatMessage], addAssistant: Bool) -> String {
-        var text = "<|begin_of_text|>"
+        var text = self == .chatml ? "" : "<|begin_of_text|>"
         switch self {
+        case .chatml:
+            for message in messages {
+                text += "<|im_start|>" + message.role + "\n" + message.content + "<|im_end|>\n"
+            }
+            if addAssistant { text += "<|im_start|>assistant\n" }
         case .bitnet:
             for message in messages {
                 text += Self.capitalized(message.role) + ": " + Self.trimmed(message.content) + "<|eot_id|>"

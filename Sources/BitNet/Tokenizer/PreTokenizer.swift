@@ -7,6 +7,8 @@
 ///
 /// - `llama3` (Llama 3, `pre = llama-bpe`):
 ///   `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
+/// - `qwen2` (Qwen2 / Qwen3, `pre = qwen2`): the `llama3` pattern with `\p{N}`
+///   (one digit per piece) instead of `\p{N}{1,3}`.
 /// - `gpt2` (`pre = gpt-2`):
 ///   `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`
 /// - `standard` (`pre = default`, llama.cpp's fallback): four successive splits,
@@ -15,6 +17,7 @@
 ///   and the text between them, and a later split only sees one piece at a time.
 public enum PreTokenizerKind: String, Sendable {
     case llama3
+    case qwen2
     case gpt2
     case standard
 
@@ -22,6 +25,7 @@ public enum PreTokenizerKind: String, Sendable {
     public init?(preName: String) {
         switch preName {
         case "llama3", "llama-v3", "llama-bpe", "falcon3": self = .llama3
+        case "qwen2", "deepseek-r1-qwen": self = .qwen2
         case "gpt-2", "gpt2", "phi-2", "jina-es", "jina-de", "jina-v1-en", "jina-v2-es", "jina-v2-de": self = .gpt2
         case "default": self = .standard
         default: return nil
@@ -81,7 +85,8 @@ struct PreTokenizer: Sendable {
             text.classes.withUnsafeBufferPointer { classes in
                 let scanner = Scanner(cps: cps, classes: classes)
                 switch kind {
-                case .llama3: scanner.llama3(0, cps.count, emit)
+                case .llama3: scanner.llama3(0, cps.count, maxDigits: 3, emit)
+                case .qwen2: scanner.llama3(0, cps.count, maxDigits: 1, emit)
                 case .gpt2: scanner.gpt2(0, cps.count, finalWhitespace: true, emit)
                 case .standard: scanner.standard(0, cps.count, emit)
                 }
@@ -143,16 +148,17 @@ private struct Scanner {
         return allowPlain ? runEnd - i : 0
     }
 
-    func llama3(_ start: Int, _ end: Int, _ emit: (Int, Int) -> Void) {
+    /// The Llama 3 pattern; `maxDigits` is 3 for `\p{N}{1,3}`, 1 for Qwen2's `\p{N}`.
+    func llama3(_ start: Int, _ end: Int, maxDigits: Int, _ emit: (Int, Int) -> Void) {
         var i = start
         while i < end {
-            let length = llama3Match(i, end)
+            let length = llama3Match(i, end, maxDigits: maxDigits)
             emit(i, i + length)
             i += length
         }
     }
 
-    private func llama3Match(_ i: Int, _ end: Int) -> Int {
+    private func llama3Match(_ i: Int, _ end: Int, maxDigits: Int) -> Int {
         // (?i:'s|'t|'re|'ve|'m|'ll|'d)
         let c = contraction(i, end, ignoringCase: true)
         if c > 0 { return c }
@@ -163,10 +169,10 @@ private struct Scanner {
             while j < end && isLetter(j) { j += 1 }
             return j - i
         }
-        // \p{N}{1,3}
+        // \p{N}{1,maxDigits}
         if isNumber(i) {
             j = i
-            while j < end && j - i < 3 && isNumber(j) { j += 1 }
+            while j < end && j - i < maxDigits && isNumber(j) { j += 1 }
             return j - i
         }
         // ' ?[^\s\p{L}\p{N}]+[\r\n]*'

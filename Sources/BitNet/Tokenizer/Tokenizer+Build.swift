@@ -6,7 +6,7 @@ extension Tokenizer {
     static func preTokenizerKind(_ data: TokenizerData) throws(BitNetError) -> PreTokenizerKind {
         if let pre = data.pre {
             guard let known = PreTokenizerKind(preName: pre) else {
-                throw .unsupported("tokenizer.ggml.pre = \"\(pre)\" is not supported (known: llama-bpe, gpt-2, default)")
+                throw .unsupported("tokenizer.ggml.pre = \"\(pre)\" is not supported (known: llama-bpe, falcon3, qwen2, gpt-2, default)")
             }
             return known
         }

@@ -64,14 +64,21 @@ import Testing
             == "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nYou are helpful.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nHi there<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n")
     }
 
+    @Test func chatml() {
+        #expect(ChatTemplate.chatml.apply(Array(conversation.prefix(2)), addAssistant: true)
+            == "<|im_start|>system\nYou are helpful.<|im_end|>\n<|im_start|>user\n  Hi there \n<|im_end|>\n<|im_start|>assistant\n")
+    }
+
     @Test func selection() {
         #expect(ChatTemplate(name: "bitnet") == .bitnet)
         #expect(ChatTemplate(name: "llama3") == .llama3)
-        #expect(ChatTemplate(name: "chatml") == nil)
+        #expect(ChatTemplate(name: "chatml") == .chatml && ChatTemplate(name: "qwen3") == .chatml)
+        #expect(ChatTemplate(name: "mistral") == nil)
         let hf2b4t = "{% set loop_messages = messages %}{% for message in loop_messages %}{% set content = message['role'] | capitalize + ': '+ message['content'] | trim + '<|eot_id|>' %}{% if loop.index0 == 0 %}{% set content = bos_token + content %}{% endif %}{{ content }}{% endfor %}{% if add_generation_prompt %}{{ 'Assistant: ' }}{% endif %}"
         #expect(ChatTemplate(detecting: hf2b4t) == .bitnet)
         #expect(ChatTemplate(detecting: "{{ '<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n' }}") == .llama3)
-        #expect(ChatTemplate(detecting: "{{ '<|im_start|>' }}") == nil)
+        #expect(ChatTemplate(detecting: "{{ '<|im_start|>' }}") == .chatml)
+        #expect(ChatTemplate(detecting: "{{ '[INST]' }}") == nil)
     }
 
     @Test func templateTokenizesWithSpecialTokens() throws {
