@@ -8,12 +8,10 @@ requantization error (8-bit values, one f16 scale per 32: about 0.4% of a row's
 largest value per element)."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-import compare
-import reference
-from capi import KV_F32, LM_HEAD_AS_STORED, LM_HEAD_Q8_0, Engine
+from capi import LM_HEAD_AS_STORED, LM_HEAD_Q8_0
+from family_support import check_against_reference, tokens_for
 
 N_VOCAB = 320
 EMBTYPES = ("q6_k", "q4_0", "q4_k", "q5_k", "q8_0", "f16", "bf16", "f32")
@@ -35,15 +33,6 @@ def models(tmp_path_factory, make_model):
 @pytest.mark.parametrize("head", ["stored", "q8_0"])
 @pytest.mark.parametrize("name", [f"{e}-{s}" for e in EMBTYPES for s in ("tied", "separate")])
 def test_head_types(lib, models, name, head):
-    path = models[name]
-    tokens = [int(t) for t in np.random.default_rng(len(name)).integers(0, N_VOCAB, 24)]
-    expected = reference.forward(str(path), tokens, "paper").astype(np.float32)
     lm_head = LM_HEAD_AS_STORED if head == "stored" else LM_HEAD_Q8_0
-    with Engine(lib, path, kv=KV_F32, lm_head=lm_head) as engine:
-        ours = engine.eval(tokens, N_VOCAB).astype(np.float32)
-    m = compare.compare(ours, expected, N_VOCAB, 0.25)
-    print(name, head, m)
-    slack = 0.0 if head == "stored" else 0.1
-    assert m["max_abs"] <= 0.5 + slack and m["mean_abs"] <= 0.07 + slack / 4, m
-    assert m["min_cos"] >= 0.999, m
-    assert m["argmax_agree"] >= len(tokens) - 1, m
+    check_against_reference(lib, models[name], tokens_for(len(name), N_VOCAB, 24), N_VOCAB,
+                            slack=0.0 if head == "stored" else 0.1, lm_head=lm_head)

@@ -14,6 +14,7 @@ import pytest
 import compare
 import reference
 from capi import KV_F32, Engine
+from family_support import check_against_reference, tokens_for
 
 N_VOCAB = 320
 BASE = dict(n_layer=2, n_vocab=N_VOCAB, act="silu", rope_theta=10000.0)
@@ -45,24 +46,11 @@ def models(tmp_path_factory, make_model):
             for i, (name, extra) in enumerate(CASES.items())}
 
 
-def tokens_for(seed: int, n: int = 32) -> list[int]:
-    return [int(t) for t in np.random.default_rng(seed).integers(0, N_VOCAB, n)]
-
-
 @pytest.mark.parametrize("name", list(CASES))
 def test_family_matches_reference(lib, models, name):
-    path = models[name]
-    tokens = tokens_for(len(name))
     # Each family's own numerics: per-token int8 (paper) for llama, per-256 int8 for qwen3.
     numerics = "q8k" if name.startswith("qwen3") else "paper"
-    expected = reference.forward(str(path), tokens, numerics)
-    with Engine(lib, path, kv=KV_F32) as engine:
-        ours = engine.eval(tokens, N_VOCAB)
-    m = compare.compare(ours.astype(np.float32), expected.astype(np.float32), N_VOCAB, 0.25)
-    print(name, m)
-    assert m["max_abs"] <= 0.5 and m["mean_abs"] <= 0.07, m
-    assert m["min_cos"] >= 0.999, m
-    assert m["argmax_agree"] >= len(tokens) - 1, m
+    check_against_reference(lib, models[name], tokens_for(len(name), N_VOCAB), N_VOCAB, numerics)
 
 
 def test_llama_rope_convention_matters(models):
@@ -70,7 +58,7 @@ def test_llama_rope_convention_matters(models):
     file, so the test above could not pass with the wrong convention."""
     path = models["llama-f16-tied"]
     model = reference.Model(path)
-    tokens = tokens_for(3, 16)
+    tokens = tokens_for(3, N_VOCAB, 16)
     interleaved = reference.forward_model(model, tokens, "paper")
     object.__setattr__(model.hp, "rope_style", "neox")
     rotate_half = reference.forward_model(model, tokens, "paper")
@@ -83,7 +71,7 @@ def test_qwen3_uses_llama_cpp_activation_blocks(lib, models, name):
     engine matches the reference with those numerics tightly, and the difference to a
     float-activation reference is measured (random 2-layer models; printed with -s)."""
     path = models[name]
-    tokens = tokens_for(7)
+    tokens = tokens_for(7, N_VOCAB)
     with Engine(lib, path, kv=KV_F32) as engine:
         ours = engine.eval(tokens, N_VOCAB).astype(np.float32)
     blocks = reference.forward(str(path), tokens, "q8k").astype(np.float32)

@@ -12,9 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import compare
-import reference
-from capi import KV_F32, Engine
+from capi import Engine
+from family_support import check_against_reference, tokens_for
 
 N_VOCAB = 320
 
@@ -46,22 +45,9 @@ def models(tmp_path_factory, make_model):
             for i, (name, extra) in enumerate(CASES.items())}
 
 
-def tokens_for(seed: int, n: int = 32) -> list[int]:
-    return [int(t) for t in np.random.default_rng(seed).integers(0, N_VOCAB, n)]
-
-
 @pytest.mark.parametrize("name", list(CASES))
 def test_any_width_matches_reference(lib, models, name):
-    path = models[name]
-    tokens = tokens_for(len(name))
-    expected = reference.forward(str(path), tokens, "paper")
-    with Engine(lib, path, kv=KV_F32) as engine:
-        ours = engine.eval(tokens, N_VOCAB)
-    m = compare.compare(ours.astype(np.float32), expected.astype(np.float32), N_VOCAB, 0.25)
-    print(name, m)
-    assert m["max_abs"] <= 0.5 and m["mean_abs"] <= 0.07, m
-    assert m["min_cos"] >= 0.999, m
-    assert m["argmax_agree"] >= len(tokens) - 1, m
+    check_against_reference(lib, models[name], tokens_for(len(name), N_VOCAB), N_VOCAB)
 
 
 def test_mixed_file_really_mixes_types(models):
@@ -76,7 +62,7 @@ def test_mixed_file_really_mixes_types(models):
 
 def test_batch_equals_token_by_token_on_padded_widths(lib, models):
     path = models["3b-shape-f16"]
-    tokens = tokens_for(5, 12)
+    tokens = tokens_for(5, N_VOCAB, 12)
     with Engine(lib, path) as engine:
         batch = engine.eval(tokens, N_VOCAB)
     with Engine(lib, path, logits_all=False) as engine:

@@ -94,22 +94,7 @@ public enum Dequantize {
     }
 
     static func decodeQ5_K(_ block: UnsafeRawBufferPointer, into y: UnsafeMutablePointer<Float>) {
-        let d = halfToFloat(block, at: 0)
-        let dmin = halfToFloat(block, at: 2)
-        let scales = UnsafeRawBufferPointer(rebasing: block[4..<16])
-        let qh = UnsafeRawBufferPointer(rebasing: block[16..<48])
-        let qs = UnsafeRawBufferPointer(rebasing: block[48..<176])
-        for j in 0..<8 {
-            let (sc, m) = q4KScaleMin(scales, j)
-            let scale = d * Float(sc)
-            let offset = dmin * Float(m)
-            let chunk = (j / 2) * 32
-            let shift: UInt8 = j % 2 == 0 ? 0 : 4
-            for i in 0..<32 {
-                let q = (qs[chunk + i] >> shift) & 0x0F | ((qh[i] >> UInt8(j)) & 1) << 4
-                y[j * 32 + i] = scale * Float(q) - offset
-            }
-        }
+        decodeMinMaxBlock(block, quantsAt: 48, highBits: UnsafeRawBufferPointer(rebasing: block[16..<48]), into: y)
     }
 
     /// The 6-bit scale and min of Q4_K sub-block `j` from the 12 packed bytes.
@@ -120,18 +105,26 @@ public enum Dequantize {
     }
 
     static func decodeQ4_K(_ block: UnsafeRawBufferPointer, into y: UnsafeMutablePointer<Float>) {
+        decodeMinMaxBlock(block, quantsAt: 16, highBits: nil, into: y)
+    }
+
+    /// Q4_K and Q5_K: f16 d, f16 dmin, 12 scale bytes, [Q5_K: qh[32]], qs[128].
+    /// Sub-block j's low 4 bits are nibble j%2 of qs chunk j/2; Q5_K's 5th bit
+    /// is bit j of qh[i]. x = d·sc_j·q − dmin·m_j.
+    static func decodeMinMaxBlock(_ block: UnsafeRawBufferPointer, quantsAt offset: Int,
+                                  highBits qh: UnsafeRawBufferPointer?, into y: UnsafeMutablePointer<Float>) {
         let d = halfToFloat(block, at: 0)
         let dmin = halfToFloat(block, at: 2)
         let scales = UnsafeRawBufferPointer(rebasing: block[4..<16])
-        let qs = UnsafeRawBufferPointer(rebasing: block[16..<144])
+        let qs = UnsafeRawBufferPointer(rebasing: block[offset..<(offset + 128)])
         for j in 0..<8 {
             let (sc, m) = q4KScaleMin(scales, j)
             let scale = d * Float(sc)
-            let offset = dmin * Float(m)
-            let chunk = (j / 2) * 32
             let shift: UInt8 = j % 2 == 0 ? 0 : 4
             for i in 0..<32 {
-                y[j * 32 + i] = scale * Float((qs[chunk + i] >> shift) & 0x0F) - offset
+                var q = (qs[(j / 2) * 32 + i] >> shift) & 0x0F
+                if let qh { q |= ((qh[i] >> UInt8(j)) & 1) << 4 }
+                y[j * 32 + i] = scale * Float(q) - dmin * Float(m)
             }
         }
     }

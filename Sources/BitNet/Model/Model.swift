@@ -287,10 +287,18 @@ struct WeightLoader {
             guard !Self.blockParts.contains(String(part)) else { continue }
             throw .unsupported("tensor \(info.name) is not used by arch \(hparams.architectureName) in this engine (known per-layer tensors: norms, the seven projections and their .scale)")
         }
-        // llama.cpp's converter writes the Llama 3.1 rope scaling as a frequency table.
-        if file.tensor(named: "rope_freqs.weight") != nil || ((try? MetadataReader(metadata: file.metadata)
-            .string(hparams.architectureName + ".rope.scaling.type")) ?? nil).map({ $0 != "none" }) == true {
-            throw .unsupported("RoPE scaling (tensor rope_freqs.weight or key \(hparams.architectureName).rope.scaling.type) is not supported")
+        // llama.cpp's converter writes the Llama 3.1 rope scaling as a frequency
+        // table; "linear" with factor 1 (1bitLLM's configs) changes nothing.
+        if file.tensor(named: "rope_freqs.weight") != nil {
+            throw .unsupported("RoPE scaling (tensor rope_freqs.weight) is not supported")
+        }
+        let reader = MetadataReader(metadata: file.metadata)
+        let key = hparams.architectureName + ".rope.scaling."
+        if let type = try reader.string(key + "type"), type != "none" {
+            let factor = try reader.double(key + "factor") ?? 1
+            guard type == "linear" && factor == 1 else {
+                throw .unsupported("RoPE scaling \(type) with factor \(factor) (key \(key)type) is not supported")
+            }
         }
     }
 

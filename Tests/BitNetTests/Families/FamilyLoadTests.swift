@@ -95,7 +95,12 @@ import Testing
         expectFailure(.unsupported, "RoPE scaling (tensor rope_freqs.weight", recipe)
         recipe = Self.llama()
         recipe.metadataOverrides["rope.scaling.type"] = .string("yarn")
-        expectFailure(.unsupported, "key llama.rope.scaling.type) is not supported", recipe)
+        expectFailure(.unsupported, "RoPE scaling yarn with factor 1.0 (key llama.rope.scaling.type) is not supported", recipe)
+        recipe.metadataOverrides["rope.scaling.type"] = .string("linear")
+        recipe.metadataOverrides["rope.scaling.factor"] = .float32(4)
+        expectFailure(.unsupported, "RoPE scaling linear with factor 4.0", recipe)
+        recipe.metadataOverrides["rope.scaling.factor"] = .float32(1)
+        #expect(throws: Never.self) { try recipe.load() }  // linear × 1 is no scaling
 
         // A bitnet file without its sub-norm still names the tensor.
         var bitnet = TinyModel()
