@@ -78,6 +78,24 @@ def main():
         with open(os.path.join(gguf_dir, f"bad-{name}.gguf"), "rb") as f, \
              open(os.path.join(parse_dir, f"bad-{name}.gguf"), "wb") as g:
             g.write(f.read()[:16384])
+    # The model families' real-converter files and their malformed variants
+    # (missing QK-norm, wrong head counts, missing sub-norm, I2_S scale tail
+    # absent, non-ternary llama): whole for the deep harness, and their
+    # headers (the first 32 KiB: metadata and tensor table) for the parse-only one.
+    families = os.path.join(fixtures, "families")
+    for sub in ("", "malformed"):
+        folder = os.path.join(families, sub)
+        if not os.path.isdir(folder):
+            continue
+        for name in sorted(os.listdir(folder)):
+            path = os.path.join(folder, name)
+            if not name.endswith(".gguf") or os.path.getsize(path) > 1 << 20:
+                continue
+            data = open(path, "rb").read()
+            with open(os.path.join(gguf_dir, "family-" + name), "wb") as g:
+                g.write(data)
+            with open(os.path.join(parse_dir, "family-" + name), "wb") as g:
+                g.write(data[:32768])
     # The golden models that are small enough to mutate quickly.
     for name in ("m1-b158-relu2-i2_s.gguf", "m1-bitnet-relu2-tq1_0.gguf"):
         src = os.path.join(fixtures, "golden", name)
