@@ -21,6 +21,18 @@ SERVER = os.environ.get("BITNET_SERVER", os.path.join(ROOT, "build", "bin", "bit
 CLI = os.path.join(os.path.dirname(SERVER), "bitnet")
 
 
+def paused_stream(port, prompt="And the king"):
+    """A streaming completion with a tiny receive window that is never read:
+    its generation must pause once the buffers between are full."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)  # before connect: sets the window
+    sock.connect(("127.0.0.1", port))
+    body = json.dumps({"prompt": prompt, "max_tokens": 100000, "stream": True}).encode()
+    sock.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    return sock
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -106,6 +118,8 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server():
-    s = Server("--parallel", "2", "--queue", "64", "--ctx", "1024")
+    # 16384 positions: more tokens than the loopback socket buffers hold, so a
+    # client that does not read really pauses its generation.
+    s = Server("--parallel", "2", "--queue", "64", "--ctx", "16384")
     yield s
     assert s.stop() == 0, s.output()

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from conftest import Server
+from conftest import Server, paused_stream
 
 
 def assert_error(answer, status, code=None, param=None):
@@ -43,10 +43,10 @@ def test_bad_and_missing_fields(server):
 
 
 def test_prompt_longer_than_the_context(server):
-    answer = server.request("POST", "/v1/completions", {"prompt": "and the king said " * 600, "max_tokens": 1})
+    answer = server.request("POST", "/v1/completions", {"prompt": "and the king said " * 5000, "max_tokens": 1})
     assert_error(answer, 400, code="context_length_exceeded", param="prompt")
     answer = server.request("POST", "/v1/chat/completions",
-                            {"messages": [{"role": "user", "content": "and the king said " * 600}]})
+                            {"messages": [{"role": "user", "content": "and the king said " * 5000}]})
     assert_error(answer, 400, code="context_length_exceeded", param="messages")
 
 
@@ -81,21 +81,11 @@ def test_api_key():
         assert s.stop() == 0
 
 
-def open_stream(server, max_tokens=100000):
-    """A streaming completion on a raw socket that is not read (so it holds its slot)."""
-    sock = socket.create_connection(("127.0.0.1", server.port))
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    body = json.dumps({"prompt": "And the king", "max_tokens": max_tokens, "stream": True}).encode()
-    sock.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                 + b"Content-Length: %d\r\n\r\n" % len(body) + body)
-    assert sock.recv(64).startswith(b"HTTP/1.1 200")
-    return sock
-
-
 def test_queue_full_is_429_with_retry_after():
-    s = Server("--parallel", "1", "--queue", "0", "--ctx", "4096")
+    s = Server("--parallel", "1", "--queue", "0", "--ctx", "16384")
     try:
-        holder = open_stream(s)
+        holder = paused_stream(s.port)
+        assert holder.recv(64).startswith(b"HTTP/1.1 200")
         headers = assert_error(s.request("POST", "/v1/completions", {"prompt": "a", "max_tokens": 1}), 429,
                                code="rate_limit_exceeded")
         assert int(headers["Retry-After"]) >= 1

@@ -87,24 +87,39 @@ struct ServeCommand: AsyncParsableCommand {
         let app = Application(
             responder: BitNetResponder(state: state),
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "bitnet"),
-            services: [ShutdownWatcher(pool: pool)],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
                 FileHandle.standardError.write(Data("bitnet serve: listening on http://\(host):\(port) (model \(state.modelID), \(parallel) slot(s), context \(state.contextLength))\n".utf8))
             },
             logger: logger)
-        try await app.runService()
+        let group = ServiceGroup(configuration: .init(services: [app, ShutdownWatcher(pool: pool)],
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
         FileHandle.standardError.write(Data("bitnet serve: stopped\n".utf8))
     }
 }
 
 /// On SIGINT/SIGTERM the server stops accepting and waits for open requests;
-/// this cancels the generations behind them so that wait is short.
+/// this cancels the generations behind them so that wait is short. It runs
+/// after the server in the service group, so it hears the signal first
+/// (services are told in reverse order, each after the later ones ended).
+/// A response stuck on a client that reads nothing would hold the server up
+/// forever, so after `drainSeconds` the process exits anyway (status 0).
 struct ShutdownWatcher: Service {
     let pool: SlotPool
+    static let drainSeconds = 3
 
     func run() async throws {
-        try? await gracefulShutdown()
+        do {
+            try await gracefulShutdown()
+        } catch {
+            return  // the group ended without a signal
+        }
         await pool.shutDown()
+        Task.detached {
+            try? await Task.sleep(for: .seconds(Self.drainSeconds))
+            FileHandle.standardError.write(Data("bitnet serve: clients still connected after \(Self.drainSeconds) s; exiting\n".utf8))
+            exit(0)
+        }
     }
 }
