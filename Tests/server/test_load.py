@@ -47,22 +47,25 @@ def test_disconnect_cancels_the_generation(server):
     assert after["bitnet_generated_tokens_total"] - before["bitnet_generated_tokens_total"] < 8000
 
 
-def test_slow_reader_pauses_only_itself(server):
+def test_slow_reader_holds_up_only_itself(server):
+    """A client that reads nothing keeps its own slot; the other slot serves
+    others at full speed. (Its generation pauses once the socket buffers
+    between are full: the tiny model does not fill the few MB the kernel
+    buffers on loopback before its context ends, so that part is not
+    measured here; the SIGTERM test shows a stuck writer cancelled.)"""
     before = server.wait_idle()
     paused = paused_stream(server.port)
-    time.sleep(1.0)  # it fills the buffers between and pauses
-    started = time.time()
-    status, _, answer = server.request("POST", "/v1/completions", {"prompt": "In the beginning", "max_tokens": 32,
-                                                                  "temperature": 0})
-    assert status == 200 and answer["usage"]["completion_tokens"] == 32
-    assert time.time() - started < 10
-    time.sleep(3.0)  # unpaused, the tiny model would fill its 16384 positions in this time
-    assert server.metrics()["bitnet_batch_size"] == 1  # still there, paused
+    time.sleep(1.0)
+    for _ in range(3):
+        started = time.time()
+        status, _, answer = server.request("POST", "/v1/completions", {"prompt": "In the beginning",
+                                                                      "max_tokens": 32, "temperature": 0})
+        assert status == 200 and answer["usage"]["completion_tokens"] == 32
+        assert time.time() - started < 10
+    assert server.metrics()["bitnet_batch_size"] == 1  # the unread one is still there
     paused.close()
     after = server.wait_idle()
-    # It ended cancelled by the disconnect, well short of the context: it had been paused.
     assert after["bitnet_cancelled_total"] == before["bitnet_cancelled_total"] + 1
-    assert after["bitnet_generated_tokens_total"] - before["bitnet_generated_tokens_total"] < 12000 + 32
 
 
 def rss_kib(pid):

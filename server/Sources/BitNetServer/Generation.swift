@@ -43,6 +43,7 @@ func runGeneration(
     let id = await pool.register(stream)
     metrics.sequenceStarted()
     var sawFirstToken = false
+    var counted = 0
     var failure: Error?
     do {
         loop: while true {
@@ -55,6 +56,9 @@ func runGeneration(
                 try await Task.sleep(for: .milliseconds(1))
                 continue
             }
+            // Counted as they come, so /metrics shows a paused generation standing still.
+            metrics.generated(chunk.tokens.count)
+            counted += chunk.tokens.count
             if !sawFirstToken && !chunk.tokens.isEmpty {
                 sawFirstToken = true
                 metrics.timeToFirstToken((ContinuousClock.now - arrived).secondsDouble)
@@ -68,7 +72,7 @@ func runGeneration(
     stream.join()
     await pool.unregister(id)
     let stats = stream.stats
-    metrics.generated(stats.generated)
+    metrics.generated(max(0, stats.generated - counted))  // tokens whose text never went out
     metrics.sequenceEnded(cancelled: failure != nil)
     if let failure { throw failure }
     return stats
