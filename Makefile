@@ -150,9 +150,16 @@ test-python: build
 
 # `bitnet serve` on loopback ports: the openai package, raw HTTP errors, the
 # OpenAPI document, disconnects, a bounded load test, SIGTERM.
-SERVER_PIP_PACKAGES := openai openapi-spec-validator
+# The chat page runs in Debian's headless Chromium (no browser downloads here).
+SERVER_PIP_PACKAGES := openai openapi-spec-validator selenium
+SERVER_APT_PACKAGES := chromium chromium-driver
 deps-server:
-	@$(PYTHON) -c "import openai, openapi_spec_validator" 2>/dev/null || \
+	@missing=""; for p in $(SERVER_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+	@$(PYTHON) -c "import openai, openapi_spec_validator, selenium" 2>/dev/null || \
 	  $(PYTHON) -m pip install --quiet --disable-pip-version-check $(SERVER_PIP_PACKAGES)
 
 test-server: build deps-server

@@ -35,7 +35,7 @@ struct Serve: ParsableCommand {
         guard length > 0 else { return nil }
         let executable = String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
         guard let slash = executable.lastIndex(of: "/") else { return nil }
-        let candidate = executable[..<slash] + "/bitnet-server"
-        return access(candidate, X_OK) == 0 ? String(candidate) : nil
+        let candidate = String(executable[..<slash]) + "/bitnet-server"
+        return access(candidate, X_OK) == 0 ? candidate : nil
     }
 }

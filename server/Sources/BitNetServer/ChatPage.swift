@@ -70,7 +70,10 @@ document.getElementById("form").addEventListener("submit", async (event) => {
         const chunk = JSON.parse(data);
         if (chunk.error) throw new Error(chunk.error.message);
         const delta = chunk.choices.length ? chunk.choices[0].delta : {};
-        if (delta.content) { answer += delta.content; out.textContent = "bitnet: " + answer; }
+        if (delta.content) {
+          answer += delta.content; out.textContent = "bitnet: " + answer;
+          out.dataset.chunks = String(Number(out.dataset.chunks || 0) + 1);  // tests check it streamed
+        }
       }
     }
     out.classList.add("done");
