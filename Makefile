@@ -3,13 +3,14 @@
 #   make            release build of libbitnet.so and the `bitnet` CLI into build/
 #   make run        the main job: build, then stream text from the default model
 #   make test       every test (Swift, C against the installed header, Python, bindings,
-#                   C tests under ASan/UBSan, a short soak)
+#                   C tests under ASan/UBSan, a short soak, the HTTP server)
+#   make test-server  the HTTP server (`bitnet serve`) driven by the openai package
 #   make fuzz       libFuzzer harnesses, FUZZ_SECONDS each (default 60)
 #   make fuzz-long  a campaign from the committed corpus (Fuzz/corpus), merged back into it
 #                   (FUZZ_TARGETS=... for some harnesses; `python` is the atheris one)
 #   make sanitize   C tests + soak under ASan/UBSan, Swift tests under ASan and TSan (long)
 #   make soak       SOAK_GENERATIONS generations (default 100000) on 4 contexts, 2 threads
-#   make install    PREFIX=/usr/local DESTDIR= (library + symlinks, header, bitnet.pc, CLI)
+#   make install    PREFIX=/usr/local DESTDIR= (library + symlinks, header, bitnet.pc, CLI, server)
 #   make uninstall
 #
 # `make run` and `make test` install the Debian and PyPI packages they need.
@@ -41,11 +42,11 @@ REALNAME := $(LIBNAME).$(VERSION)
 DEFAULT_MODEL ?= models/bitnet-kjv-tiny.gguf
 
 .PHONY: all build run test test-swift test-c test-python test-install test-bindings install uninstall deps deps-apt deps-pip clean \
-        fuzz fuzz-long fuzz-replay sanitize sanitize-short soak soak-short test-arm
+        fuzz fuzz-long fuzz-replay sanitize sanitize-short soak soak-short test-arm test-server deps-server
 
 all: build
 
-build: $(BUILD)/lib/$(REALNAME) $(BUILD)/bin/bitnet
+build: $(BUILD)/lib/$(REALNAME) $(BUILD)/bin/bitnet $(BUILD)/bin/bitnet-server
 
 # One SwiftPM invocation builds both products; the static stdlib flag applies to
 # the CLI (the library gets its static runtime from Package.swift).
@@ -62,6 +63,17 @@ $(BUILD)/bin/bitnet: $(SWIFTPM_RELEASE)/bitnet-cli
 	@mkdir -p $(BUILD)/bin
 	cp $< $@
 
+# The HTTP server behind `bitnet serve` is its own package (server/) with its
+# own build directory, so the library and the CLI never resolve Hummingbird.
+SERVER_SWIFTPM_RELEASE := server/.build/release
+
+$(SERVER_SWIFTPM_RELEASE)/bitnet-server: FORCE
+	cd server && $(SWIFT) build -c release --static-swift-stdlib --scratch-path .build --product bitnet-server $(SWIFT_BUILD_FLAGS)
+
+$(BUILD)/bin/bitnet-server: $(SERVER_SWIFTPM_RELEASE)/bitnet-server
+	@mkdir -p $(BUILD)/bin
+	cp $< $@
+
 FORCE:
 
 install: build
@@ -75,6 +87,7 @@ install: build
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
 	    pkgconfig/bitnet.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/bitnet.pc
 	install -m 755 $(BUILD)/bin/bitnet $(DESTDIR)$(BINDIR)/bitnet
+	install -m 755 $(BUILD)/bin/bitnet-server $(DESTDIR)$(BINDIR)/bitnet-server
 	install -d $(DESTDIR)$(DATADIR)/models
 	install -m 644 models/bitnet-kjv-tiny.gguf $(DESTDIR)$(DATADIR)/models/bitnet-kjv-tiny.gguf
 	@# A real install (no DESTDIR) refreshes the loader's cache, so programs find
@@ -85,6 +98,7 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/$(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/$(LIBNAME)
 	rm -f $(DESTDIR)$(INCLUDEDIR)/bitnet.h $(DESTDIR)$(INCLUDEDIR)/bitnet.hpp $(DESTDIR)$(PKGCONFIGDIR)/bitnet.pc $(DESTDIR)$(BINDIR)/bitnet
 	rm -f $(DESTDIR)$(DATADIR)/models/bitnet-kjv-tiny.gguf
+	rm -f $(DESTDIR)$(BINDIR)/bitnet-server
 
 # ---------------------------------------------------------------------------
 # Dependencies (idempotent: nothing is installed when it is already there)
@@ -120,7 +134,7 @@ run: deps build
 
 TEST_PREFIX := $(CURDIR)/$(BUILD)/test-prefix
 
-test: deps build test-swift test-c test-python test-install test-bindings sanitize-short soak-short fuzz-replay test-arm
+test: deps build test-swift test-c test-python test-install test-bindings sanitize-short soak-short fuzz-replay test-arm test-server
 	@echo "make test: all suites passed"
 
 test-swift:
@@ -134,6 +148,23 @@ test-c: build
 test-python: build
 	BITNET_LIBRARY=$(CURDIR)/$(BUILD)/lib/$(SONAME) $(PYTHON) -m pytest -q Tests/python
 
+# `bitnet serve` on loopback ports: the openai package, raw HTTP errors, the
+# OpenAPI document, disconnects, a bounded load test, SIGTERM.
+# The chat page runs in Debian's headless Chromium (no browser downloads here).
+SERVER_PIP_PACKAGES := openai openapi-spec-validator selenium
+SERVER_APT_PACKAGES := chromium chromium-driver
+deps-server:
+	@missing=""; for p in $(SERVER_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+	@$(PYTHON) -c "import openai, openapi_spec_validator, selenium" 2>/dev/null || \
+	  $(PYTHON) -m pip install --quiet --disable-pip-version-check $(SERVER_PIP_PACKAGES)
+
+test-server: build deps-server
+	BITNET_SERVER=$(CURDIR)/$(BUILD)/bin/bitnet-server $(PYTHON) -m pytest -q Tests/server
+
 # Python package, C++ wrapper, LuaJIT and libffi tests plus the C++/Python examples,
 # all against a fresh install of the library (bindings/run_tests.sh).
 BINDINGS_PREFIX := $(CURDIR)/$(BUILD)/bindings-prefix
@@ -144,6 +175,7 @@ test-bindings: build
 
 clean:
 	rm -rf $(BUILD) .build .build-fuzz .build-asan .build-tsan .build-asan-tests .build-tsan-tests
+	rm -rf server/.build
 
 # ---------------------------------------------------------------------------
 # Reliability (RELIABILITY.md): fuzzing, sanitizers, soak

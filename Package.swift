@@ -28,6 +28,8 @@ let package = Package(
     name: "bitnet",
     products: [
         .library(name: "bitnet", type: .dynamic, targets: ["BitNetC"]),
+        // The Swift core for Swift packages that depend on this one (server/ does).
+        .library(name: "BitNet", targets: ["BitNet"]),
         .executable(name: "bitnet-cli", targets: ["BitNetCLI"]),
     ],
     dependencies: [

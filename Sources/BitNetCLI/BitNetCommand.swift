@@ -15,7 +15,7 @@ struct BitNetCommand: ParsableCommand {
             standard error is a terminal.
             """,
         version: KernelSet.buildDescription,
-        subcommands: [Run.self, Chat.self, Inspect.self, Tokenize.self, Bench.self, Perplexity.self]
+        subcommands: [Run.self, Chat.self, Inspect.self, Tokenize.self, Bench.self, Perplexity.self, Serve.self]
     )
 
     /// Checks the raw arguments before parsing: Swift would replace invalid
