@@ -218,7 +218,9 @@ int main(int argc, char **argv) {
     /* Vocab only. */
     bitnet_model_params vocab_params;
     bitnet_model_params_init(&vocab_params);
-    CHECK(bitnet_model_load(vocab, &vocab_params, &model) == BITNET_E_UNSUPPORTED);
+    /* Arch llama is supported; a vocabulary-only file lacks its tensors. */
+    CHECK(bitnet_model_load(vocab, &vocab_params, &model) == BITNET_E_FORMAT && model == NULL);
+    CHECK(strstr(bitnet_last_error(), "token_embd.weight") != NULL);
     vocab_params.vocab_only = 1;
     CHECK(bitnet_model_load(vocab, &vocab_params, &model) == BITNET_OK);
     info.size = sizeof info;
