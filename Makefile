@@ -42,7 +42,7 @@ REALNAME := $(LIBNAME).$(VERSION)
 DEFAULT_MODEL ?= models/bitnet-kjv-tiny.gguf
 
 .PHONY: all build run test test-swift test-c test-python test-install test-bindings install uninstall deps deps-apt deps-pip clean \
-        fuzz fuzz-long fuzz-replay sanitize sanitize-short soak soak-short test-arm test-server deps-server
+        fuzz fuzz-long fuzz-replay sanitize sanitize-short soak soak-short test-arm test-server deps-server fuzz-server
 
 all: build
 
@@ -151,7 +151,7 @@ test-python: build
 # `bitnet serve` on loopback ports: the openai package, raw HTTP errors, the
 # OpenAPI document, disconnects, a bounded load test, SIGTERM.
 # The chat page runs in Debian's headless Chromium (no browser downloads here).
-SERVER_PIP_PACKAGES := openai openapi-spec-validator selenium
+SERVER_PIP_PACKAGES := openai openapi-spec-validator selenium schemathesis
 SERVER_APT_PACKAGES := chromium chromium-driver
 deps-server:
 	@missing=""; for p in $(SERVER_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -159,11 +159,17 @@ deps-server:
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
-	@$(PYTHON) -c "import openai, openapi_spec_validator, selenium" 2>/dev/null || \
+	@$(PYTHON) -c "import openai, openapi_spec_validator, selenium, schemathesis" 2>/dev/null || \
 	  $(PYTHON) -m pip install --quiet --disable-pip-version-check $(SERVER_PIP_PACKAGES)
 
 test-server: build deps-server
 	BITNET_SERVER=$(CURDIR)/$(BUILD)/bin/bitnet-server $(PYTHON) -m pytest -q Tests/server
+
+# schemathesis against /openapi.json, longer (SCHEMATHESIS_EXAMPLES per operation).
+SCHEMATHESIS_EXAMPLES ?= 500
+fuzz-server: build deps-server
+	BITNET_SERVER=$(CURDIR)/$(BUILD)/bin/bitnet-server SCHEMATHESIS_EXAMPLES=$(SCHEMATHESIS_EXAMPLES) \
+	  $(PYTHON) -m pytest -q Tests/server/test_schemathesis.py
 
 # Python package, C++ wrapper, LuaJIT and libffi tests plus the C++/Python examples,
 # all against a fresh install of the library (bindings/run_tests.sh).

@@ -25,6 +25,8 @@ struct CompletionRequest: Sendable {
     init(endpoint: Endpoint, body: JSON, chatFormat: ChatFormat, vocabularySize: Int) throws(APIError) {
         let fields = try RequestFields(body)
         self.endpoint = endpoint
+        // One model is served whatever is named, but a name must be a string (as the OpenAPI description says).
+        _ = try fields.string("model")
         switch endpoint {
         case .completions:
             prompt = try Self.completionPrompt(fields)

@@ -63,7 +63,7 @@ let openAPIDocument = #"""
         "responses": {
           "200": {"description": "The completion, or server-sent events when stream is true",
                   "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Completion"}},
-                              "text/event-stream": {"schema": {"type": "string"}}}},
+                              "text/event-stream": {"schema": {"$ref": "#/components/schemas/ServerSentEvent"}}}},
           "400": {"$ref": "#/components/responses/Error"},
           "401": {"$ref": "#/components/responses/Error"},
           "413": {"$ref": "#/components/responses/Error"},
@@ -81,7 +81,7 @@ let openAPIDocument = #"""
         "responses": {
           "200": {"description": "The answer, or server-sent events when stream is true",
                   "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ChatCompletion"}},
-                              "text/event-stream": {"schema": {"type": "string"}}}},
+                              "text/event-stream": {"schema": {"$ref": "#/components/schemas/ServerSentEvent"}}}},
           "400": {"$ref": "#/components/responses/Error"},
           "401": {"$ref": "#/components/responses/Error"},
           "413": {"$ref": "#/components/responses/Error"},
@@ -102,6 +102,12 @@ let openAPIDocument = #"""
       }
     },
     "schemas": {
+      "ServerSentEvent": {
+        "description": "One event of the stream: data is a JSON chunk (chat.completion.chunk or text_completion), or [DONE] last",
+        "type": "object",
+        "required": ["data"],
+        "properties": {"data": {"type": "string"}, "event": {"type": "string"}}
+      },
       "Error": {
         "type": "object",
         "required": ["error"],
@@ -128,7 +134,7 @@ let openAPIDocument = #"""
           "seed": {"type": "integer", "nullable": true},
           "presence_penalty": {"type": "number", "minimum": -2, "maximum": 2, "nullable": true},
           "frequency_penalty": {"type": "number", "minimum": -2, "maximum": 2, "nullable": true},
-          "logit_bias": {"type": "object", "additionalProperties": {"type": "number", "minimum": -100, "maximum": 100}, "nullable": true},
+          "logit_bias": {"type": "object", "description": "token id (decimal, below the model's vocabulary size) to a bias", "additionalProperties": {"type": "number", "minimum": -100, "maximum": 100}, "nullable": true},
           "stop": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "maxItems": 4}], "nullable": true},
           "n": {"type": "integer", "enum": [1], "nullable": true},
           "stream": {"type": "boolean", "nullable": true},
@@ -139,7 +145,7 @@ let openAPIDocument = #"""
         "allOf": [{"$ref": "#/components/schemas/Sampling"}, {
           "type": "object",
           "required": ["prompt"],
-          "properties": {"model": {"type": "string"}, "prompt": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 1}]}}
+          "properties": {"model": {"type": "string", "nullable": true}, "prompt": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 1}]}}
         }]
       },
       "ChatMessage": {
@@ -147,14 +153,14 @@ let openAPIDocument = #"""
         "required": ["role", "content"],
         "properties": {
           "role": {"type": "string", "enum": ["system", "developer", "user", "assistant"]},
-          "content": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "object", "properties": {"type": {"type": "string", "enum": ["text"]}, "text": {"type": "string"}}}}]}
+          "content": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "object", "required": ["type", "text"], "properties": {"type": {"type": "string", "enum": ["text"]}, "text": {"type": "string"}}}}]}
         }
       },
       "ChatCompletionRequest": {
         "allOf": [{"$ref": "#/components/schemas/Sampling"}, {
           "type": "object",
           "required": ["messages"],
-          "properties": {"model": {"type": "string"}, "max_completion_tokens": {"type": "integer", "minimum": 1, "nullable": true},
+          "properties": {"model": {"type": "string", "nullable": true}, "max_completion_tokens": {"type": "integer", "minimum": 1, "nullable": true},
                          "messages": {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/ChatMessage"}}}
         }]
       },
