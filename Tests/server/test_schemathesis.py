@@ -20,7 +20,7 @@ from conftest import Server
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "25"))
 
 
-def test_the_server_keeps_to_its_openapi_description():
+def test_the_server_keeps_to_its_openapi_description(tmp_path):
     program = shutil.which("schemathesis") or shutil.which("st")
     if program is None:
         pytest.skip("schemathesis is not installed (make deps-server installs it)")
@@ -30,7 +30,7 @@ def test_the_server_keeps_to_its_openapi_description():
             [program, "run", server.base + "/openapi.json", "--checks", "all",
              "--exclude-checks", "positive_data_acceptance", "--max-examples", str(EXAMPLES),
              "--seed", "1", "--request-timeout", "30"],
-            capture_output=True, text=True, timeout=900)
+            capture_output=True, text=True, timeout=900, cwd=tmp_path)  # its .schemathesis/ cache stays out of the tree
     finally:
         assert server.stop() == 0, server.output()
     summary = "\n".join(result.stdout.splitlines()[-40:])
