@@ -23,7 +23,9 @@
 final class GrammarAutomaton {
     let program: GrammarProgram
     static let dead: Int32 = -1
-    private static let unknown: Int32 = -2
+    /// A table entry not computed yet.
+    static let unknownStep: Int32 = -2
+    private static let unknown = unknownStep
 
     // Stack nodes.
     private var nodePosition: [Int32] = []
