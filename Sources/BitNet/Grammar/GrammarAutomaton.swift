@@ -51,6 +51,10 @@ final class GrammarAutomaton {
     private var tableCapacity = 0
     /// Scratch for `advance`.
     private var gathered: [Int32] = []
+    /// What `advance` produced for a stack set and the set of its stacks
+    /// whose terminal matched (as bits): different code points that match the
+    /// same stacks lead to the same state, so most bytes cost one lookup.
+    private var advanceMemo: [UInt64: Int32] = [:]
 
     /// Set when a limit was exceeded (too many stacks, a runaway closure); the
     /// grammar cannot be matched reliably and the owner reports this.
@@ -81,6 +85,7 @@ final class GrammarAutomaton {
         nodePosition.removeAll(); nodeParent.removeAll(); nodeDepth.removeAll(); nodeIndex.removeAll()
         closureIndex.removeAll(); closureBounds = [0]; closureNodes.removeAll(); closureAccepts.removeAll()
         setIndex.removeAll(); setBounds = [0]; setNodes.removeAll(); setAccepts.removeAll()
+        advanceMemo.removeAll()
         stateIndex.removeAll(); stateSet.removeAll(); statePending.removeAll()
         table.deallocate()
         tableCapacity = 64
@@ -316,6 +321,26 @@ final class GrammarAutomaton {
 
     /// Consumes one code point from every stack whose terminal accepts it.
     private func advance(_ set: Int32, _ codePoint: UInt32) -> Int32 {
+        let first = Int(setBounds[Int(set)]), last = Int(setBounds[Int(set) + 1])
+        var memoKey: UInt64?
+        if last - first <= 38 {
+            // 38 bits of "which stacks matched" + the set id (< 2^26 under the state budget).
+            var matched: UInt64 = 0
+            for index in first..<last {
+                let element = program.elements[Int(nodePosition[Int(setNodes[index])])]
+                if program.sets[GrammarProgram.payload(element)].contains(codePoint) { matched |= 1 << UInt64(index - first) }
+            }
+            if matched == 0 { return Self.dead }
+            let key = UInt64(UInt32(bitPattern: set)) << 38 | matched
+            if let known = advanceMemo[key] { return known }
+            memoKey = key
+        }
+        let result = advanceUncached(set, codePoint)
+        if let memoKey, failure == nil { advanceMemo[memoKey] = result }
+        return result
+    }
+
+    private func advanceUncached(_ set: Int32, _ codePoint: UInt32) -> Int32 {
         gathered.removeAll(keepingCapacity: true)
         var accepts = false
         for index in Int(setBounds[Int(set)])..<Int(setBounds[Int(set) + 1]) {

@@ -18,9 +18,6 @@ struct GrammarConstraint: Sendable {
     private var ranked: [TokenCandidate] = []
     private var maskedLogits: [Float] = []
 
-    /// Tokens a lazy top-k/greedy checks one by one before it computes a full mask.
-    static let lazyBudget = 1024
-
     init(grammar: Grammar, tokenizer: Tokenizer, stopTokens: some Sequence<Int32>) {
         engine = GrammarTokenEngine(grammar: grammar, tokenizer: tokenizer, stopTokens: stopTokens)
         // The engine is not shared yet: no lock needed, but take it for uniformity.
@@ -117,9 +114,10 @@ struct GrammarConstraint: Sendable {
                 return
             }
             if cached != nil || lazy {
-                // Walk the vocabulary best first, checking tokens until k pass.
+                // Check the best-ranked tokens; enough of them pass in wide states
+                // (inside a string), while narrow states have cheap masks.
                 let total = vocabulary.count
-                var wanted = min(total, max(2 * k, 16))
+                var wanted = min(total, max(2 * k, 32))
                 var checked = 0
                 while true {
                     LargestSelection.select(wanted, of: vocabulary, into: &ranked)
@@ -134,7 +132,7 @@ struct GrammarConstraint: Sendable {
                     checked = ranked.count
                     // Done: k found, everything seen, or the rest is −inf.
                     if chosen.count == k || wanted == total || ranked.last.map({ $0.logit == -.infinity }) == true { return }
-                    if cached == nil && wanted >= Self.lazyBudget { break }
+                    if cached == nil { break }
                     wanted = min(total, wanted * 4)
                 }
                 chosen.removeAll(keepingCapacity: true)

@@ -116,6 +116,12 @@ final class GrammarTokenEngine: @unchecked Sendable {
         return true
     }
 
+    /// Forgets the masks but keeps the automaton's tables (for benchmarks).
+    func clearMasksForBenchmark() {
+        masks.removeAll()
+        maskBytes = 0
+    }
+
     func cachedMask(_ state: Int32) -> TokenMask? {
         guard let mask = masks[state] else { return nil }
         counters.maskCacheHits += 1
