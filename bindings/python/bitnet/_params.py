@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import json
 from typing import Any, Callable, Mapping, Optional
 
 from ._lib import (
@@ -126,7 +127,8 @@ class PreparedParams:
 def generation_params(sampling: dict[str, Any], *, allow_progress: bool = True) -> PreparedParams:
     """GenerationParams from the C field names, plus:
     preset ('fast'|'balanced'|'quality', applied first), stop (list of str),
-    stop_tokens (list of int), logit_bias ({token: bias}), progress(done, total) -> bool|None.
+    stop_tokens (list of int), logit_bias ({token: bias}), progress(done, total) -> bool|None,
+    grammar (GBNF text) or json_schema (a dict, or JSON text) to constrain the output.
     temperature=0 means greedy; seed=None means random."""
     struct = GenerationParams()
     lib.bitnet_generation_params_init(ctypes.byref(struct))
@@ -163,6 +165,16 @@ def generation_params(sampling: dict[str, Any], *, allow_progress: bool = True) 
         keep.append(biases)
         struct.logit_bias = biases
         struct.n_logit_bias = len(logit_bias)
+    grammar = sampling.pop("grammar", None)
+    if grammar is not None:
+        encoded_grammar = grammar.encode("utf-8")
+        keep.append(encoded_grammar)
+        struct.grammar = encoded_grammar
+    schema = sampling.pop("json_schema", None)
+    if schema is not None:
+        encoded_schema = (schema if isinstance(schema, str) else json.dumps(schema)).encode("utf-8")
+        keep.append(encoded_schema)
+        struct.json_schema = encoded_schema
     progress = sampling.pop("progress", None)
     if progress is not None:
         if not allow_progress:

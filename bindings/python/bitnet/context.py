@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import json
 import os
 import weakref
 from typing import Any, AsyncIterator, Callable, Iterable, Iterator, Optional, Sequence, Union
@@ -18,7 +19,7 @@ from . import _params
 from ._lib import STREAM_FN, ContextStats, GenerationResult as _CResult, lib
 from .errors import check, error_for
 from .model import Message, Model
-from .results import Action, ChunkInfo, GenerationResult, Stats
+from .results import Action, ChunkInfo, GenerationResult, Stats, StopReason
 
 OK, PAUSED, DONE = 0, 1, 2
 E_CANCELLED, E_TIMEOUT, E_BUFFER_TOO_SMALL = -8, -10, -11
@@ -143,6 +144,17 @@ class Context:
         chunks: list[str] = []
         self.run(prompt, lambda text, _info: chunks.append(text), **sampling)
         return "".join(chunks)
+
+    def generate_json(self, prompt: Optional[str], schema: Union[dict, str, bool], **sampling: Any) -> Any:
+        """Generates an instance of the JSON Schema `schema` (a dict or JSON text) and returns
+        it parsed. Raises ValueError when the generation stopped before the JSON was complete
+        (max_new_tokens, a full context or a stop sequence): the text is then a valid prefix."""
+        chunks: list[str] = []
+        result = self.run(prompt, lambda text, _info: chunks.append(text), json_schema=schema, **sampling)
+        text = "".join(chunks)
+        if result.stop_reason != StopReason.EOS:
+            raise ValueError(f"generation stopped ({result.stop_reason.name}) before the JSON was complete: {text!r}")
+        return json.loads(text)
 
     def stream(self, prompt: Optional[str], *, capacity: int = 16, **sampling: Any) -> Iterator[str]:
         """A generator of the text, chunk by chunk, as a thread of the library produces it
