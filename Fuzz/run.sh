@@ -4,14 +4,14 @@
 # each harness with libFuzzer, seeds its corpus and runs it for FUZZ_SECONDS.
 # Writes build/fuzz/report.txt (executions, corpus size, crashes per harness).
 #   FUZZ_SECONDS  seconds per harness (default 60)
-#   FUZZ_TARGETS  which harnesses (default: gguf tokenizer chat state api)
+#   FUZZ_TARGETS  which harnesses (default: gguf tokenizer chat state api grammar)
 #   FIXTURES      the test data folder (golden models, vocabularies; Tests/Fixtures)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 FIXTURES=${FIXTURES:-$root/Tests/Fixtures}
 SECONDS_EACH=${FUZZ_SECONDS:-60}
-TARGETS=${FUZZ_TARGETS:-"gguf tokenizer chat state api"}
+TARGETS=${FUZZ_TARGETS:-"gguf tokenizer chat state api grammar"}
 SWIFT=${SWIFT:-swift}
 CLANG=${CLANG:-clang}
 out="$root/build/fuzz"
@@ -30,7 +30,7 @@ for t in $TARGETS; do
 done
 
 # Seeds: generated models and the malformed corpus; tokenizer test inputs;
-# chat conversations; real saved states; random API programs.
+# chat conversations; real saved states; random API programs; grammars and schemas.
 seeds="$out/seeds"
 [ -d "$seeds/gguf" ] || python3 "$here/make_seeds.py" "$seeds" "$FIXTURES"
 if [ ! -d "$seeds/tokenizer" ]; then
@@ -51,6 +51,11 @@ fi
 if [ ! -d "$seeds/state" ]; then
   mkdir -p "$seeds/state"
   BITNET_FIXTURES="$FIXTURES" FUZZ_WRITE_SEEDS="$seeds/state" "$out/fuzz_state" -runs=0 >/dev/null 2>&1 || true
+fi
+if [ ! -d "$seeds/grammar" ]; then
+  # GBNF grammars and JSON Schemas; the first byte of each picks the parser (Fuzz/fuzz_grammar.c).
+  mkdir -p "$seeds/grammar"
+  cp "$here"/grammar-seeds/* "$seeds/grammar"/
 fi
 if [ ! -d "$seeds/api" ]; then
   mkdir -p "$seeds/api"
