@@ -66,27 +66,9 @@ indirect enum JSONValue: Sendable {
         }
     }
 
+    /// A JSON string literal (other control characters as \u00XX).
     static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
+        doubleQuoted(text) { c in c < 0x20 ? "\\u00" + (c < 0x10 ? "0" : "") + String(c, radix: 16) : nil }
     }
 }
 
@@ -313,4 +295,27 @@ struct JSONParser {
         guard let value = Double(text), value.isFinite else { throw error("number out of range", at: start) }
         return JSONNumber(text: text, value: value, isIntegerLiteral: isInteger)
     }
+}
+
+/// `text` in double quotes with `"`, `\`, newline, carriage return and tab
+/// escaped as JSON and GBNF both write them; `control` writes any other
+/// character below U+0020 or U+007F (nil: as it is).
+func doubleQuoted(_ text: String, control: (UInt32) -> String?) -> String {
+    var out = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        default:
+            if scalar.value < 0x20 || scalar.value == 0x7F, let escaped = control(scalar.value) {
+                out += escaped
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+    }
+    return out + "\""
 }

@@ -327,22 +327,8 @@ struct SchemaPattern {
 
 /// Helpers for writing GBNF text.
 enum GBNFWriter {
-    /// A GBNF string literal for `text`.
-    static func literal(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F { out += escape(scalar.value) } else { out.unicodeScalars.append(scalar) }
-            }
-        }
-        return out + "\""
-    }
+    /// A GBNF string literal for `text` (other control characters as \xHH).
+    static func literal(_ text: String) -> String { doubleQuoted(text) { escape($0) } }
 
     static func escape(_ c: UInt32) -> String {
         let hex = String(c, radix: 16)
