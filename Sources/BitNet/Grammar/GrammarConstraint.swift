@@ -113,7 +113,8 @@ struct GrammarConstraint: Sendable {
                 if chosen.count > k { chosen.removeLast(chosen.count - k) }
                 return
             }
-            if cached != nil || lazy {
+            // Checking one by one pays off only while k is small next to the vocabulary.
+            if cached != nil || (lazy && 32 * k < vocabulary.count) {
                 // Check the best-ranked tokens; enough of them pass in wide states
                 // (inside a string), while narrow states have cheap masks.
                 let total = vocabulary.count
