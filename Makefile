@@ -134,7 +134,7 @@ run: deps build
 
 TEST_PREFIX := $(CURDIR)/$(BUILD)/test-prefix
 
-test: deps build test-swift test-c test-python test-install test-bindings sanitize-short soak-short fuzz-replay test-arm test-server
+test: deps deps-grammar build test-swift test-c test-python test-install test-bindings sanitize-short soak-short fuzz-replay test-arm test-server
 	@echo "make test: all suites passed"
 
 test-swift:
@@ -170,6 +170,16 @@ SCHEMATHESIS_EXAMPLES ?= 500
 fuzz-server: build deps-server
 	BITNET_SERVER=$(CURDIR)/$(BUILD)/bin/bitnet-server SCHEMATHESIS_EXAMPLES=$(SCHEMATHESIS_EXAMPLES) \
 	  $(PYTHON) -m pytest -q Tests/server/test_schemathesis.py
+
+# Constrained generation: Tests/python/test_json_schema.py validates outputs with `jsonschema`
+# (format checks need rfc3339-validator). test-python runs a sample of its 300 schemas, this all of them.
+.PHONY: deps-grammar test-grammar-long
+deps-grammar:
+	@$(PYTHON) -c "import jsonschema, rfc3339_validator" 2>/dev/null || \
+	  $(PYTHON) -m pip install --quiet --disable-pip-version-check jsonschema rfc3339-validator
+
+test-grammar-long: deps-grammar build
+	BITNET_SCHEMA_CASES=all BITNET_LIBRARY=$(CURDIR)/$(BUILD)/lib/$(SONAME) $(PYTHON) -m pytest -q Tests/python/test_json_schema.py
 
 # Python package, C++ wrapper, LuaJIT and libffi tests plus the C++/Python examples,
 # all against a fresh install of the library (bindings/run_tests.sh).

@@ -19,7 +19,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 FIXTURES=${FIXTURES:-$root/Tests/Fixtures}
 SECONDS_EACH=${FUZZ_SECONDS:-60}
-TARGETS=${FUZZ_TARGETS:-"gguf_parse gguf tokenizer chat state api python"}
+TARGETS=${FUZZ_TARGETS:-"gguf_parse gguf tokenizer chat state api python grammar"}
 MODE=${FUZZ_MODE:-short}
 SWIFT=${SWIFT:-swift}
 CLANG=${CLANG:-clang}
@@ -43,7 +43,7 @@ for t in $TARGETS; do
 done
 
 # Seeds: generated models and the malformed corpus; tokenizer test inputs;
-# chat conversations; real saved states; random API programs.
+# chat conversations; real saved states; random API programs; grammars and schemas.
 seeds="$out/seeds"
 [ -d "$seeds/gguf_parse" ] || python3 "$here/make_seeds.py" "$seeds" "$FIXTURES"
 if [ ! -d "$seeds/tokenizer" ]; then
@@ -64,6 +64,11 @@ fi
 if [ -x "$out/fuzz_state" ] && [ -z "$(ls -A "$seeds/state" 2>/dev/null)" ]; then
   mkdir -p "$seeds/state"
   BITNET_FIXTURES="$FIXTURES" FUZZ_WRITE_SEEDS="$seeds/state" "$out/fuzz_state" -runs=0 >/dev/null 2>&1 || true
+fi
+if [ ! -d "$seeds/grammar" ]; then
+  # GBNF grammars and JSON Schemas; the first byte of each picks the parser (Fuzz/fuzz_grammar.c).
+  mkdir -p "$seeds/grammar"
+  cp "$here"/grammar-seeds/* "$seeds/grammar"/
 fi
 if [ ! -d "$seeds/api" ]; then
   mkdir -p "$seeds/api"

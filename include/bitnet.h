@@ -825,6 +825,19 @@ typedef struct bitnet_generation_params {
     /** Optional prompt progress callback (runs on the generating thread) and its user data. */
     bitnet_prompt_progress_fn progress;
     void *progress_user_data;
+    /**
+     * Optional GBNF grammar (NUL-terminated UTF-8, compiled at the start of
+     * the call) that the generated text must follow; see "Constrained
+     * generation" below. Default NULL (no constraint).
+     */
+    const char *grammar;
+    /**
+     * Optional JSON Schema (NUL-terminated JSON text) the generated text must
+     * be an instance of; turned into a grammar at the start of the call.
+     * Setting both grammar and json_schema is BITNET_E_INVALID_ARGUMENT.
+     * Default NULL.
+     */
+    const char *json_schema;
 } bitnet_generation_params;
 
 /** Details of one chunk, passed to the stream callback. */
@@ -984,6 +997,73 @@ BITNET_API int32_t bitnet_stream_result(const bitnet_stream *stream, bitnet_gene
 
 /** Cancels the stream, waits for its thread and frees it; the context becomes free. NULL is ignored. */
 BITNET_API void bitnet_stream_free(bitnet_stream *stream);
+
+/* ======================================================================== */
+/* Constrained generation                                                    */
+/* ======================================================================== */
+
+/*
+ * bitnet_generation_params.grammar or .json_schema makes every generated text
+ * (push mode and streams) a string of a formal language:
+ *
+ * - Only tokens whose bytes keep the text a valid prefix of the language can
+ *   be sampled; EOS/EOT and stop_tokens only where the text is complete. So a
+ *   generation ends where the grammar accepts (BITNET_STOP_EOS; stop_token is
+ *   -1 when the grammar allows nothing more and ended the text itself), or at
+ *   max_new_tokens / a full context / a stop sequence / a cancel, and then the
+ *   text is a valid prefix (stop_reason says which).
+ * - The grammar stage runs after logit_bias and the penalties and before
+ *   top_k, typical_p, top_p, min_p and temperature: the result is sampled from
+ *   the masked distribution, as if every disallowed token had logit -inf.
+ *   Tokens banned with -INFINITY stay banned. logprobs are those of the
+ *   unconstrained distribution, as without a grammar.
+ * - Tokens may end inside a UTF-8 character or span several grammar elements:
+ *   every text the vocabulary can spell is reachable. A vocabulary that cannot
+ *   spell any continuation fails the call with BITNET_E_INVALID_ARGUMENT.
+ *
+ * GBNF (llama.cpp's notation): one rule per line, `name ::= alternatives`;
+ * "literals", [character classes] with ranges and [^negation], `.` (any
+ * character), rule names, ( groups ), and after any element `*`, `+`, `?`,
+ * `{m}`, `{m,}`, `{,n}`, `{m,n}`; `#` comments; newlines are allowed inside
+ * parentheses and after `::=` and `|`. Escapes: \n \t \r \\ \" \[ \] \- \^
+ * \xHH \uHHHH \UHHHHHHHH. The text must define `root`; left recursion is an
+ * error. A malformed grammar's message gives "grammar LINE:COLUMN: ...".
+ *
+ * JSON Schema (the subset that can be enforced while generating): type (also
+ * arrays of types), enum, const, object properties / required /
+ * additionalProperties (true, false or a schema; when absent, no other
+ * properties are generated), array items / prefixItems / minItems / maxItems,
+ * string minLength / maxLength / pattern (regular expressions without
+ * lookaround or backreferences; anchored with ^...$ unless the pattern may
+ * match anywhere) / format (date, time, date-time, uuid, email), integer and
+ * number minimum / maximum / exclusiveMinimum / exclusiveMaximum (at most 16
+ * integer and 16 fraction digits, no exponent), boolean, null, anyOf, oneOf
+ * (branches must be provably disjoint), allOf (merged when the branches do
+ * not conflict), local $ref ("#/$defs/...", "#/definitions/...", "#"), and
+ * the annotations title, description, default, examples, $comment, $schema,
+ * $id, deprecated, readOnly, writeOnly. Any other keyword is an error naming
+ * it and its JSON pointer ("json_schema /properties/a: unsupported keyword
+ * \"not\""); malformed JSON gives "json_schema LINE:COLUMN: ...". Properties
+ * are generated in the order the schema lists them.
+ *
+ * Limits (inputs beyond them are BITNET_E_INVALID_ARGUMENT, never a crash or
+ * a hang): grammar text 4 MiB, schema text 1 MiB, nesting of groups / JSON
+ * arrays and objects / pattern groups 256, repetition bounds 65536, rules
+ * 262144 and 4194304 elements once repetitions are expanded. While
+ * generating, a path nested deeper than 2048 rules is a dead end, and a
+ * grammar so ambiguous that more than 8192 parses are alive at once fails the
+ * call with BITNET_E_UNSUPPORTED. Cached masks and parse tables are bounded
+ * (64 MiB of masks, 32768 states) and flushed when full.
+ */
+
+/**
+ * Checks a grammar or a JSON Schema without generating: exactly one of the
+ * two must be non-NULL (NUL-terminated UTF-8). Returns BITNET_OK when it
+ * compiles; BITNET_E_INVALID_ARGUMENT (both or neither given, invalid UTF-8,
+ * or a malformed grammar / schema: bitnet_last_error() gives the line:column
+ * or the JSON pointer and what is wrong). Any thread.
+ */
+BITNET_API int32_t bitnet_grammar_validate(const char *grammar, const char *json_schema);
 
 #ifdef __cplusplus
 }

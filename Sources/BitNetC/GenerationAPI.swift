@@ -112,6 +112,7 @@ struct GenerationRequest {
         params = GenerationParams(sampling: sampling, maxNewTokens: Int(p.max_new_tokens), stopSequences: stops,
                                   stopTokens: stopTokens, ignoreEOS: p.ignore_eos != 0, addBOS: p.add_bos != 0,
                                   parseSpecial: p.parse_special != 0)
+        params.grammar = try compileGrammar(p.grammar, p.json_schema, function: function)
         if let callback = p.progress {
             let userData = p.progress_user_data
             progress = { done, total in callback(done, total, userData) == 0 }

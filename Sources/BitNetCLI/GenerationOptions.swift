@@ -52,6 +52,12 @@ struct GenerationOptions: ParsableArguments {
     @Flag(help: "Print the settings used and timings to stderr.")
     var verbose = false
 
+    @Option(help: "Constrain the output to the GBNF grammar in this file.")
+    var grammarFile: String?
+
+    @Option(help: "Constrain the output to an instance of the JSON Schema in this file.")
+    var jsonSchema: String?
+
     enum Preset: String, ExpressibleByArgument, CaseIterable {
         case fast, balanced, quality
     }
@@ -74,8 +80,35 @@ struct GenerationOptions: ParsableArguments {
     }
 
     func generationParams(parseSpecial: Bool) -> GenerationParams {
-        GenerationParams(sampling: sampling, maxNewTokens: n, stopSequences: stop, ignoreEOS: ignoreEOS,
-                         addBOS: true, parseSpecial: parseSpecial)
+        var grammar: Grammar?
+        do {
+            grammar = try constraint()
+        } catch {
+            // validate() compiled it already; only a file changed since can fail here.
+            Self.exit(withError: error)
+        }
+        return GenerationParams(sampling: sampling, maxNewTokens: n, stopSequences: stop, ignoreEOS: ignoreEOS,
+                                addBOS: true, parseSpecial: parseSpecial, grammar: grammar)
+    }
+
+    mutating func validate() throws {
+        _ = try constraint()
+    }
+
+    /// The grammar of --grammar-file or --json-schema, compiled (nil: neither given).
+    func constraint() throws -> Grammar? {
+        guard grammarFile == nil || jsonSchema == nil else {
+            throw ValidationError("--grammar-file and --json-schema are mutually exclusive")
+        }
+        guard let path = grammarFile ?? jsonSchema else { return nil }
+        guard let text = String(validating: try readAll(path), as: UTF8.self) else {
+            throw ValidationError("\(path) is not valid UTF-8")
+        }
+        do {
+            return grammarFile != nil ? try Grammar(gbnf: text) : try Grammar(jsonSchema: text)
+        } catch {
+            throw ValidationError("\(path): \(error.message)")
+        }
     }
 
     /// Loads the model (progress bar on a terminal) and makes the context;

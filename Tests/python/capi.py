@@ -189,6 +189,8 @@ class GenerationParams(ctypes.Structure):
         ("parse_special", ctypes.c_int32),
         ("progress", PROGRESS_FN),
         ("progress_user_data", ctypes.c_void_p),
+        ("grammar", ctypes.c_char_p),
+        ("json_schema", ctypes.c_char_p),
     ]
 
 

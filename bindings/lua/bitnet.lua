@@ -62,6 +62,7 @@ typedef struct bitnet_generation_params {
     const bitnet_logit_bias *logit_bias; size_t n_logit_bias;
     int32_t ignore_eos; int32_t add_bos; int32_t parse_special;
     bitnet_prompt_progress_fn progress; void *progress_user_data;
+    const char *grammar; const char *json_schema;
 } bitnet_generation_params;
 
 typedef struct bitnet_token_info {

@@ -14,9 +14,13 @@ public struct GenerationParams: Sendable {
     public var addBOS: Bool
     /// Tokenize a text prompt with control-token text ("<|eot_id|>") mapped to ids.
     public var parseSpecial: Bool
+    /// Constrains the generated text to this grammar's language: it ends only
+    /// where the grammar may end (or at a limit: then it is a valid prefix).
+    public var grammar: Grammar?
 
     public init(sampling: SamplingParams = .balanced, maxNewTokens: Int = 256, stopSequences: [String] = [],
-                stopTokens: [Int32] = [], ignoreEOS: Bool = false, addBOS: Bool = true, parseSpecial: Bool = false) {
+                stopTokens: [Int32] = [], ignoreEOS: Bool = false, addBOS: Bool = true, parseSpecial: Bool = false,
+                grammar: Grammar? = nil) {
         self.sampling = sampling
         self.maxNewTokens = maxNewTokens
         self.stopSequences = stopSequences
@@ -24,6 +28,7 @@ public struct GenerationParams: Sendable {
         self.ignoreEOS = ignoreEOS
         self.addBOS = addBOS
         self.parseSpecial = parseSpecial
+        self.grammar = grammar
     }
 
     public func validate(vocabularySize: Int) throws(BitNetError) {

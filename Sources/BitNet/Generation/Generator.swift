@@ -70,6 +70,9 @@ public final class Generator: @unchecked Sendable {
             if let eot = tokenizer.eot { stopTokens.insert(eot) }
         }
         self.stopTokens = stopTokens
+        if let grammar = params.grammar {
+            sampler.constrain(to: grammar, tokenizer: tokenizer, stopTokens: stopTokens)
+        }
         started = clock.now
         switch prompt {
         case .text(let text):
@@ -160,6 +163,8 @@ public final class Generator: @unchecked Sendable {
 
             let sampled: SampledToken
             do {
+                // A grammar that allows nothing more ends the text (also without an EOS token).
+                if try sampler.grammarIsComplete() { return finish(.endOfText) }
                 sampled = try sampleNext()
             } catch {
                 finish(.none)
@@ -183,6 +188,12 @@ public final class Generator: @unchecked Sendable {
             }
             expectedCount = context.count
             sampler.accept(token)
+            do {
+                try sampler.advanceGrammar(past: token)
+            } catch {
+                finish(.none)
+                throw error
+            }
             stats.generated += 1
             if stats.generated == 1 { stats.timeToFirstToken = clock.now - started }
             pendingTokens.append(token)

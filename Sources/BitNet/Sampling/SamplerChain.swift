@@ -21,14 +21,16 @@ public struct SamplerChain: Sendable {
     public let params: SamplingParams
     /// The seed actually used (differs from `params.seed` when that asked for a random one).
     public let seed: UInt64
-    private var stages: [any SamplerStage]
-    private var random: RandomGenerator
+    var stages: [any SamplerStage]
+    var random: RandomGenerator
     /// Whether `sample` computes `SampledToken.logprob`. The log-softmax needs
     /// one exp over the whole vocabulary (~0.15 ms at 128k on this machine);
     /// when false, `logprob` is NaN.
     public var computesLogprob = true
     /// Candidate storage reused across calls.
-    private var scratch: [TokenCandidate] = []
+    var scratch: [TokenCandidate] = []
+    /// The grammar stage, when generation is constrained (`SamplerChain+Grammar.swift`).
+    var grammar: GrammarConstraint?
 
     public init(_ params: SamplingParams) throws(BitNetError) {
         try params.validate()
@@ -74,6 +76,7 @@ public struct SamplerChain: Sendable {
             throw .invalidArgument("sample: \(logits.count) logits exceed the token id range")
         }
         Self.sanitize(logits)
+        if grammar != nil { return try sampleConstrained(logits: logits) }
         var candidates = TokenCandidates(vocabulary: logits, storage: scratch)
         scratch = []
         for index in stages.indices {
@@ -123,6 +126,7 @@ public struct SamplerChain: Sendable {
     /// (so a reset chain repeats its tokens exactly).
     public mutating func reset() {
         for index in stages.indices { stages[index].reset() }
+        grammar?.reset()
         random = RandomGenerator(seed: seed)
     }
 

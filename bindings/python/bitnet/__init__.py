@@ -35,6 +35,18 @@ from .results import Action, ChunkInfo, GenerationResult, Stats, StopReason
 from .aio import astream
 
 
+def validate_grammar(grammar: "str | None" = None, json_schema: "dict | str | None" = None) -> None:
+    """Checks a GBNF grammar or a JSON Schema (exactly one) without generating; raises
+    InvalidArgumentError with the line:column or JSON pointer of the problem."""
+    import json
+
+    from .errors import check
+
+    schema = json_schema if json_schema is None or isinstance(json_schema, str) else json.dumps(json_schema)
+    check(_cdll.bitnet_grammar_validate(grammar.encode("utf-8") if grammar is not None else None,
+                                        schema.encode("utf-8") if schema is not None else None))
+
+
 def version() -> str:
     """The loaded library's version, "MAJOR.MINOR.PATCH"."""
     return str(_cdll.bitnet_version_string().decode())
@@ -56,5 +68,5 @@ __all__ = [
     "GenerationResult", "InternalError", "InvalidArgumentError", "LM_HEAD_AS_STORED", "LM_HEAD_AUTO",
     "LM_HEAD_Q8_0", "Model", "ModelInfoView",
     "OutOfMemoryError", "StateMismatchError", "Stats", "StopReason", "UnsupportedError",
-    "astream", "build_info", "library_path", "version",
+    "astream", "build_info", "library_path", "validate_grammar", "version",
 ]

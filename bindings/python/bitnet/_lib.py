@@ -120,6 +120,8 @@ class GenerationParams(ctypes.Structure):
         ("parse_special", c_int32),
         ("progress", c_void_p),  # bitnet_prompt_progress_fn, set from a PROMPT_PROGRESS_FN
         ("progress_user_data", c_void_p),
+        ("grammar", c_char_p),  # GBNF text or None
+        ("json_schema", c_char_p),  # JSON Schema text or None (not both)
     ]
 
 
@@ -233,6 +235,8 @@ PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "bitnet_stream_cancel": (_i32, [_vp]),
     "bitnet_stream_result": (_i32, [_vp, POINTER(GenerationResult)]),
     "bitnet_stream_free": (None, [_vp]),
+    # constrained generation
+    "bitnet_grammar_validate": (_i32, [c_char_p, c_char_p]),
 }
 
 # MARK: - Loading

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import json
 from typing import Any, Callable, Literal, Mapping, Optional, Sequence, Union
 
 from ._lib import (
@@ -110,10 +111,13 @@ _SAMPLING_FIELDS = (
 )
 
 #: Every generation keyword parameter of Context.generate / run / chat / stream / astream.
-GENERATION_KEYWORDS = ("preset",) + _SAMPLING_FIELDS + ("stop", "stop_tokens", "logit_bias", "progress")
+GENERATION_KEYWORDS = ("preset",) + _SAMPLING_FIELDS + ("stop", "stop_tokens", "logit_bias", "grammar", "json_schema",
+                                                       "progress")
 
 Preset = Literal["fast", "balanced", "quality"]
 Stop = Union[str, Sequence[str], None]
+#: A JSON Schema: a mapping, True/False, or its JSON text.
+Schema = Union[Mapping[str, Any], bool, str, None]
 #: progress(done, total) during prompt evaluation; returning False cancels.
 PromptProgress = Callable[[int, int], Optional[bool]]
 
@@ -168,7 +172,8 @@ class PreparedParams:
 def generation_params(keywords: Mapping[str, Any]) -> PreparedParams:
     """GenerationParams from GENERATION_KEYWORDS (see Context): preset is applied first,
     then every other keyword that is not None; None leaves the library's default
-    (or the preset's value; for seed, the default is a random seed)."""
+    (or the preset's value; for seed, the default is a random seed). grammar (GBNF text)
+    or json_schema (a mapping, or JSON text) constrain the output."""
     struct = GenerationParams()
     lib.bitnet_generation_params_init(ctypes.byref(struct))
     keep: list[Any] = []
@@ -203,6 +208,18 @@ def generation_params(keywords: Mapping[str, Any]) -> PreparedParams:
         keep.append(biases)
         struct.logit_bias = biases
         struct.n_logit_bias = len(logit_bias)
+    grammar = given.get("grammar")
+    if grammar is not None:
+        encoded_grammar = encode_text(grammar, "grammar")
+        keep.append(encoded_grammar)
+        struct.grammar = encoded_grammar
+    schema = given.get("json_schema")
+    if schema is not None:
+        if isinstance(schema, (bytes, bytearray)):
+            raise TypeError("json_schema must be a mapping, a bool or JSON text (str), not bytes")
+        encoded_schema = (schema if isinstance(schema, str) else json.dumps(schema)).encode("utf-8")
+        keep.append(encoded_schema)
+        struct.json_schema = encoded_schema
     progress = given.get("progress")
     if progress is not None:
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import json
 import os
 import weakref
 from typing import Any, AsyncIterator, Callable, Iterable, Iterator, Mapping, Optional, Sequence, Union
 
 from . import _params
-from ._params import Preset, PromptProgress, Stop, encode_prompt, encode_text, generation_keywords
+from ._params import Preset, PromptProgress, Schema, Stop, encode_prompt, encode_text, generation_keywords
 from ._lib import STREAM_FN, ContextStats, GenerationResult as _CResult, lib
 from .errors import check, error_for
 from .model import Message, Model
@@ -158,6 +159,7 @@ class Context:
         seed: Optional[int] = None, max_new_tokens: int = 256, stop: Stop = None,
         stop_tokens: Optional[Sequence[int]] = None, logit_bias: Optional[Mapping[int, float]] = None,
         ignore_eos: bool = False, add_bos: bool = True, parse_special: bool = False,
+        grammar: Optional[str] = None, json_schema: Schema = None,
         progress: Optional[PromptProgress] = None,
     ) -> str:
         """The text generated after `prompt` (None continues the context). Blocks until done.
@@ -169,6 +171,29 @@ class Context:
         self._run(prompt, lambda text, _info: chunks.append(text), keywords)
         return "".join(chunks)
 
+    def generate_json(
+        self, prompt: Optional[str], schema: Union[Mapping[str, Any], bool, str], *,
+        preset: Optional[Preset] = None, temperature: Optional[float] = None, top_k: Optional[int] = None,
+        top_p: Optional[float] = None, min_p: Optional[float] = None, typical_p: Optional[float] = None,
+        repetition_penalty: Optional[float] = None, repeat_last_n: Optional[int] = None,
+        presence_penalty: Optional[float] = None, frequency_penalty: Optional[float] = None,
+        seed: Optional[int] = None, max_new_tokens: int = 256, stop: Stop = None,
+        stop_tokens: Optional[Sequence[int]] = None, logit_bias: Optional[Mapping[int, float]] = None,
+        ignore_eos: bool = False, add_bos: bool = True, parse_special: bool = False,
+        progress: Optional[PromptProgress] = None,
+    ) -> Any:
+        """Generates an instance of the JSON Schema `schema` (a mapping or JSON text) and returns
+        it parsed. Raises ValueError when the generation stopped before the JSON was complete
+        (max_new_tokens, a full context or a stop sequence): the text is then a valid prefix."""
+        keywords = generation_keywords(locals())
+        keywords["json_schema"] = schema
+        chunks: list[str] = []
+        result = self._run(prompt, lambda text, _info: chunks.append(text), keywords)
+        text = "".join(chunks)
+        if result.stop_reason != StopReason.EOS:
+            raise ValueError(f"generation stopped ({result.stop_reason.name}) before the JSON was complete: {text!r}")
+        return json.loads(text)
+
     def stream(
         self, prompt: Optional[str], *, capacity: int = 16,
         preset: Optional[Preset] = None, temperature: Optional[float] = None, top_k: Optional[int] = None,
@@ -178,6 +203,7 @@ class Context:
         seed: Optional[int] = None, max_new_tokens: int = 256, stop: Stop = None,
         stop_tokens: Optional[Sequence[int]] = None, logit_bias: Optional[Mapping[int, float]] = None,
         ignore_eos: bool = False, add_bos: bool = True, parse_special: bool = False,
+        grammar: Optional[str] = None, json_schema: Schema = None,
     ) -> Iterator[str]:
         """A generator of the text, chunk by chunk, as a thread of the library produces it
         (pull API: bitnet_stream_next; `capacity` chunks may wait in its queue). No progress=:
@@ -217,6 +243,7 @@ class Context:
         seed: Optional[int] = None, max_new_tokens: int = 256, stop: Stop = None,
         stop_tokens: Optional[Sequence[int]] = None, logit_bias: Optional[Mapping[int, float]] = None,
         ignore_eos: bool = False, add_bos: bool = True, parse_special: bool = False,
+        grammar: Optional[str] = None, json_schema: Schema = None,
     ) -> AsyncIterator[str]:
         """As :meth:`stream`, for asyncio: each wait runs in the loop's default executor,
         so the event loop keeps running. Cancelling the consuming task (or aclose()) cancels
@@ -258,6 +285,7 @@ class Context:
         seed: Optional[int] = None, max_new_tokens: int = 256, stop: Stop = None,
         stop_tokens: Optional[Sequence[int]] = None, logit_bias: Optional[Mapping[int, float]] = None,
         ignore_eos: bool = False, add_bos: bool = True, parse_special: bool = False,
+        grammar: Optional[str] = None, json_schema: Schema = None,
         progress: Optional[PromptProgress] = None,
     ) -> GenerationResult:
         """Push mode: calls ``callback(text, info)`` with each chunk, on this thread.
@@ -334,6 +362,7 @@ class Context:
         seed: Optional[int] = None, max_new_tokens: int = 256, stop: Stop = None,
         stop_tokens: Optional[Sequence[int]] = None, logit_bias: Optional[Mapping[int, float]] = None,
         ignore_eos: bool = False, add_bos: bool = True, parse_special: bool = True,
+        grammar: Optional[str] = None, json_schema: Schema = None,
         progress: Optional[PromptProgress] = None,
     ) -> str:
         """The assistant's reply to `messages` ({'role', 'content'} dicts or pairs), rendered
