@@ -101,9 +101,8 @@ struct GenerationOptions: ParsableArguments {
             throw ValidationError("--grammar-file and --json-schema are mutually exclusive")
         }
         guard let path = grammarFile ?? jsonSchema else { return nil }
-        guard let text = String(validating: try readAll(path), as: UTF8.self) else {
-            throw ValidationError("\(path) is not valid UTF-8")
-        }
+        // The same reading and UTF-8 rule as every other text input (byte offset on failure).
+        let text = try validatedText(try readInput(path), source: inputName(path))
         do {
             return grammarFile != nil ? try Grammar(gbnf: text) : try Grammar(jsonSchema: text)
         } catch {
