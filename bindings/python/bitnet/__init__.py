@@ -13,6 +13,8 @@ was written for.
 
 from __future__ import annotations
 
+from typing import Optional
+
 from ._lib import ABI_VERSION, LM_HEAD_AS_STORED, LM_HEAD_AUTO, LM_HEAD_Q8_0, lib as _cdll
 from .context import Context
 from .errors import (
@@ -33,18 +35,20 @@ from .errors import (
 from .model import Model, ModelInfoView
 from .results import Action, ChunkInfo, GenerationResult, Stats, StopReason
 from .aio import astream
+from ._params import Schema
 
 
-def validate_grammar(grammar: "str | None" = None, json_schema: "dict | str | None" = None) -> None:
+def validate_grammar(grammar: Optional[str] = None, json_schema: Schema = None) -> None:
     """Checks a GBNF grammar or a JSON Schema (exactly one) without generating; raises
     InvalidArgumentError with the line:column or JSON pointer of the problem."""
     import json
 
+    from ._params import encode_text
     from .errors import check
 
     schema = json_schema if json_schema is None or isinstance(json_schema, str) else json.dumps(json_schema)
-    check(_cdll.bitnet_grammar_validate(grammar.encode("utf-8") if grammar is not None else None,
-                                        schema.encode("utf-8") if schema is not None else None))
+    check(_cdll.bitnet_grammar_validate(encode_text(grammar, "grammar") if grammar is not None else None,
+                                        encode_text(schema, "json_schema") if schema is not None else None))
 
 
 def version() -> str:
