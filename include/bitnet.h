@@ -1052,8 +1052,9 @@ BITNET_API void bitnet_stream_free(bitnet_stream *stream);
  * 262144 and 4194304 elements once repetitions are expanded. While
  * generating, a path nested deeper than 2048 rules is a dead end, and a
  * grammar so ambiguous that more than 8192 parses are alive at once fails the
- * call with BITNET_E_UNSUPPORTED. Cached masks and parse tables are bounded
- * (64 MiB of masks, 32768 states) and flushed when full.
+ * call with BITNET_E_UNSUPPORTED, as does one token's mask needing more than
+ * 131072 parse states. Cached masks and parse tables are bounded (64 MiB of
+ * masks, 32768 states) and flushed between tokens when full.
  */
 
 /**

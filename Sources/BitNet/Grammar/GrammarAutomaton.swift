@@ -194,6 +194,10 @@ final class GrammarAutomaton {
     private func state(set: Int32, pending: UInt32) -> Int32 {
         let key = UInt64(UInt32(bitPattern: set)) << 26 | UInt64(pending)
         if let existing = stateIndex[key] { return existing }
+        guard stateSet.count < GrammarLimits.maxStatesPerOperation else {
+            fail("more than \(GrammarLimits.maxStatesPerOperation) parse states at once (the grammar is too large to match against the vocabulary)")
+            return Self.dead
+        }
         let id = Int32(stateSet.count)
         stateSet.append(set)
         statePending.append(pending)

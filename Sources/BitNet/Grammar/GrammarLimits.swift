@@ -24,6 +24,9 @@ public enum GrammarLimits {
     public static let maxClosureSteps = 1 << 20
     /// Matcher states kept before its caches are flushed (each has a 1 KiB transition table).
     public static let maxCachedStates = 1 << 15
+    /// States one operation (one token's mask: a walk of the whole vocabulary) may create
+    /// before the caches can be flushed; more fails the generation instead of growing (128 MiB).
+    public static let maxStatesPerOperation = 1 << 17
     /// Bytes of token masks cached per generation before the cache is flushed.
     public static let maxMaskCacheBytes = 64 << 20
 }

@@ -128,6 +128,68 @@ struct GrammarBenchmarkTests {
     }
 }
 
+extension GrammarBenchmarkTests {
+    /// On a real model (BITNET_GRAMMAR_BENCH_MODEL, e.g. the 2B4T-shaped one from
+    /// `make_model.py --preset 2b4t`): per step, the decode (eval of one token)
+    /// and the same logits sampled by a chain with and without the grammar.
+    @Test func grammarStageNextToTheDecodeStep() throws {
+        guard let path = getenv("BITNET_GRAMMAR_BENCH_MODEL").map({ String(cString: $0) }) else { return }
+        let clock = ContinuousClock()
+        let model = try Model.load(path: path)
+        var options = ContextOptions()
+        options.contextLength = 512
+        options.threads = 2
+        let context = try Context(model: model, options: options)
+        let tokenizer = try #require(model.tokenizer)
+        let stop = [tokenizer.eos, tokenizer.eot].compactMap { $0 }
+        let grammar = try Grammar(jsonSchema: Self.schema)
+        let chains: [(String, SamplingParams)] = [
+            ("temperature 0.8, top-k 40, top-p 0.95", SamplingParams(temperature: 0.8, topK: 40, topP: 0.95, seed: 3)),
+            ("temperature 1.0 only (draw, then check)", SamplingParams(temperature: 1.0, topK: 0, topP: 1, seed: 3)),
+            ("greedy", SamplingParams.fast),
+        ]
+        for (label, sampling) in chains {
+            context.reset()
+            try tokenizer.encode("Customer record as JSON:", addBOS: true).withUnsafeBufferPointer { try context.eval($0) }
+            var constrained = try SamplerChain(sampling), plain = try SamplerChain(sampling)
+            constrained.constrain(to: grammar, tokenizer: tokenizer, stopTokens: stop)
+            var decode: [Double] = [], withGrammar: [Double] = [], without: [Double] = []
+            var text: [UInt8] = []
+            for _ in 0..<96 {
+                let logits = try #require(context.logits(row: -1))
+                var a = Array(logits), b = Array(logits)
+                var t0 = clock.now
+                let token = try constrained.sample(logits: &a).token
+                if stop.contains(token) { break }
+                try constrained.advanceGrammar(past: token)
+                withGrammar.append(Self.milliseconds(clock.now - t0))
+                t0 = clock.now
+                _ = try plain.sample(logits: &b)
+                without.append(Self.milliseconds(clock.now - t0))
+                t0 = clock.now
+                try [token].withUnsafeBufferPointer { try context.eval($0) }
+                decode.append(Self.milliseconds(clock.now - t0))
+                text += tokenizer.piece(token)!
+                if try constrained.grammarIsComplete() { break }
+            }
+            func summary(_ values: [Double]) -> String {
+                let sorted = values.sorted()
+                let mean = values.reduce(0, +) / Double(values.count)
+                return "mean \(mean) median \(sorted[sorted.count / 2]) p95 \(sorted[sorted.count * 95 / 100]) max \(sorted.last!)"
+            }
+            let extra = zip(withGrammar, without).map { $0 - $1 }
+            print("[\(label)] \(decode.count) tokens")
+            print("  decode step ms: \(summary(decode))")
+            print("  sampling without grammar ms: \(summary(without))")
+            print("  sampling with grammar ms: \(summary(withGrammar))")
+            print("  grammar stage (difference) ms: \(summary(extra))")
+            let counters = constrained.grammar!.engine.counters
+            print("  masks computed \(counters.masksComputed), cache hits \(counters.maskCacheHits), tokens checked \(counters.tokensChecked)")
+            print("  text: \(String(decoding: text.prefix(200), as: UTF8.self).debugDescription)")
+        }
+    }
+}
+
 enum Environment {
     static func flag(_ name: String) -> Bool {
         guard let value = getenv(name) else { return false }

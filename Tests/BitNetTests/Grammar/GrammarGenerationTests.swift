@@ -77,6 +77,38 @@ import Testing
         try Self.expectArgmaxOfAllowed(grammar, prompt: "And God said", tokens: tokens)
     }
 
+    /// Logit bias, penalties, top-k/top-p, temperature and stop sequences all still apply.
+    @Test func composesWithTheOtherStagesAndStopSequences() throws {
+        let grammar = try Grammar(gbnf: #"root ::= [a-z]+ (" " [a-z]+){2,30} "." "#)
+        var reasons = Set<StopReason>()
+        for seed in UInt64(1)...4 {
+            let context = try Self.context()
+            let tokenizer = try #require(context.model.tokenizer)
+            // Ban every token containing an "e": the text must do without.
+            let bans = (0..<Int32(tokenizer.vocabularySize)).filter { tokenizer.piece($0)?.contains(UInt8(ascii: "e")) == true }
+                .map { LogitBias(token: $0, bias: -.infinity) }
+            let sampling = SamplingParams(temperature: 0.9, topK: 20, topP: 0.9, repetitionPenalty: 1.3, repeatLastN: 16,
+                                          seed: seed, logitBias: bans)
+            let params = GenerationParams(sampling: sampling, maxNewTokens: 120, stopSequences: [" and "], grammar: grammar)
+            let generator = try Generator(context: context, prompt: .text("And it came to pass"), params: params)
+            var text: [UInt8] = []
+            try context.exclusive { () throws(BitNetError) in
+                while let chunk = try generator.next() { text += chunk.text }
+            }
+            let stats = generator.stats
+            reasons.insert(stats.stopReason)
+            #expect(!text.contains(UInt8(ascii: "e")))
+            let matcher = GrammarMatcher(grammar)
+            #expect(try matcher.accept(text), "\(String(decoding: text, as: UTF8.self))")
+            switch stats.stopReason {
+            case .endOfText: #expect(matcher.isAccepting)
+            case .stopSequence: #expect(stats.stopIndex == 0)
+            default: #expect(stats.stopReason == .maxTokens)
+            }
+        }
+        #expect(reasons.contains(.endOfText) && reasons.contains(.stopSequence), "\(reasons)")
+    }
+
     @Test func cutShortTheTextIsAValidPrefix() throws {
         let grammar = try Grammar(gbnf: #"root ::= "Lord" (" " [a-z]+){20}"#)
         let (tokens, text, stats) = try Self.run(grammar, prompt: "Praise the", maxNewTokens: 6)

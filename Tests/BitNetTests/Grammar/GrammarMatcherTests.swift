@@ -139,6 +139,22 @@ import Testing
         #expect(failed)
     }
 
+    @Test func oneOperationCannotGrowTheTablesWithoutBound() throws {
+        // 131,072 distinct positions fed in a single call: no flush point in between.
+        let matcher = GrammarMatcher(try Grammar(gbnf: "root ::= \"a\"{65536} \"b\"{65536} \"c\"*"))
+        let text = String(repeating: "a", count: 65536) + String(repeating: "b", count: 65536)
+        do {
+            _ = try matcher.accept(text)
+            Issue.record("no error")
+        } catch {
+            #expect(error.status == .unsupported && error.message.contains("parse states"), "\(error.message)")
+        }
+        // Byte by byte, the tables are flushed between calls and the text is fine.
+        let stepwise = GrammarMatcher(try Grammar(gbnf: "root ::= \"a\"{65536} \"b\"{65536} \"c\"*"))
+        for byte in text.utf8 { #expect(try stepwise.accept([byte])) }
+        #expect(stepwise.isAccepting)
+    }
+
     @Test func longInputsReuseStates() throws {
         // Repetition sits in tail position: 10k characters in 10k+ states at most, and a bounded stack.
         let matcher = GrammarMatcher(try Grammar(gbnf: "root ::= ([a-z] | \" \")* \".\""))
