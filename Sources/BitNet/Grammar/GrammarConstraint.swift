@@ -20,8 +20,7 @@ struct GrammarConstraint: Sendable {
 
     init(grammar: Grammar, tokenizer: Tokenizer, stopTokens: some Sequence<Int32>) {
         engine = GrammarTokenEngine(grammar: grammar, tokenizer: tokenizer, stopTokens: stopTokens)
-        // The engine is not shared yet: no lock needed, but take it for uniformity.
-        let initial = (try? engine.withLock { $0.initialCursor })!
+        let initial = engine.withLockNoThrow { $0.initialCursor }
         cursor = initial
         start = initial
     }

@@ -53,6 +53,10 @@ final class GrammarTokenEngine: @unchecked Sendable {
         try mutex.withLock { _ throws(BitNetError) -> R in try body(self) }
     }
 
+    func withLockNoThrow<R>(_ body: (GrammarTokenEngine) -> R) -> R {
+        mutex.withLock { _ in body(self) }
+    }
+
     // MARK: - Under the lock
 
     var initialCursor: GrammarCursor {
