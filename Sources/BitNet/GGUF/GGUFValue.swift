@@ -256,23 +256,7 @@ public enum GGUFArray: Sendable, Equatable {
 }
 
 /// A string as a quoted literal with control characters escaped, so token
-/// strings like "\n" stay readable in summaries.
+/// strings like "\n" stay readable in summaries (other control characters as \xNN).
 func quoted(_ s: String) -> String {
-    var out = "\""
-    for scalar in s.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if scalar.value < 0x20 || scalar.value == 0x7F {
-                out += "\\x" + String(scalar.value, radix: 16)
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-    }
-    return out + "\""
+    doubleQuoted(s) { "\\x" + String($0, radix: 16) }
 }
