@@ -158,13 +158,18 @@ final class ForwardPass {
         }
         if isInterrupted() { throw BitNetError(.cancelled, "interrupted") }
 
+        // Every wanted row's logits in one pass over the LM head (rows of
+        // `normed` are free now).
+        var inputs: [UnsafePointer<Float>] = [], outputs: [UnsafeMutablePointer<Float>] = []
         for (s, segment) in segments.enumerated() {
             for (out, i) in segment.logitRows.enumerated() {
-                FloatOps.rmsNorm(x.row(firstRow[s] + i), weight: weights.outputNorm, eps: hp.rmsEps,
-                                 into: normed.row(0), count: embd)
-                weights.logits(of: normed.row(0), into: segment.logits + out * hp.nVocab, pool: pool, kernels: kernels)
+                let row = normed.row(inputs.count)
+                FloatOps.rmsNorm(x.row(firstRow[s] + i), weight: weights.outputNorm, eps: hp.rmsEps, into: row, count: embd)
+                inputs.append(UnsafePointer(row))
+                outputs.append(segment.logits + out * hp.nVocab)
             }
         }
+        weights.logits(of: inputs, into: outputs, pool: pool, kernels: kernels)
     }
 
     /// out[t] = W · activations[t] for every (W, out) pair and the tokens held,
