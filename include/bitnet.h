@@ -166,6 +166,8 @@ BITNET_API int32_t bitnet_set_log_callback(bitnet_log_fn fn, void *user_data, in
 typedef struct bitnet_model bitnet_model;
 /** An inference context: KV cache, scratch buffers, threads. One thread at a time. */
 typedef struct bitnet_context bitnet_context;
+/** A group of contexts of one model whose evaluations share forward passes (batched decoding). */
+typedef struct bitnet_batch bitnet_batch;
 
 /* ======================================================================== */
 /* Models                                                                    */
@@ -387,6 +389,16 @@ typedef struct bitnet_context_params {
     int32_t prefix_cache_auto;   /**< non-zero: store every generation prompt in the prefix cache, not only warmed ones (default 0) */
     int32_t overflow_policy;     /**< BITNET_OVERFLOW_STOP (default) or BITNET_OVERFLOW_SHIFT; also applies to bitnet_context_eval */
     int32_t n_keep;              /**< tokens a shift never drops (default 4), >= 0 */
+    /**
+     * NULL (default): the context runs alone on its own n_threads threads.
+     * A batch of the same model: the context's evaluations run in the batch's
+     * shared steps (see bitnet_batch_new); n_threads and the prefix-cache
+     * fields above are then ignored (the batch's own are used) and prompts are
+     * read at most the batch's prompt_chunk tokens at a time. The batch must
+     * outlive the context's use of it (the context keeps it alive: freeing the
+     * batch handle first is allowed).
+     */
+    bitnet_batch *batch;
 } bitnet_context_params;
 
 /** Fills *params with the defaults above. NULL is ignored. Any thread. */
@@ -404,11 +416,13 @@ BITNET_API int32_t bitnet_kv_bytes_estimate(const bitnet_model *model, const bit
 
 /**
  * Creates a context for `model`: allocates the KV cache (n_ctx tokens),
- * scratch memory and the worker threads. The model must outlive the context.
+ * scratch memory and the worker threads (none with a batch: its steps do the
+ * work). The model must outlive the context.
  * On success *out receives the context (free it with bitnet_context_free).
  * Errors: BITNET_E_INVALID_ARGUMENT (NULL model/out, bad params, a
- * vocab_only model), BITNET_E_OUT_OF_MEMORY (n_ctx too large for this
- * machine; the message says how many bytes were needed). Any thread.
+ * vocab_only model, a batch of another model), BITNET_E_OUT_OF_MEMORY (n_ctx
+ * too large for this machine; the message says how many bytes were needed),
+ * BITNET_E_BUSY (the batch already holds max_sequences contexts). Any thread.
  */
 BITNET_API int32_t bitnet_context_new(const bitnet_model *model, const bitnet_context_params *params,
                                       bitnet_context **out);
@@ -491,6 +505,86 @@ BITNET_API int32_t bitnet_context_interrupt(bitnet_context *ctx);
  * nothing to drop), BITNET_E_BUSY.
  */
 BITNET_API int32_t bitnet_context_shift(bitnet_context *ctx, int32_t *n_dropped);
+
+/* ======================================================================== */
+/* Batched decoding                                                          */
+/* ======================================================================== */
+
+/*
+ * Decoding reads every weight once per step, so it is limited by memory
+ * bandwidth: several sequences' next tokens cost little more than one when
+ * they share a pass over the weights. A batch does that for the contexts
+ * created with it (bitnet_context_params.batch): whatever they evaluate
+ * concurrently — generations (bitnet_generate, streams, push callbacks with
+ * pause/cancel), bitnet_context_eval, prompts — is coalesced into one forward
+ * pass per step on the batch's threads (continuous batching). Callers do not
+ * change how they generate.
+ *
+ * Threading rules: each context is still used by one thread at a time (as
+ * always); different contexts of a batch are meant to be driven from
+ * different threads at once (a thread per sequence, or a stream per
+ * sequence). A context that evaluates waits for the next step; a step runs
+ * every pending decode token plus prompt chunks of at most prompt_chunk
+ * tokens, so a newcomer's prompt is read between the others' decode steps.
+ * A sequence that pauses, finishes, is cancelled or interrupted stops
+ * submitting and the others go on without it (they wait for it at most ~2 ms
+ * once). bitnet_context_interrupt on a batched context takes effect between
+ * steps. Driving two contexts of one batch from ONE thread in turn works but
+ * gains nothing (each call waits for its own step).
+ *
+ * Determinism: a sequence's logits do not depend on what shares its steps,
+ * so it generates exactly the tokens it generates alone with the same seed.
+ *
+ * Memory: each context keeps its own KV cache; the batch holds the scratch
+ * of one step (max_sequences + prompt_chunk rows) and the prefix cache shared
+ * by its contexts (a common system prompt is evaluated once for all).
+ */
+
+typedef struct bitnet_batch_params {
+    uint32_t size;               /**< sizeof(bitnet_batch_params); set by bitnet_batch_params_init */
+    int32_t max_sequences;       /**< most contexts in the batch at once, 1..256; default 8 */
+    int32_t n_threads;           /**< threads of the batch's steps (its own included); 0 (default) = one per online CPU */
+    int32_t prompt_chunk;        /**< most prompt tokens of one sequence per step, 1..512; default 16 */
+    uint64_t prefix_cache_bytes; /**< budget of the prefix cache the contexts share; default 64 MiB, 0 disables it */
+    int32_t prefix_eviction;     /**< BITNET_EVICT_LRU (default) or BITNET_EVICT_FIFO */
+} bitnet_batch_params;
+
+/** Fills *params with the defaults above. NULL is ignored. Any thread. */
+BITNET_API void bitnet_batch_params_init(bitnet_batch_params *params);
+
+/**
+ * Creates a batch for `model` (params NULL: defaults) and starts its step
+ * thread and workers. Contexts join it through bitnet_context_params.batch;
+ * more than max_sequences contexts fail with BITNET_E_BUSY. On success *out
+ * receives the batch (free it with bitnet_batch_free). Errors:
+ * BITNET_E_INVALID_ARGUMENT (NULL model/out, a field out of range, a
+ * vocab_only model), BITNET_E_OUT_OF_MEMORY. Any thread.
+ */
+BITNET_API int32_t bitnet_batch_new(const bitnet_model *model, const bitnet_batch_params *params,
+                                    bitnet_batch **out);
+
+/**
+ * Releases the caller's handle. Contexts created with the batch keep it
+ * alive until the last of them is freed; then its threads are joined. NULL
+ * is ignored. Any thread.
+ */
+BITNET_API void bitnet_batch_free(bitnet_batch *batch);
+
+typedef struct bitnet_batch_stats {
+    uint32_t size;              /**< set to sizeof(bitnet_batch_stats) before the call */
+    int32_t n_sequences;        /**< contexts in the batch now */
+    uint64_t n_steps;           /**< forward passes run */
+    uint64_t n_tokens;          /**< tokens evaluated in them (decode and prompt) */
+    double mean_batch_size;     /**< sequences per step, on average */
+    double tokens_per_second;   /**< n_tokens per second of step time */
+    int32_t n_last_step;        /**< sequences in the most recent step */
+} bitnet_batch_stats;
+
+/**
+ * Fills *stats (only the first stats->size bytes; size is set to what was
+ * written). Errors: BITNET_E_INVALID_ARGUMENT (NULL, size < 4). Any thread.
+ */
+BITNET_API int32_t bitnet_batch_stats_get(const bitnet_batch *batch, bitnet_batch_stats *stats);
 
 /* ======================================================================== */
 /* Prefix cache, statistics, saved state                                     */

@@ -6,7 +6,8 @@ private func defaultContextParams() -> bitnet_context_params {
                           n_threads: 0, kv_type: Int32(BITNET_KV_F16), logits_all: 0,
                           prefix_cache_bytes: UInt64(ContextOptions().prefixCacheBytes),
                           prefix_eviction: Int32(BITNET_EVICT_LRU), prefix_cache_auto: 0,
-                          overflow_policy: Int32(BITNET_OVERFLOW_STOP), n_keep: Int32(ContextOptions().keepOnShift))
+                          overflow_policy: Int32(BITNET_OVERFLOW_STOP), n_keep: Int32(ContextOptions().keepOnShift),
+                          batch: nil)
 }
 
 /// The caller's params (NULL: defaults) as checked ContextOptions.
@@ -35,6 +36,7 @@ private func contextOptions(_ params: UnsafePointer<bitnet_context_params>?,
     options.prefixCacheAuto = p.prefix_cache_auto != 0
     options.overflowPolicy = overflow
     options.keepOnShift = Int(p.n_keep)
+    if let batch = p.batch { options.batch = Handle<Batch>.borrow(batch) }
     return options
 }
 

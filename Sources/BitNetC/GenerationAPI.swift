@@ -187,6 +187,7 @@ private func drive(_ generator: Generator, progress: ((Int, Int) -> Bool)?, fn: 
                 continue
             case Int32(BITNET_PAUSE):
                 PausedGenerations.store(generator)
+                generator.context.willIdle()  // a batch's steps go on without it
                 writeResult(generator.stats, to: result)
                 return Status.paused.rawValue
             default:

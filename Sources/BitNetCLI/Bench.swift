@@ -74,6 +74,9 @@ struct Bench: ParsableCommand {
     @Option(help: "Context depths for generation tests, comma-separated list: tokens evaluated (untimed) before the timed ones, like llama-bench's -d; a test at depth D > 0 is named tgN@dD.")
     var depth = CountList([0])
 
+    @Option(help: "Concurrent sequences for batched generation tests, comma-separated list: S contexts in one batch, each on its own thread, each generating -n tokens after a 16-token prompt (like llama-batched-bench -npl). The row tgN×S gives the aggregate t/s; per-stream t/s and the mean batch size follow the table.")
+    var sequences = CountList([])
+
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
@@ -87,6 +90,10 @@ struct Bench: ParsableCommand {
         /// Generation tests: the generated tokens and the depth they started at.
         var generated = 0
         var depth = 0
+        /// Batched tests: concurrent sequences, each one's rate, sequences per step.
+        var sequences = 1
+        var perStream: [Double] = []
+        var meanBatchSize: [Double] = []
     }
 
     /// The memory floor beside the measurement: how fast could decode go if
@@ -165,6 +172,23 @@ struct Bench: ParsableCommand {
                                       firstTokenMilliseconds: nil, generated: count, depth: depth))
             }
             }
+            for count in sequences.values where count > 0 {
+                for generatedCount in n.values where generatedCount > 0 {
+                    let test = BatchedGenerationTest(model: loaded, threads: threadCount, kvType: options.kvType,
+                                                     promptLength: 16, generated: generatedCount)
+                    var result = Result(name: "tg\(generatedCount)×\(count)", threads: threadCount, speeds: [],
+                                        firstTokenMilliseconds: nil, generated: generatedCount, depth: 16)
+                    result.sequences = count
+                    for repetition in 0..<repetitions {
+                        let outcome = try test.run(sequences: count, vocabulary: vocab, seed: UInt64(repetition) &* 7919)
+                        result = Result(name: result.name, threads: threadCount, speeds: result.speeds + [outcome.aggregate],
+                                        firstTokenMilliseconds: nil, generated: generatedCount, depth: 16,
+                                        sequences: count, perStream: result.perStream + [outcome.perStream],
+                                        meanBatchSize: result.meanBatchSize + [outcome.meanBatchSize])
+                    }
+                    results.append(result)
+                }
+            }
             if longestGeneration > 0, !noProbe, let weights = loaded.weights {
                 let pool = try ThreadPool(threadCount: threadCount)
                 let gbps = try BandwidthProbe.readGigabytesPerSecond(pool: pool)
@@ -186,6 +210,10 @@ struct Bench: ParsableCommand {
             if result.generated > 0, let floor = floors.first(where: { $0.threads == result.threads }) {
                 entry += ",\"depth\":\(result.depth),\"bytes_per_token\":\(floor.bytesPerToken(result)),"
                     + "\"floor_tps\":\(floor.tokensPerSecond(result))"
+            }
+            if result.sequences > 1 || !result.perStream.isEmpty {
+                entry += ",\"sequences\":\(result.sequences),\"per_stream_tps\":\(meanAndDeviation(result.perStream).0),"
+                    + "\"mean_batch_size\":\(meanAndDeviation(result.meanBatchSize).0)"
             }
             if let ttft = result.firstTokenMilliseconds {
                 let (mean, sd) = meanAndDeviation(ttft)
@@ -226,8 +254,12 @@ struct Bench: ParsableCommand {
             }
             print(row)
         }
+        for result in results where !result.perStream.isEmpty {
+            print("  \(result.name) (\(result.threads) threads): \(format(meanAndDeviation(result.perStream).0)) t/s per stream, "
+                  + "\(format(meanAndDeviation(result.meanBatchSize).0)) sequences per step on average")
+        }
         for floor in floors {
-            let generation = results.filter { $0.threads == floor.threads && $0.name.hasPrefix("tg") }
+            let generation = results.filter { $0.threads == floor.threads && $0.name.hasPrefix("tg") && $0.perStream.isEmpty }
             guard !generation.isEmpty else { continue }
             print("memory read \(format(floor.gbps)) GB/s (\(floor.threads) threads), \(format(Double(floor.bytesPerToken) / 1e6)) MB "
                   + "of weights per token, \(format(Double(floor.kvBytesPerPosition) / 1e3)) KB of KV per position before it:")

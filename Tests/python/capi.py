@@ -37,6 +37,7 @@ class ContextParams(ctypes.Structure):
         ("prefix_cache_auto", ctypes.c_int32),
         ("overflow_policy", ctypes.c_int32),
         ("n_keep", ctypes.c_int32),
+        ("batch", ctypes.c_void_p),
     ]
 
 

@@ -95,6 +95,9 @@ inline std::string chat_template(const bitnet_model *model,
 struct StreamDeleter {
     void operator()(bitnet_stream *s) const noexcept { bitnet_stream_free(s); }
 };
+struct BatchDeleter {
+    void operator()(bitnet_batch *b) const noexcept { bitnet_batch_free(b); }
+};
 
 }  // namespace detail
 
@@ -111,6 +114,16 @@ struct ModelParams : bitnet_model_params {
 /// bitnet_context_params with its defaults (n_ctx, n_batch, n_threads, kv_type, ...).
 struct ContextParams : bitnet_context_params {
     ContextParams() noexcept : bitnet_context_params() { bitnet_context_params_init(this); }
+};
+
+/// bitnet_batch_params with its defaults (max_sequences 8, prompt_chunk 16, ...).
+struct BatchParams : bitnet_batch_params {
+    BatchParams() noexcept : bitnet_batch_params() { bitnet_batch_params_init(this); }
+};
+
+/// bitnet_batch_stats, size preset.
+struct BatchStats : bitnet_batch_stats {
+    BatchStats() noexcept : bitnet_batch_stats() { size = sizeof(bitnet_batch_stats); }
 };
 
 /// bitnet_generation_params with its defaults, plus owned stop sequences / stop tokens.
@@ -213,6 +226,31 @@ private:
     std::unique_ptr<bitnet_model, detail::ModelDeleter> handle_;
 };
 
+// MARK: - Batch
+
+/// Contexts of one model whose generations share forward passes: create each
+/// Context with the batch and drive them from their own threads (or streams)
+/// as usual. The contexts keep the batch running, so it may be destroyed first.
+class Batch {
+public:
+    explicit Batch(const Model &model, const BatchParams &params = BatchParams()) {
+        bitnet_batch *raw = nullptr;
+        detail::check(bitnet_batch_new(model.get(), &params, &raw));
+        handle_.reset(raw);
+    }
+
+    bitnet_batch *get() const noexcept { return handle_.get(); }
+
+    BatchStats stats() const {
+        BatchStats stats;
+        detail::check(bitnet_batch_stats_get(get(), &stats));
+        return stats;
+    }
+
+private:
+    std::unique_ptr<bitnet_batch, detail::BatchDeleter> handle_;
+};
+
 // MARK: - Stream (pull mode)
 
 /// A generation running on a library thread; take its chunks with next().
@@ -257,6 +295,14 @@ class Context {
 public:
     /// The model must outlive the context (moving the Model object is fine).
     explicit Context(const Model &model, const ContextParams &params = ContextParams()) : model_(model.get()) {
+        bitnet_context *raw = nullptr;
+        detail::check(bitnet_context_new(model.get(), &params, &raw));
+        handle_.reset(raw);
+    }
+
+    /// A context whose evaluations run in `batch`'s shared steps (params.batch is set from it).
+    Context(const Model &model, const Batch &batch, ContextParams params = ContextParams()) : model_(model.get()) {
+        params.batch = batch.get();
         bitnet_context *raw = nullptr;
         detail::check(bitnet_context_new(model.get(), &params, &raw));
         handle_.reset(raw);

@@ -9,6 +9,7 @@
 #include <iostream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <unistd.h>
 
 static int failures = 0;
@@ -88,6 +89,34 @@ int main(int argc, char **argv) {
         while (auto chunk = stream.next()) pulled += *chunk;
         CHECK(pulled == expected);
         CHECK(stream.result().n_generated == 24);
+    }
+
+    // Batch: two contexts on their own threads share steps and each gets the solo text.
+    {
+        bitnet::BatchParams bp;
+        bp.max_sequences = 2;
+        bitnet::Batch batch(model, bp);
+        std::string texts[2];
+        std::thread threads[2];
+        for (int i = 0; i < 2; ++i) {
+            threads[i] = std::thread([&, i] {
+                bitnet::Context member(model, batch, small_context());
+                texts[i] = member.generate(kPrompt, greedy);
+            });
+        }
+        for (auto &t : threads) t.join();
+        CHECK(texts[0] == expected && texts[1] == expected);
+        bitnet::BatchStats stats = batch.stats();
+        CHECK(stats.n_steps > 0 && stats.n_sequences == 0);
+        bool refused = false;
+        try {
+            bitnet::BatchParams bad;
+            bad.max_sequences = 0;
+            bitnet::Batch invalid(model, bad);
+        } catch (const bitnet::Error &e) {
+            refused = e.status() == BITNET_E_INVALID_ARGUMENT;
+        }
+        CHECK(refused);
     }
 
     // Push: pause after every chunk, resume until done: the same text.

@@ -19,6 +19,7 @@ ffi.cdef [[
 typedef struct bitnet_model bitnet_model;
 typedef struct bitnet_context bitnet_context;
 typedef struct bitnet_stream bitnet_stream;
+typedef struct bitnet_batch bitnet_batch;
 typedef void (*bitnet_log_fn)(int32_t level, const char *message, void *user_data);
 typedef int32_t (*bitnet_progress_fn)(float progress, void *user_data);
 typedef int32_t (*bitnet_prompt_progress_fn)(size_t done, size_t total, void *user_data);
@@ -43,7 +44,18 @@ typedef struct bitnet_context_params {
     uint32_t size; uint32_t n_ctx; uint32_t n_batch; int32_t n_threads; int32_t kv_type; int32_t logits_all;
     uint64_t prefix_cache_bytes; int32_t prefix_eviction; int32_t prefix_cache_auto; int32_t overflow_policy;
     int32_t n_keep;
+    bitnet_batch *batch;
 } bitnet_context_params;
+
+typedef struct bitnet_batch_params {
+    uint32_t size; int32_t max_sequences; int32_t n_threads; int32_t prompt_chunk;
+    uint64_t prefix_cache_bytes; int32_t prefix_eviction;
+} bitnet_batch_params;
+
+typedef struct bitnet_batch_stats {
+    uint32_t size; int32_t n_sequences; uint64_t n_steps; uint64_t n_tokens;
+    double mean_batch_size; double tokens_per_second; int32_t n_last_step;
+} bitnet_batch_stats;
 
 typedef struct bitnet_context_stats {
     uint32_t size; uint32_t n_ctx; uint32_t n_past; int32_t kv_type; uint64_t kv_bytes_per_token;
@@ -98,6 +110,10 @@ void bitnet_context_params_init(bitnet_context_params *params);
 int32_t bitnet_kv_bytes_estimate(const bitnet_model *model, const bitnet_context_params *params, size_t *bytes);
 int32_t bitnet_context_new(const bitnet_model *model, const bitnet_context_params *params, bitnet_context **out);
 void bitnet_context_free(bitnet_context *ctx);
+void bitnet_batch_params_init(bitnet_batch_params *params);
+int32_t bitnet_batch_new(const bitnet_model *model, const bitnet_batch_params *params, bitnet_batch **out);
+void bitnet_batch_free(bitnet_batch *batch);
+int32_t bitnet_batch_stats_get(const bitnet_batch *batch, bitnet_batch_stats *stats);
 int32_t bitnet_context_eval(bitnet_context *ctx, const int32_t *tokens, size_t n);
 const float *bitnet_context_logits(const bitnet_context *ctx);
 const float *bitnet_context_logits_ith(const bitnet_context *ctx, int32_t i);
@@ -215,6 +231,8 @@ end
 local MODEL_FIELDS = field_set { "use_mmap", "use_mlock", "vocab_only", "validate_only" }
 local CONTEXT_FIELDS = field_set { "n_ctx", "n_batch", "n_threads", "kv_type", "logits_all",
   "prefix_cache_bytes", "prefix_eviction", "prefix_cache_auto", "overflow_policy", "n_keep" }
+local BATCH_FIELDS = field_set { "max_sequences", "n_threads", "prompt_chunk", "prefix_cache_bytes",
+  "prefix_eviction" }
 local GENERATION_FIELDS = field_set { "temperature", "top_k", "top_p", "min_p", "typical_p",
   "repetition_penalty", "repeat_last_n", "presence_penalty", "frequency_penalty", "seed",
   "max_new_tokens", "ignore_eos", "add_bos", "parse_special" }
@@ -290,16 +308,59 @@ function Model:chat_template(messages, template_name)
   end, 1024)
 end
 
+-- MARK: Batch
+
+local Batch = {}
+Batch.__index = Batch
+
+--- bitnet.Batch(model [, { max_sequences = 8, n_threads = 0, prompt_chunk = 16, ... }]):
+--- contexts created with { batch = b } share its forward passes (batched decoding).
+function bitnet.Batch(model, options)
+  local params = ffi.new("bitnet_batch_params")
+  lib.bitnet_batch_params_init(params)
+  apply_fields(params, options, BATCH_FIELDS)
+  local out = ffi.new("bitnet_batch*[1]")
+  check(lib.bitnet_batch_new(model:ptr(), params, out))
+  return setmetatable({ handle = ffi.gc(out[0], lib.bitnet_batch_free) }, Batch)
+end
+
+function Batch:ptr()
+  if self.handle == nil then error("bitnet: the batch is freed", 3) end
+  return self.handle
+end
+
+--- Releases this handle; contexts created with the batch keep it running. Idempotent.
+function Batch:free()
+  if self.handle ~= nil then
+    lib.bitnet_batch_free(ffi.gc(self.handle, nil))
+    self.handle = nil
+  end
+end
+
+--- { n_sequences, n_steps, n_tokens, mean_batch_size, tokens_per_second, n_last_step }
+function Batch:stats()
+  local s = ffi.new("bitnet_batch_stats")
+  s.size = ffi.sizeof("bitnet_batch_stats")
+  check(lib.bitnet_batch_stats_get(self:ptr(), s))
+  return { n_sequences = s.n_sequences, n_steps = tonumber(s.n_steps), n_tokens = tonumber(s.n_tokens),
+           mean_batch_size = s.mean_batch_size, tokens_per_second = s.tokens_per_second,
+           n_last_step = s.n_last_step }
+end
+
 -- MARK: Context
 
 local Context = {}
 Context.__index = Context
 
---- bitnet.Context(model [, { n_ctx = ..., n_threads = ..., kv_type = ..., ... }])
+--- bitnet.Context(model [, { n_ctx = ..., n_threads = ..., kv_type = ..., batch = <bitnet.Batch>, ... }])
 function bitnet.Context(model, options)
   local params = ffi.new("bitnet_context_params")
   lib.bitnet_context_params_init(params)
-  apply_fields(params, options, CONTEXT_FIELDS)
+  local plain = {}
+  for key, value in pairs(options or {}) do
+    if key == "batch" then params.batch = value:ptr() else plain[key] = value end
+  end
+  apply_fields(params, plain, CONTEXT_FIELDS)
   local out = ffi.new("bitnet_context*[1]")
   check(lib.bitnet_context_new(model:ptr(), params, out))
   local model_handle = model.handle

@@ -137,6 +137,26 @@ for _ = 1, 200 do bitnet.Context(bitnet.Model(path), { n_ctx = 64, n_threads = 1
 collectgarbage()
 collectgarbage()
 
+-- A batch: its contexts generate exactly what a context alone does (driven in turn from
+-- one Lua thread here, which works but gains nothing; threads are the C API's job).
+do
+  local m = bitnet.Model(path)
+  local batch = bitnet.Batch(m, { max_sequences = 2, n_threads = 1 })
+  local alone = bitnet.Context(m, { n_ctx = 64, n_threads = 1 })
+  local member = bitnet.Context(m, { n_ctx = 64, batch = batch })
+  local opts = { max_new_tokens = 8, temperature = 0, ignore_eos = true }
+  check(member:generate("Hello", opts) == alone:generate("Hello", opts), "batched context = alone")
+  local stats = batch:stats()
+  check(stats.n_sequences == 1 and stats.n_steps > 0, "batch stats")
+  local ok = pcall(bitnet.Batch, m, { max_sequences = 0 })
+  check(not ok, "max_sequences 0 refused")
+  batch:free()
+  check(member:generate("Hello", opts) == alone:generate("Hello", opts), "the context keeps its batch")
+  member:free()
+  alone:free()
+  m:free()
+end
+
 if failures > 0 then
   io.stderr:write(failures .. " check(s) failed\n")
   os.exit(1)

@@ -7,15 +7,10 @@ extension Context {
     func reusePrefixCache(_ prompt: [Int32], holding held: Int) -> Int {
         let limit = prompt.count - 1
         guard prefixCache.isEnabled, held < limit else { return held }
-        guard let (entry, length) = prefixCache.longestMatch(prompt, limit: limit), length > held else {
-            prefixCache.statistics.misses += 1
-            return held
-        }
-        prefixCache.markUsed(entry)
+        guard let (entry, length) = prefixCache.reuse(prompt, limit: limit, held: held,
+                                                      layout: PrefixCache.Layout(cache)) else { return held }
         cache.restore(snapshot: entry.snapshot, storedCount: entry.tokens.count, positions: held..<length)
         sequence.append(prompt[held..<length], logitRows: 0)
-        prefixCache.statistics.hits += 1
-        prefixCache.statistics.tokensReused += length - held
         return length
     }
 

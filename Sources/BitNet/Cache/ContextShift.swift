@@ -66,16 +66,16 @@ extension Context {
             throw .invalidArgument("cannot drop \(discard) tokens after the first \(keep) of \(count)")
         }
         let kvDim = cache.kvDim
-        let scratch = try Memory.allocate(bytes: 2 * kvDim * MemoryLayout<Float>.size + forward.rope.headDim * 4,
+        let scratch = try Memory.allocate(bytes: 2 * kvDim * MemoryLayout<Float>.size + rope.headDim * 4,
                                           what: "shift scratch").assumingMemoryBound(to: Float.self)
         defer { free(scratch) }
         let k = scratch, v = scratch + kvDim, table = scratch + 2 * kvDim
-        forward.rope.fillTable(position: -discard, into: table)
+        rope.fillTable(position: -discard, into: table)
         // Position by position (all layers each) keeps q8's ring bookkeeping, shared by the layers, consistent.
         for source in (keep + discard)..<count {
             for layer in 0..<cache.layers {
                 cache.load(layer: layer, position: source, keys: k, values: v)
-                forward.rope.apply(k, heads: cache.heads, table: table)
+                rope.apply(k, heads: cache.heads, table: table)
                 cache.store(layer: layer, position: source - discard, keys: k, values: v)
             }
         }

@@ -24,18 +24,39 @@ public struct PrefixCacheStatistics: Sendable, Equatable {
 }
 
 /// Stored prefixes: token ids plus a KVCache snapshot of their positions,
-/// within a byte budget. Owned by one Context (used under its `exclusive`).
-final class PrefixCache {
+/// within a byte budget. Owned by one Context, or shared by the contexts of a
+/// `Batch` (their threads call in at the same time): every method takes the
+/// lock, and an entry handed out stays valid after an eviction because the
+/// caller's reference keeps its snapshot alive.
+final class PrefixCache: @unchecked Sendable {
+    /// What a snapshot's bytes mean: contexts sharing a cache may differ in
+    /// KV type, and a snapshot is only restored into a cache of its layout.
+    struct Layout: Equatable {
+        let type: KVType
+        let layers: Int
+        let kvDim: Int
+        let recentWindow: Int
+
+        init(_ cache: KVCache) {
+            type = cache.type
+            layers = cache.layers
+            kvDim = cache.kvDim
+            recentWindow = cache.recentWindow
+        }
+    }
+
     final class Entry {
         let tokens: [Int32]
+        let layout: Layout
         let snapshot: UnsafeMutableRawPointer
         /// Snapshot plus token bytes: what the entry costs against the budget.
         let bytes: Int
         let inserted: UInt64
         var lastUsed: UInt64
 
-        init(tokens: [Int32], snapshot: UnsafeMutableRawPointer, bytes: Int, clock: UInt64) {
+        init(tokens: [Int32], layout: Layout, snapshot: UnsafeMutableRawPointer, bytes: Int, clock: UInt64) {
             self.tokens = tokens
+            self.layout = layout
             self.snapshot = snapshot
             self.bytes = bytes
             inserted = clock
@@ -47,14 +68,29 @@ final class PrefixCache {
 
     let budget: Int
     let policy: EvictionPolicy
-    private(set) var entries: [Entry] = []
+    private var entries: [Entry] = []
     private var clock: UInt64 = 0
-    var statistics = PrefixCacheStatistics()
+    private var counters = PrefixCacheStatistics()
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
 
     init(budget: Int, policy: EvictionPolicy) {
         self.budget = max(0, budget)
         self.policy = policy
+        pthread_mutex_init(mutex, nil)
     }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    private func locked<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body()
+    }
+
+    var statistics: PrefixCacheStatistics { locked { counters } }
 
     var isEnabled: Bool { budget > 0 }
 
@@ -63,11 +99,26 @@ final class PrefixCache {
         cache.snapshotBytes(count: count) + count * MemoryLayout<Int32>.size
     }
 
-    /// The entry sharing the longest token prefix with `prompt`, looking at no
-    /// more than `limit` tokens.
-    func longestMatch(_ prompt: [Int32], limit: Int) -> (entry: Entry, length: Int)? {
+    /// The entry of `layout` sharing the longest token prefix with `prompt`,
+    /// looking at no more than `limit` tokens. A match longer than `held` is
+    /// marked used and counted as a hit of `length - held` tokens; none is a miss.
+    func reuse(_ prompt: [Int32], limit: Int, held: Int, layout: Layout) -> (entry: Entry, length: Int)? {
+        locked {
+            guard let best = longestMatch(prompt, limit: limit, layout: layout), best.length > held else {
+                counters.misses += 1
+                return nil
+            }
+            clock += 1
+            best.entry.lastUsed = clock
+            counters.hits += 1
+            counters.tokensReused += best.length - held
+            return best
+        }
+    }
+
+    private func longestMatch(_ prompt: [Int32], limit: Int, layout: Layout) -> (entry: Entry, length: Int)? {
         var best: (entry: Entry, length: Int)?
-        for entry in entries {
+        for entry in entries where entry.layout == layout {
             let bound = min(limit, entry.tokens.count)
             var n = 0
             while n < bound, entry.tokens[n] == prompt[n] { n += 1 }
@@ -76,17 +127,16 @@ final class PrefixCache {
         return best
     }
 
-    /// Records a reuse of `entry` (what LRU orders by).
-    func markUsed(_ entry: Entry) {
-        clock += 1
-        entry.lastUsed = clock
-    }
-
     /// Stores the first `tokens.count` positions of `cache` under `tokens`,
     /// evicting by policy until it fits. An identical entry is only marked used.
     func store(tokens: [Int32], from cache: KVCache) throws(BitNetError) {
+        try locked { () throws(BitNetError) in try storeLocked(tokens: tokens, from: cache) }
+    }
+
+    private func storeLocked(tokens: [Int32], from cache: KVCache) throws(BitNetError) {
         clock += 1
-        if let existing = entries.first(where: { $0.tokens == tokens }) {
+        let layout = Layout(cache)
+        if let existing = entries.first(where: { $0.tokens == tokens && $0.layout == layout }) {
             existing.lastUsed = clock
             return
         }
@@ -94,16 +144,16 @@ final class PrefixCache {
         guard bytes <= budget else {
             throw .invalidArgument("a prefix of \(tokens.count) tokens needs \(bytes) bytes; prefix_cache_bytes is \(budget)")
         }
-        while statistics.bytes + bytes > budget, let victim = victimIndex() {
-            statistics.bytes -= entries[victim].bytes
+        while counters.bytes + bytes > budget, let victim = victimIndex() {
+            counters.bytes -= entries[victim].bytes
             entries.remove(at: victim)
-            statistics.evictions += 1
+            counters.evictions += 1
         }
         let snapshot = try Memory.allocate(bytes: cache.snapshotBytes(count: tokens.count), what: "prefix cache entry")
         cache.writeSnapshot(count: tokens.count, to: snapshot)
-        entries.append(Entry(tokens: tokens, snapshot: snapshot, bytes: bytes, clock: clock))
-        statistics.bytes += bytes
-        statistics.entries = entries.count
+        entries.append(Entry(tokens: tokens, layout: layout, snapshot: snapshot, bytes: bytes, clock: clock))
+        counters.bytes += bytes
+        counters.entries = entries.count
     }
 
     private func victimIndex() -> Int? {
@@ -114,8 +164,10 @@ final class PrefixCache {
     }
 
     func removeAll() {
-        entries.removeAll()
-        statistics.bytes = 0
-        statistics.entries = 0
+        locked {
+            entries.removeAll()
+            counters.bytes = 0
+            counters.entries = 0
+        }
     }
 }

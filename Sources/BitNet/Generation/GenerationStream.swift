@@ -133,6 +133,9 @@ public final class GenerationStream: @unchecked Sendable {
             lock()
             snapshot = generator.stats
             maxTokensAhead = max(maxTokensAhead, chunk.generatedCount - deliveredTokens)
+            if queue.count - head >= capacity && !isCancelled() {
+                generator.context.willIdle()  // a batch's steps go on without this paused sequence
+            }
             while queue.count - head >= capacity && !isCancelled() { pthread_cond_wait(roomFreed, mutex) }
             if isCancelled() {
                 unlock()

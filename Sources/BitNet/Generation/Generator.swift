@@ -230,6 +230,7 @@ public final class Generator: @unchecked Sendable {
         guard !isFinished else { return nil }
         isFinished = true
         stats.stopReason = reason
+        context.willIdle()
         guard reason != .cancelled && reason != .none else { return nil }
         var tail = stops.feed(detokenizer.flush().utf8)
         if let matched = tail.matchedStop {

@@ -25,6 +25,11 @@ public struct ContextOptions: Sendable {
     public var allLogits: Bool = false
     /// The int8 and dense kernels to run; tests compare sets within one process.
     public var kernels: KernelSet = .selected
+    /// The batch whose steps evaluate this context (nil: alone, on its own
+    /// threads). A batched context uses the batch's threads, kernels and
+    /// prefix cache instead of `threads`, `kernels` and the prefix-cache
+    /// options here, and reads prompts `batch.options.promptChunk` tokens at a time.
+    public var batch: Batch?
 
     public init() {}
 
@@ -54,7 +59,15 @@ public final class Context: @unchecked Sendable {
     let cache: KVCache
     let prefixCache: PrefixCache
     let pool: ThreadPool
-    let forward: ForwardPass
+    let rope: RoPE
+    /// Who runs the forward pass: the context itself, or its batch's steps.
+    private enum Evaluator {
+        case alone(ForwardPass)
+        case batched(Batch)
+    }
+    private let evaluator: Evaluator
+    /// Most tokens one forward pass of this context takes.
+    private let chunkSize: Int
 
     /// The tokens the cache holds, their exact prefix and the logit rows:
     /// changed only through `TokenSequence`'s edits.
@@ -65,7 +78,8 @@ public final class Context: @unchecked Sendable {
     /// that it is saved and restored with the context's state.
     public var stateExtra: [UInt64] = []
     public var count: Int { sequence.count }
-    public var threadCount: Int { pool.threadCount }
+    public var threadCount: Int { batch?.scheduler.threadCount ?? pool.threadCount }
+    public var batch: Batch? { options.batch }
 
     /// Logits of the positions the last `eval` kept: [logitRows][nVocab].
     /// Manually allocated so the pointer handed to C stays stable.
@@ -84,15 +98,35 @@ public final class Context: @unchecked Sendable {
         options.threads = min(options.threads, 256)
         self.model = model
         self.weights = weights
-        self.options = options
         capacity = options.contextLength
         guard options.keepOnShift >= 0 else { throw .invalidArgument("n_keep must not be negative") }
+        if let batch = options.batch {
+            guard batch.model === model else {
+                throw .invalidArgument("the batch belongs to another model; a batch's contexts share one model")
+            }
+            options.batchSize = min(options.batchSize, batch.options.promptChunk)
+        }
+        self.options = options
+        chunkSize = options.batchSize
+        rope = RoPE(model: hp)
         cache = try KVCache(layers: hp.nLayer, capacity: capacity, heads: hp.nHeadKV, headDim: hp.headDim,
                             type: options.kvType, batch: options.batchSize)
-        prefixCache = PrefixCache(budget: options.prefixCacheBytes, policy: options.prefixEviction)
-        pool = try ThreadPool(threadCount: options.threads)
-        forward = try ForwardPass(hparams: hp, weights: weights, cache: cache, pool: pool,
-                                  batchSize: options.batchSize, kernels: options.kernels)
+        if let batch = options.batch {
+            prefixCache = batch.prefixCache
+            pool = try ThreadPool(threadCount: 1)  // no workers: the batch's steps do the work
+            try batch.join()
+            evaluator = .batched(batch)
+        } else {
+            prefixCache = PrefixCache(budget: options.prefixCacheBytes, policy: options.prefixEviction)
+            pool = try ThreadPool(threadCount: options.threads)
+            evaluator = .alone(try ForwardPass(hparams: hp, weights: weights, pool: pool,
+                                               batchSize: options.batchSize, kernels: options.kernels))
+        }
+    }
+
+    deinit {
+        free(logitsStorage)
+        if case .batched(let batch) = evaluator { batch.leave(ObjectIdentifier(self)) }
     }
 
     // MARK: - Exclusive use
@@ -109,8 +143,18 @@ public final class Context: @unchecked Sendable {
         return try body()
     }
 
-    /// Asks the running call to stop; honoured between layers. Any thread.
-    public func interrupt() { interruptRequested.store(true, ordering: .relaxed) }
+    /// Asks the running call to stop; honoured between layers (batched:
+    /// between steps). Any thread.
+    public func interrupt() {
+        interruptRequested.store(true, ordering: .relaxed)
+        if case .batched(let batch) = evaluator { batch.scheduler.wake() }
+    }
+
+    /// This context will not evaluate for a while (its generation paused or
+    /// ended): its batch's next step need not wait for it. No effect alone.
+    public func willIdle() {
+        if case .batched(let batch) = evaluator { batch.scheduler.forget(ObjectIdentifier(self)) }
+    }
 
     var isInterrupted: Bool { interruptRequested.load(ordering: .relaxed) }
 
@@ -134,13 +178,19 @@ public final class Context: @unchecked Sendable {
         let start = tokens.count
         var done = 0
         while done < newTokens.count {
-            let n = min(options.batchSize, newTokens.count - done)
-            let batch = UnsafeBufferPointer(rebasing: newTokens[done..<(done + n)])
+            let n = min(chunkSize, newTokens.count - done)
             let isLast = done + n == newTokens.count
             let firstLogitRow = keepAll ? 0 : (isLast ? n - 1 : n)
+            let segment = SequenceSegment(cache: cache, tokens: UnsafeBufferPointer(rebasing: newTokens[done..<(done + n)]),
+                                          startPosition: start + done, logitRows: firstLogitRow..<n,
+                                          logits: logits + (keepAll ? done * vocab : 0))
             do {
-                try forward.run(tokens: batch, startPosition: start + done, logitRows: firstLogitRow..<n,
-                                logits: logits + (keepAll ? done * vocab : 0), isInterrupted: { self.isInterrupted })
+                switch evaluator {
+                case .alone(let forward):
+                    try forward.run([segment], isInterrupted: { self.isInterrupted })
+                case .batched(let batch):
+                    try batch.scheduler.evaluate(segment, for: ObjectIdentifier(self), isInterrupted: { self.isInterrupted })
+                }
             } catch {
                 sequence.dropLogits()
                 throw error
@@ -170,8 +220,6 @@ public final class Context: @unchecked Sendable {
         logitsCapacity = floats
         return storage
     }
-
-    deinit { free(logitsStorage) }
 
     /// Logits of row `index` of the last eval (negative counts from the end),
     /// nVocab floats; nil when that row was not kept. Valid until the next
@@ -224,7 +272,7 @@ public final class Context: @unchecked Sendable {
             // reported per batch; eval would split the same way. With
             // allLogits and no progress callback, one eval keeps every row.
             let oneCall = options.allLogits && progress == nil
-            let end = oneCall ? total : min(done + max(1, options.batchSize), total)
+            let end = oneCall ? total : min(done + chunkSize, total)
             try prompt[done..<end].withUnsafeBufferPointer { (slice) throws(BitNetError) in try eval(slice) }
             done = end
             if let progress, !progress(done, total) { throw BitNetError(.cancelled, "cancelled by the prompt progress callback") }

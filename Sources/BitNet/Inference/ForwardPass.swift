@@ -2,7 +2,9 @@
 import Glibc
 #endif
 
-/// The BitNet b1.58 network applied to a batch of consecutive tokens.
+/// The BitNet b1.58 network applied to a batch of rows: consecutive tokens of
+/// one sequence (a prompt, a decode step) or of several (a batched step, each
+/// sequence with its own KV cache; see `SequenceSegment`).
 ///
 /// Per layer (docs/ARCHITECTURE.md §4.1 "The forward pass"):
 ///   n = rms(x)·attn_norm;  q,k,v = BitLinear(n);  RoPE(q, k);  cache k, v
@@ -17,8 +19,8 @@ import Glibc
 final class ForwardPass {
     let hp: HyperParameters
     let weights: ModelWeights
-    let cache: KVCache
     let pool: ThreadPool
+    /// Most rows one `run` evaluates (the scratch is sized for it).
     let batchSize: Int
     let kernels: KernelSet
     let rope: RoPE
@@ -39,15 +41,14 @@ final class ForwardPass {
     private let ffActivations: QuantizedActivations    // int8 input of ffn_down
     private let attnOutActivations: QuantizedActivations  // int8 input of attn_output (embdActivations unless qDim ≠ embd)
 
-    init(hparams hp: HyperParameters, weights: ModelWeights, cache: KVCache, pool: ThreadPool,
+    init(hparams hp: HyperParameters, weights: ModelWeights, pool: ThreadPool,
          batchSize: Int, kernels: KernelSet) throws(BitNetError) {
         self.hp = hp
         self.weights = weights
-        self.cache = cache
         self.pool = pool
         self.batchSize = batchSize
         self.kernels = kernels
-        rope = RoPE(headDim: hp.headDim, theta: Double(hp.ropeTheta), style: hp.architecture?.ropeStyle ?? .neox)
+        rope = RoPE(model: hp)
         let embd = hp.nEmbd, ff = hp.nFF, kvDim = hp.nHeadKV * hp.headDim, qDim = hp.qDim
         x = try Buffer(batchSize, embd)
         normed = try Buffer(batchSize, max(embd, ff, qDim))
@@ -68,16 +69,37 @@ final class ForwardPass {
             : try QuantizedActivations(cols: qDim, capacity: batchSize, groupColumns: group)
     }
 
-    /// Runs `tokens` at positions `startPosition...`, writing the logits of
-    /// batch rows `logitRows` to `logits` (row-major, nVocab each).
-    func run(tokens: UnsafeBufferPointer<Int32>, startPosition: Int, logitRows: Range<Int>,
+    /// Runs `tokens` at positions `startPosition...` of the sequence `cache`
+    /// holds, writing the logits of batch rows `logitRows` to `logits`
+    /// (row-major, nVocab each).
+    func run(tokens: UnsafeBufferPointer<Int32>, startPosition: Int, cache: KVCache, logitRows: Range<Int>,
              logits: UnsafeMutablePointer<Float>, isInterrupted: () -> Bool) throws(BitNetError) {
-        let n = tokens.count
-        let embd = hp.nEmbd
-        for (i, token) in tokens.enumerated() {
-            weights.embedding(token: Int(token), into: x.row(i))
+        try run([SequenceSegment(cache: cache, tokens: tokens, startPosition: startPosition,
+                                 logitRows: logitRows, logits: logits)], isInterrupted: isInterrupted)
+    }
+
+    /// Runs every segment's tokens in one pass over the weights: the rows of
+    /// all segments are stacked for the projections, and each segment attends
+    /// to its own cache. A row's numbers never depend on the other rows (every
+    /// per-row operation is independent and the kernels compute each row the
+    /// same way whatever the row count), so a sequence gets the same logits
+    /// alone or batched with others.
+    func run(_ segments: [SequenceSegment], isInterrupted: () -> Bool) throws(BitNetError) {
+        var n = 0
+        var firstRow: [Int] = []
+        for segment in segments {
+            firstRow.append(n)
+            n += segment.tokens.count
         }
-        for i in 0..<n { rope.fillTable(position: startPosition + i, into: ropeTable.row(i)) }
+        precondition(n <= batchSize, "forward pass: \(n) rows exceed the scratch for \(batchSize)")
+        guard n > 0 else { return }
+        let embd = hp.nEmbd
+        for (s, segment) in segments.enumerated() {
+            for (i, token) in segment.tokens.enumerated() {
+                weights.embedding(token: Int(token), into: x.row(firstRow[s] + i))
+                rope.fillTable(position: segment.startPosition + i, into: ropeTable.row(firstRow[s] + i))
+            }
+        }
 
         for layer in 0..<hp.nLayer {
             if isInterrupted() { throw BitNetError(.cancelled, "interrupted") }
@@ -93,12 +115,18 @@ final class ForwardPass {
                     normalizeHeads(k.row(i), kNorm, heads: hp.nHeadKV)
                 }
             }
-            for i in 0..<n {
-                rope.apply(q.row(i), heads: hp.nHead, table: ropeTable.row(i))
-                rope.apply(k.row(i), heads: hp.nHeadKV, table: ropeTable.row(i))
-                cache.store(layer: layer, position: startPosition + i, keys: k.row(i), values: v.row(i))
+            for (s, segment) in segments.enumerated() {
+                for i in firstRow[s]..<(firstRow[s] + segment.tokens.count) {
+                    rope.apply(q.row(i), heads: hp.nHead, table: ropeTable.row(i))
+                    rope.apply(k.row(i), heads: hp.nHeadKV, table: ropeTable.row(i))
+                    segment.cache.store(layer: layer, position: segment.startPosition + i - firstRow[s],
+                                        keys: k.row(i), values: v.row(i))
+                }
+                attentionTiles.attend(cache: segment.cache, layer: layer, startPosition: segment.startPosition,
+                                      count: segment.tokens.count,
+                                      queries: q.row(firstRow[s]), queryStride: q.width,
+                                      output: attention.row(firstRow[s]), outputStride: attention.width, pool: pool)
             }
-            attend(layer: layer, startPosition: startPosition, count: n)
             if let subNorm = w.attnSubNorm {
                 normalize(attention, subNorm, columns: hp.qDim, count: n)
                 attnOutActivations.quantize(normed.base, tokens: n, stride: normed.width)
@@ -130,11 +158,18 @@ final class ForwardPass {
         }
         if isInterrupted() { throw BitNetError(.cancelled, "interrupted") }
 
-        for (out, i) in logitRows.enumerated() {
-            FloatOps.rmsNorm(x.row(i), weight: weights.outputNorm, eps: hp.rmsEps,
-                             into: normed.row(0), count: embd)
-            weights.logits(of: normed.row(0), into: logits + out * hp.nVocab, pool: pool, kernels: kernels)
+        // Every wanted row's logits in one pass over the LM head (rows of
+        // `normed` are free now).
+        var inputs: [UnsafePointer<Float>] = [], outputs: [UnsafeMutablePointer<Float>] = []
+        for (s, segment) in segments.enumerated() {
+            for (out, i) in segment.logitRows.enumerated() {
+                let row = normed.row(inputs.count)
+                FloatOps.rmsNorm(x.row(firstRow[s] + i), weight: weights.outputNorm, eps: hp.rmsEps, into: row, count: embd)
+                inputs.append(UnsafePointer(row))
+                outputs.append(segment.logits + out * hp.nVocab)
+            }
         }
+        weights.logits(of: inputs, into: outputs, pool: pool, kernels: kernels)
     }
 
     /// out[t] = W · activations[t] for every (W, out) pair and the tokens held,
@@ -163,15 +198,18 @@ final class ForwardPass {
             FloatOps.rmsNorm(head, weight: weight, eps: hp.rmsEps, into: head, count: hp.headDim)
         }
     }
+}
 
-    /// attention[i] for every batch row and head, split across threads. Decode
-    /// (one row) takes the same tiled path as a prompt, so a position's
-    /// numbers never depend on how the tokens were batched.
-    private func attend(layer: Int, startPosition: Int, count n: Int) {
-        attentionTiles.attend(cache: cache, layer: layer, startPosition: startPosition, count: n,
-                              queries: q.base, queryStride: q.width,
-                              output: attention.base, outputStride: attention.width, pool: pool)
-    }
+/// One sequence's rows in a forward pass: `tokens` at positions
+/// `startPosition...` of the sequence whose keys and values `cache` holds.
+/// The logits of rows `logitRows` (indices into `tokens`) go to `logits`,
+/// nVocab floats per row, the first wanted row first.
+struct SequenceSegment {
+    let cache: KVCache
+    let tokens: UnsafeBufferPointer<Int32>
+    let startPosition: Int
+    let logitRows: Range<Int>
+    let logits: UnsafeMutablePointer<Float>
 }
 
 /// A row-major float matrix of scratch memory, 64-byte aligned.

@@ -170,4 +170,10 @@ public final class ModelWeights: @unchecked Sendable {
                 kernels: KernelSet = .selected) {
         lmHeadMatrix.multiply(x, into: out, pool: pool, kernels: kernels)
     }
+
+    /// The logits of several rows in one pass over the LM head (a batched step).
+    func logits(of xs: [UnsafePointer<Float>], into outs: [UnsafeMutablePointer<Float>], pool: ThreadPool,
+                kernels: KernelSet = .selected) {
+        lmHeadMatrix.multiply(xs, into: outs, pool: pool, kernels: kernels)
+    }
 }

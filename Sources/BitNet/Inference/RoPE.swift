@@ -20,6 +20,11 @@ public struct RoPE: Sendable {
         inverseFrequencies = (0..<half).map { pow(theta, -2.0 * Double($0) / Double(headDim)) }
     }
 
+    /// The rotation a model's file asks for (theta and pair style of its arch).
+    init(model hp: HyperParameters) {
+        self.init(headDim: hp.headDim, theta: Double(hp.ropeTheta), style: hp.architecture?.ropeStyle ?? .neox)
+    }
+
     /// Writes cos/sin of each pair's angle at `position` into `table`
     /// (`headDim` floats: half cosines, then half sines), shared by every head.
     public func fillTable(position: Int, into table: UnsafeMutablePointer<Float>) {

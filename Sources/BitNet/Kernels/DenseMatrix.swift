@@ -162,6 +162,50 @@ public struct DenseMatrix: @unchecked Sendable {
         }
     }
 
+    /// y_t = E · x_t for several inputs in one pass over E: each thread walks
+    /// its rows in blocks small enough to stay in cache and applies every
+    /// input to a block before the next, so E is read from memory once
+    /// instead of once per input (the LM head of a batched decode step).
+    /// Every output row is the single-input kernel's, bit for bit.
+    public func multiply(_ xs: [UnsafePointer<Float>], into ys: [UnsafeMutablePointer<Float>], pool: ThreadPool,
+                         kernels: KernelSet = .selected) {
+        precondition(xs.count == ys.count)
+        guard xs.count > 1 else {
+            if let x = xs.first { multiply(x, into: ys[0], pool: pool, kernels: kernels) }
+            return
+        }
+        let parts = Swift.min(pool.threadCount * 4, rows)
+        let blockRows = Swift.max(16, Self.cacheBlockBytes / Swift.max(1, rowBytes))
+        if layout == .q8_0Split {
+            withUnsafeTemporaryAllocation(of: Int16.self, capacity: cols * xs.count) { prepared in
+                let inputs = xs.indices.map { t in
+                    prepareQ8_0SplitInput(xs[t], into: prepared.baseAddress.unsafelyUnwrapped + t * cols)
+                }
+                pool.parallelFor(parts) { part in
+                    let range = (rows * part / parts)..<(rows * (part + 1) / parts)
+                    for block in stride(from: range.lowerBound, to: range.upperBound, by: blockRows) {
+                        let rowsOfBlock = block..<Swift.min(block + blockRows, range.upperBound)
+                        for t in inputs.indices {
+                            multiplyQ8_0Split(inputs[t], into: ys[t], rows: rowsOfBlock, kernels: kernels)
+                        }
+                    }
+                }
+            }
+            return
+        }
+        pool.parallelFor(parts) { part in
+            let range = (rows * part / parts)..<(rows * (part + 1) / parts)
+            for block in stride(from: range.lowerBound, to: range.upperBound, by: blockRows) {
+                let rowsOfBlock = block..<Swift.min(block + blockRows, range.upperBound)
+                for t in xs.indices { multiply(xs[t], into: ys[t], rows: rowsOfBlock, kernels: kernels) }
+            }
+        }
+    }
+
+    /// Bytes of rows a batched product applies every input to before moving
+    /// on: well inside a core's L2, so the block is read from memory once.
+    static let cacheBlockBytes = 96 << 10
+
     /// Dequantizes row r into `out` (`cols` floats): the embedding lookup,
     /// and the reference twin's definition of each storage type.
     public func row(_ r: Int, into out: UnsafeMutablePointer<Float>) {

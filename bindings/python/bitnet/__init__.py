@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ._lib import ABI_VERSION, LM_HEAD_AS_STORED, LM_HEAD_AUTO, LM_HEAD_Q8_0, lib as _cdll
+from .batch import Batch, BatchStats
 from .context import Context
 from .errors import (
     BitnetError,
@@ -67,7 +68,7 @@ def library_path() -> str:
 
 
 __all__ = [
-    "ABI_VERSION", "Action", "BitnetError", "BitnetIOError", "BitnetTimeoutError", "BufferTooSmallError",
+    "ABI_VERSION", "Action", "Batch", "BatchStats", "BitnetError", "BitnetIOError", "BitnetTimeoutError", "BufferTooSmallError",
     "BusyError", "CancelledError", "ChunkInfo", "Context", "ContextFullError", "FormatError",
     "GenerationResult", "InternalError", "InvalidArgumentError", "LM_HEAD_AS_STORED", "LM_HEAD_AUTO",
     "LM_HEAD_Q8_0", "Model", "ModelInfoView",

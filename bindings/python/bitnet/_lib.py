@@ -71,6 +71,30 @@ class ContextParams(ctypes.Structure):
         ("prefix_cache_auto", c_int32),
         ("overflow_policy", c_int32),
         ("n_keep", c_int32),
+        ("batch", c_void_p),  # bitnet_batch * or None
+    ]
+
+
+class BatchParams(ctypes.Structure):
+    _fields_ = [
+        ("size", c_uint32),
+        ("max_sequences", c_int32),
+        ("n_threads", c_int32),
+        ("prompt_chunk", c_int32),
+        ("prefix_cache_bytes", c_uint64),
+        ("prefix_eviction", c_int32),
+    ]
+
+
+class BatchStats(ctypes.Structure):
+    _fields_ = [
+        ("size", c_uint32),
+        ("n_sequences", c_int32),
+        ("n_steps", c_uint64),
+        ("n_tokens", c_uint64),
+        ("mean_batch_size", ctypes.c_double),
+        ("tokens_per_second", ctypes.c_double),
+        ("n_last_step", c_int32),
     ]
 
 
@@ -199,6 +223,11 @@ PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "bitnet_context_reset": (_i32, [_vp]),
     "bitnet_context_interrupt": (_i32, [_vp]),
     "bitnet_context_shift": (_i32, [_vp, _pi32]),
+    # batches
+    "bitnet_batch_params_init": (None, [POINTER(BatchParams)]),
+    "bitnet_batch_new": (_i32, [_vp, POINTER(BatchParams), POINTER(_vp)]),
+    "bitnet_batch_free": (None, [_vp]),
+    "bitnet_batch_stats_get": (_i32, [_vp, POINTER(BatchStats)]),
     # prefix cache, stats, state
     "bitnet_cache_warm": (_i32, [_vp, c_char_p]),
     "bitnet_cache_warm_tokens": (_i32, [_vp, _pi32, _sz]),

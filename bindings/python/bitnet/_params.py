@@ -23,7 +23,8 @@ OVERFLOW_POLICIES = {"stop": 0, "shift": 1}
 PRESETS = {"fast": 0, "balanced": 1, "quality": 2}
 
 
-def _enum(value: Any, names: Mapping[str, int], field: str) -> int:
+def enum_value(value: Any, names: Mapping[str, int], field: str) -> int:
+    """A C enum field from its lower-case name (or the number itself)."""
     if isinstance(value, str):
         try:
             return names[value.lower()]
@@ -77,16 +78,17 @@ def model_params(params: dict[str, Any]) -> tuple[ModelParams, list[Any], list[B
 def context_params(params: dict[str, Any]) -> ContextParams:
     """ContextParams from n_ctx, n_batch, n_threads, kv_type ('f16'|'f32'|'q8'), logits_all,
     prefix_cache_bytes, prefix_eviction ('lru'|'fifo'), prefix_cache_auto,
-    overflow_policy ('stop'|'shift'), n_keep."""
+    overflow_policy ('stop'|'shift'), n_keep. The `batch` keyword is handled by Context."""
     struct = ContextParams()
     lib.bitnet_context_params_init(ctypes.byref(struct))
     params = dict(params)
     enums = {"kv_type": KV_TYPES, "prefix_eviction": EVICTIONS, "overflow_policy": OVERFLOW_POLICIES}
+    params.pop("batch", None)  # a Batch object: Context sets the pointer itself
     for field, *_ in ContextParams._fields_[1:]:
         if field in params:
             value = params.pop(field)
             if field in enums:
-                value = _enum(value, enums[field], field)
+                value = enum_value(value, enums[field], field)
             _set_plain(struct, field, value)
     if params:
         raise _unknown("context", params)

@@ -18,6 +18,7 @@ from typing import Any, AsyncIterator, Callable, Iterable, Iterator, Mapping, Op
 from . import _params
 from ._params import Preset, PromptProgress, Schema, Stop, encode_prompt, encode_text, generation_keywords
 from ._lib import STREAM_FN, ContextStats, GenerationResult as _CResult, lib
+from .batch import Batch
 from .errors import check, error_for
 from .model import Message, Model
 from .results import Action, ChunkInfo, GenerationResult, Stats, StopReason
@@ -98,7 +99,9 @@ class Context:
 
     ``Context(model, n_ctx=0, n_batch=64, n_threads=0, kv_type='f16', logits_all=False,
     prefix_cache_bytes=64 MiB, prefix_eviction='lru', prefix_cache_auto=False,
-    overflow_policy='stop', n_keep=4)``. Use it as a context manager or call :meth:`close`.
+    overflow_policy='stop', n_keep=4, batch=None)``. Use it as a context manager or call :meth:`close`.
+    With ``batch=`` (a :class:`Batch` of the same model) its evaluations share the batch's
+    forward passes with the other contexts of that batch (drive each from its own thread).
 
     Generation keywords (of generate, stream, astream, run, chat) are the C field names of
     bitnet_generation_params: temperature (0 = greedy), top_k, top_p, min_p, typical_p,
@@ -110,11 +113,17 @@ class Context:
     the library's default (the 'balanced' preset) or the preset's value; seed=None is random.
     """
 
-    def __init__(self, model: Model, **params: Any):
+    def __init__(self, model: Model, *, batch: Optional["Batch"] = None, **params: Any):
         struct = _params.context_params(params)
+        if batch is not None:
+            if not isinstance(batch, Batch):
+                raise TypeError(f"batch must be a bitnet.Batch, not {type(batch).__name__}")
+            struct.batch = batch.handle
         handle = ctypes.c_void_p()
         check(lib.bitnet_context_new(model.handle, ctypes.byref(struct), ctypes.byref(handle)))
         self.model = model
+        #: The Batch whose steps evaluate this context, or None.
+        self.batch = batch
         self._handle: Optional[int] = handle.value
         self._finalizer = weakref.finalize(self, _free_context, handle.value, model)
         self._streams: "weakref.WeakSet[Any]" = weakref.WeakSet()  # live stream generators

@@ -39,7 +39,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Require `Authorization: Bearer KEY` on /v1/ routes.")
     var apiKey: String?
 
-    @Option(help: "Threads per slot (0 = the CPUs divided among the slots).")
+    @Option(help: "Threads that evaluate the model (0 = one per CPU); with --parallel > 1 the slots share them, batched.")
     var threads = 0
 
     @Option(help: "Largest request body in bytes; larger ones get 413.")
@@ -71,7 +71,15 @@ struct ServeCommand: AsyncParsableCommand {
             loaded = try Model.load(path: model)
             var options = ContextOptions()
             options.contextLength = ctx
-            options.threads = threads > 0 ? threads : max(1, ProcessInfo.processInfo.activeProcessorCount / parallel)
+            options.threads = threads
+            if parallel > 1 {
+                // The slots' generations share forward passes (continuous batching):
+                // N streams cost little more than one pass over the weights per step.
+                var batchOptions = BatchOptions()
+                batchOptions.maxSequences = parallel
+                batchOptions.threads = threads
+                options.batch = try Batch(model: loaded, options: batchOptions)
+            }
             for _ in 0..<parallel { contexts.append(try Context(model: loaded, options: options)) }
         } catch {
             throw ValidationError("\(model): \(error)")

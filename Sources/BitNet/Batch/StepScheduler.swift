@@ -1,0 +1,214 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The step loop of a `Batch`: contexts' threads submit segments (a decode
+/// token, a prompt chunk) and sleep; one thread gathers what is pending, runs
+/// it as one forward pass on the batch's pool and wakes the submitters.
+///
+/// Gathering: after a step, the sequences that took part usually come back
+/// within a sampling step's time, so the next step waits — at most
+/// `gatherWindow` — until each of them has submitted again; one that paused,
+/// finished or was cancelled costs the others that window once, then it is no
+/// longer expected. A context's interrupt withdraws its pending segment at once.
+///
+/// Selection: every pending single-token segment (decode), then prompt chunks
+/// in arrival order while rows remain. The rows are sized so that all members'
+/// decode tokens and one prompt chunk always fit.
+final class StepScheduler: @unchecked Sendable {
+    /// How long a step waits for the previous step's sequences to come back.
+    static let gatherWindow: Duration = .milliseconds(2)
+
+    final class Request {
+        let context: ObjectIdentifier
+        let segment: SequenceSegment
+        var isDone = false
+
+        init(context: ObjectIdentifier, segment: SequenceSegment) {
+            self.context = context
+            self.segment = segment
+        }
+    }
+
+    private let forward: ForwardPass
+    private let pool: ThreadPool
+    private let rows: Int
+
+    // Guarded by `mutex`.
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let workArrived: UnsafeMutablePointer<pthread_cond_t>  // the step thread waits
+    private let stepDone: UnsafeMutablePointer<pthread_cond_t>     // submitters wait
+    private var pending: [Request] = []
+    /// Sequences of the last step not yet back with new work.
+    private var expected: Set<ObjectIdentifier> = []
+    private var stopping = false
+    private var counters = BatchStatistics()
+    private var thread: pthread_t?
+    private let clock = ContinuousClock()
+
+    init(hparams: HyperParameters, weights: ModelWeights, threads: Int, rows: Int,
+         kernels: KernelSet) throws(BitNetError) {
+        pool = try ThreadPool(threadCount: threads)
+        forward = try ForwardPass(hparams: hparams, weights: weights, pool: pool, batchSize: rows, kernels: kernels)
+        self.rows = rows
+        mutex = .allocate(capacity: 1)
+        workArrived = .allocate(capacity: 1)
+        stepDone = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(workArrived, &attributes)
+        pthread_cond_init(stepDone, &attributes)
+        pthread_condattr_destroy(&attributes)
+
+        // The step thread holds no strong reference (deinit joins it first).
+        let argument = Unmanaged.passUnretained(self).toOpaque()
+        var handle = pthread_t()
+        let rc = pthread_create(&handle, nil, { argument in
+            guard let argument else { return nil }
+            Unmanaged<StepScheduler>.fromOpaque(argument)._withUnsafeGuaranteedRef { $0.loop() }
+            return nil
+        }, argument)
+        guard rc == 0 else {
+            destroySynchronization()
+            throw .outOfMemory("cannot start the batch's step thread (pthread_create: \(rc))")
+        }
+        thread = handle
+    }
+
+    deinit {
+        lock()
+        stopping = true
+        pthread_cond_broadcast(workArrived)
+        unlock()
+        if let thread { pthread_join(thread, nil) }
+        destroySynchronization()
+    }
+
+    private func destroySynchronization() {
+        pthread_cond_destroy(workArrived)
+        pthread_cond_destroy(stepDone)
+        pthread_mutex_destroy(mutex)
+        workArrived.deallocate()
+        stepDone.deallocate()
+        mutex.deallocate()
+    }
+
+    private func lock() { pthread_mutex_lock(mutex) }
+    private func unlock() { pthread_mutex_unlock(mutex) }
+
+    var threadCount: Int { pool.threadCount }
+
+    var statistics: BatchStatistics {
+        lock()
+        defer { unlock() }
+        return counters
+    }
+
+    // MARK: - Submitters
+
+    /// Runs `segment` in the next step that has room and returns when it is
+    /// done. Throws BITNET_E_CANCELLED when `isInterrupted` turns true while it
+    /// still waits (nothing of it was computed then).
+    func evaluate(_ segment: SequenceSegment, for context: ObjectIdentifier,
+                  isInterrupted: () -> Bool) throws(BitNetError) {
+        precondition(segment.tokens.count <= rows, "batch: a segment larger than a step")
+        let request = Request(context: context, segment: segment)
+        lock()
+        defer { unlock() }
+        if isInterrupted() { throw BitNetError(.cancelled, "interrupted") }
+        pending.append(request)
+        pthread_cond_signal(workArrived)
+        while !request.isDone {
+            if isInterrupted(), let index = pending.firstIndex(where: { $0 === request }) {
+                pending.remove(at: index)
+                expected.remove(context)
+                pthread_cond_signal(workArrived)
+                throw BitNetError(.cancelled, "interrupted")
+            }
+            pthread_cond_wait(stepDone, mutex)
+        }
+    }
+
+    /// Wakes submitters so they look at their interrupt flags.
+    func wake() {
+        lock()
+        pthread_cond_broadcast(stepDone)
+        unlock()
+    }
+
+    /// `context` will not submit for a while (paused, finished, gone): the
+    /// next step does not wait for it.
+    func forget(_ context: ObjectIdentifier) {
+        lock()
+        if expected.remove(context) != nil { pthread_cond_signal(workArrived) }
+        unlock()
+    }
+
+    // MARK: - The step thread
+
+    private func loop() {
+        lock()
+        while true {
+            while pending.isEmpty && !stopping { pthread_cond_wait(workArrived, mutex) }
+            if stopping { break }
+            gather()
+            let step = select()
+            unlock()
+            let started = clock.now
+            // Never interrupted midway: an interrupt of one sequence must not
+            // cost the others their step (it takes effect between steps).
+            try? forward.run(step.map(\.segment), isInterrupted: { false })
+            let elapsed = clock.now - started
+            lock()
+            for request in step { request.isDone = true }
+            expected = Set(step.map(\.context))
+            counters.steps += 1
+            counters.lastStepSequences = step.count
+            counters.segments += UInt64(step.count)
+            counters.tokens += UInt64(step.reduce(0) { $0 + $1.segment.tokens.count })
+            counters.busySeconds += Double(elapsed.components.seconds)
+                + Double(elapsed.components.attoseconds) * 1e-18
+            pthread_cond_broadcast(stepDone)
+        }
+        unlock()
+    }
+
+    /// Waits (lock held) until the last step's sequences have all submitted
+    /// again, or the gathering window has passed.
+    private func gather() {
+        let window = Self.gatherWindow.components
+        var deadline = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &deadline)
+        let nanoseconds = Int(deadline.tv_nsec) + Int(window.attoseconds / 1_000_000_000)
+        deadline.tv_sec += Int(window.seconds) + nanoseconds / 1_000_000_000
+        deadline.tv_nsec = nanoseconds % 1_000_000_000
+        while !stopping {
+            let waiting = expected.subtracting(pending.map(\.context))
+            if waiting.isEmpty { return }
+            if pthread_cond_timedwait(workArrived, mutex, &deadline) == ETIMEDOUT { return }
+        }
+    }
+
+    /// Takes this step's requests out of `pending` (lock held).
+    private func select() -> [Request] {
+        var step: [Request] = []
+        var used = 0
+        var rest: [Request] = []
+        for request in pending where request.segment.tokens.count == 1 {
+            step.append(request)
+            used += 1
+        }
+        for request in pending where request.segment.tokens.count > 1 {
+            if used + request.segment.tokens.count <= rows {
+                step.append(request)
+                used += request.segment.tokens.count
+            } else {
+                rest.append(request)
+            }
+        }
+        pending = rest
+        return step
+    }
+}
