@@ -63,6 +63,7 @@ typedef struct bitnet_generation_params {
     int32_t ignore_eos; int32_t add_bos; int32_t parse_special;
     bitnet_prompt_progress_fn progress; void *progress_user_data;
     const char *grammar; const char *json_schema;
+    const char *tools_json; const char *tool_choice; const char *tool_template;
 } bitnet_generation_params;
 
 typedef struct bitnet_token_info {
