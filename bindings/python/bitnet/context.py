@@ -21,6 +21,7 @@ from ._lib import STREAM_FN, ContextStats, GenerationResult as _CResult, lib
 from .errors import check, error_for
 from .model import Message, Model
 from .results import Action, ChunkInfo, GenerationResult, Stats, StopReason
+from .tools import Reply, ToolChoice, Tools, parse_tool_calls
 
 OK, PAUSED, DONE = 0, 1, 2
 E_CANCELLED, E_TIMEOUT, E_BUFFER_TOO_SMALL = -8, -10, -11
@@ -160,11 +161,17 @@ class Context:
         stop_tokens: Optional[Sequence[int]] = None, logit_bias: Optional[Mapping[int, float]] = None,
         ignore_eos: bool = False, add_bos: bool = True, parse_special: bool = False,
         grammar: Optional[str] = None, json_schema: Schema = None,
+        tools: Tools = None, tool_choice: ToolChoice = None, tool_template: Optional[str] = None,
         progress: Optional[PromptProgress] = None,
-    ) -> str:
+    ) -> Reply:
         """The text generated after `prompt` (None continues the context). Blocks until done.
-        The keywords are described in the class docstring."""
-        return self._collect(prompt, generation_keywords(locals()))
+        The keywords are described in the class docstring. With `tools`, the reply is text or
+        calls in `tool_template`'s format (None: the model's template; render the prompt
+        with the same one), parsed into the returned Reply's `tool_calls`."""
+        text = self._collect(prompt, generation_keywords(locals()))
+        if tools is None:
+            return Reply(text)
+        return parse_tool_calls(self.model.handle, text, tool_template)
 
     def _collect(self, prompt: Optional[str], keywords: Mapping[str, Any]) -> str:
         chunks: list[str] = []
@@ -363,13 +370,25 @@ class Context:
         stop_tokens: Optional[Sequence[int]] = None, logit_bias: Optional[Mapping[int, float]] = None,
         ignore_eos: bool = False, add_bos: bool = True, parse_special: bool = True,
         grammar: Optional[str] = None, json_schema: Schema = None,
+        tools: Tools = None, tool_choice: ToolChoice = None,
         progress: Optional[PromptProgress] = None,
-    ) -> str:
+    ) -> Reply:
         """The assistant's reply to `messages` ({'role', 'content'} dicts or pairs), rendered
-        with the model's chat template (or `template`: 'bitnet' / 'llama3'). The rendered
-        prompt holds control-token text, hence parse_special=True by default."""
+        with the model's chat template (or `template`: 'bitnet' / 'llama3' / 'chatml'). The
+        rendered prompt holds control-token text, hence parse_special=True by default.
+
+        `tools` (OpenAI's shape) are described to the model the template family's way and
+        the reply is constrained to text or calls of them with valid arguments (`tool_choice`:
+        'auto' (default), 'required', 'none', or {'type': 'function', 'function': {'name': ...}});
+        the calls are in the returned Reply's `tool_calls`. Messages may hold earlier calls
+        ('tool_calls', e.g. ToolCall objects) and results (role 'tool')."""
         keywords = generation_keywords(locals())
-        return self._collect(self.model.apply_chat_template(messages, template=template, add_assistant=True), keywords)
+        keywords["tool_template"] = template
+        prompt = self.model.apply_chat_template(messages, template=template, add_assistant=True, tools=tools)
+        text = self._collect(prompt, keywords)
+        if tools is None:
+            return Reply(text)
+        return parse_tool_calls(self.model.handle, text, template)
 
     def tokenize(self, text: str, *, add_bos: bool = True, parse_special: bool = False) -> list[int]:
         return self.model.tokenize(text, add_bos=add_bos, parse_special=parse_special)
