@@ -109,6 +109,10 @@ class Context:
     stop (a string or strings), stop_tokens (ids), logit_bias ({id: bias}) and, outside
     streams, progress(done, total) (False cancels). A sampling keyword left at None keeps
     the library's default (the 'balanced' preset) or the preset's value; seed=None is random.
+    grammar (GBNF) or json_schema constrain the text; tools (OpenAI's shape), tool_choice and
+    tool_template (the chat template whose call format applies; None = the model's) constrain
+    it to text or valid calls: generate and chat return them parsed in Reply.tool_calls, the
+    streaming methods yield the raw text (split it with Model.parse_tool_calls).
     """
 
     def __init__(self, model: Model, **params: Any):
@@ -211,6 +215,7 @@ class Context:
         stop_tokens: Optional[Sequence[int]] = None, logit_bias: Optional[Mapping[int, float]] = None,
         ignore_eos: bool = False, add_bos: bool = True, parse_special: bool = False,
         grammar: Optional[str] = None, json_schema: Schema = None,
+        tools: Tools = None, tool_choice: ToolChoice = None, tool_template: Optional[str] = None,
     ) -> Iterator[str]:
         """A generator of the text, chunk by chunk, as a thread of the library produces it
         (pull API: bitnet_stream_next; `capacity` chunks may wait in its queue). No progress=:
@@ -251,6 +256,7 @@ class Context:
         stop_tokens: Optional[Sequence[int]] = None, logit_bias: Optional[Mapping[int, float]] = None,
         ignore_eos: bool = False, add_bos: bool = True, parse_special: bool = False,
         grammar: Optional[str] = None, json_schema: Schema = None,
+        tools: Tools = None, tool_choice: ToolChoice = None, tool_template: Optional[str] = None,
     ) -> AsyncIterator[str]:
         """As :meth:`stream`, for asyncio: each wait runs in the loop's default executor,
         so the event loop keeps running. Cancelling the consuming task (or aclose()) cancels
@@ -293,6 +299,7 @@ class Context:
         stop_tokens: Optional[Sequence[int]] = None, logit_bias: Optional[Mapping[int, float]] = None,
         ignore_eos: bool = False, add_bos: bool = True, parse_special: bool = False,
         grammar: Optional[str] = None, json_schema: Schema = None,
+        tools: Tools = None, tool_choice: ToolChoice = None, tool_template: Optional[str] = None,
         progress: Optional[PromptProgress] = None,
     ) -> GenerationResult:
         """Push mode: calls ``callback(text, info)`` with each chunk, on this thread.
@@ -370,7 +377,7 @@ class Context:
         stop_tokens: Optional[Sequence[int]] = None, logit_bias: Optional[Mapping[int, float]] = None,
         ignore_eos: bool = False, add_bos: bool = True, parse_special: bool = True,
         grammar: Optional[str] = None, json_schema: Schema = None,
-        tools: Tools = None, tool_choice: ToolChoice = None,
+        tools: Tools = None, tool_choice: ToolChoice = None, tool_template: Optional[str] = None,
         progress: Optional[PromptProgress] = None,
     ) -> Reply:
         """The assistant's reply to `messages` ({'role', 'content'} dicts or pairs), rendered
@@ -383,12 +390,13 @@ class Context:
         the calls are in the returned Reply's `tool_calls`. Messages may hold earlier calls
         ('tool_calls', e.g. ToolCall objects) and results (role 'tool')."""
         keywords = generation_keywords(locals())
-        keywords["tool_template"] = template
+        tool_template = tool_template if tool_template is not None else template
+        keywords["tool_template"] = tool_template
         prompt = self.model.apply_chat_template(messages, template=template, add_assistant=True, tools=tools)
         text = self._collect(prompt, keywords)
         if tools is None:
             return Reply(text)
-        return parse_tool_calls(self.model.handle, text, template)
+        return parse_tool_calls(self.model.handle, text, tool_template)
 
     def tokenize(self, text: str, *, add_bos: bool = True, parse_special: bool = False) -> list[int]:
         return self.model.tokenize(text, add_bos=add_bos, parse_special=parse_special)

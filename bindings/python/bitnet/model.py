@@ -12,7 +12,7 @@ from . import _params
 from ._params import encode_text
 from ._lib import ModelInfo, lib
 from .errors import check
-from .tools import Tools, message_json, tools_text
+from .tools import Reply, Tools, message_json, parse_tool_calls, tools_text
 
 BUFFER_TOO_SMALL = -11
 
@@ -213,6 +213,11 @@ class Model:
                                                            int(add_assistant), b, c, n),
             initial=1024,
         ).decode("utf-8", "replace")
+
+    def parse_tool_calls(self, text: str, *, template: Optional[str] = None) -> Reply:
+        """Splits a reply generated with tools into its text and its calls (the template
+        family's format; None = the model's template)."""
+        return parse_tool_calls(self.handle, text, template)
 
     def __repr__(self) -> str:
         return f"<bitnet.Model {'closed' if self.closed else hex(self._handle or 0)}>"

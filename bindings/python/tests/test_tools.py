@@ -106,3 +106,20 @@ def test_errors_name_the_json_pointer(qwen):
     with pytest.raises(TypeError):
         bitnet.validate_tools(b"[]")  # type: ignore[arg-type]
     bitnet.validate_tools(TOOLS, "required")
+
+
+def test_streams_take_tools_and_model_parses_their_text(qwen):
+    prompt = qwen.model.apply_chat_template(QUESTION_ADD, template="chatml", tools=TOOLS)
+    keywords = dict(tools=TOOLS, tool_choice="required", tool_template="chatml", parse_special=True, add_bos=False,
+                    temperature=1.0, seed=11, max_new_tokens=200)
+    text = "".join(qwen.stream(prompt, **keywords))
+    reply = qwen.model.parse_tool_calls(text, template="chatml")
+    # Same seed, same reply: generate() parses it the same way (ids included, they derive from the text).
+    assert qwen.generate(prompt, **keywords).tool_calls == reply.tool_calls
+    if qwen.last_result.stop_reason == bitnet.StopReason.EOS:
+        assert reply.tool_calls and str(reply) == ""
+    for call in reply.tool_calls:
+        jsonschema.validate(call.arguments, SCHEMAS[call.name])
+
+
+QUESTION_ADD = [{"role": "user", "content": "Add 2 and 3"}]
