@@ -107,6 +107,20 @@ import Testing
         #expect(throws: BitNetError.self) { try ChatTemplate.llama3.apply([], tools: try Self.tools(), addAssistant: true) }
     }
 
+    @Test func bitnetUsesTheLlamaTextInItsOwnLayout() throws {
+        let tools = try ToolSet(json: #"[{"type": "function", "function": {"name": "ping"}}]"#)
+        let messages = [ChatMessage(role: "user", content: "Ping?"),
+                        ChatMessage(role: "assistant", content: "", toolCalls: [ToolCall(id: "c", name: "ping", arguments: "{}")]),
+                        ChatMessage(role: "tool", content: "pong")]
+        let text = try ChatTemplate.bitnet.apply(messages, tools: tools, addAssistant: true)
+        #expect(text == "<|begin_of_text|>System: Environment: ipython\nCutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n<|eot_id|>"
+            + "User: Given the following functions, please respond with a JSON for a function call with its proper arguments "
+            + "that best answers the given prompt.\n\nRespond in the format {\"name\": function name, \"parameters\": "
+            + "dictionary of argument name and its value}.Do not use variables.\n\n{\n    \"type\": \"function\",\n    \"function\": {\n"
+            + "        \"name\": \"ping\"\n    }\n}\n\nPing?<|eot_id|>"
+            + "Assistant: {\"name\": \"ping\", \"parameters\": {}}<|eot_id|>Ipython: pong<|eot_id|>Assistant: ")
+    }
+
     @Test func qwenChatMLRendersToolsCallsAndResults() throws {
         let messages = [
             ChatMessage(role: "system", content: "Be brief."),
