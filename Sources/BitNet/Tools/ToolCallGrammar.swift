@@ -47,6 +47,8 @@ enum ToolCallGrammar {
             allowed = [callRules[index]]
         }
         if !allowed.isEmpty { add("tool-call", allowed.joined(separator: " | ")) }
+        // "auto" without tools leaves only text.
+        let choice = allowed.isEmpty ? ToolChoice.none : choice
         switch style {
         case .llamaJSON:
             // Text starts with neither "{" nor white space (after which a "{" would read as a call).
@@ -58,7 +60,7 @@ enum ToolCallGrammar {
             }
         case .taggedJSON:
             add("text", proseWithout("<tool_call>"))
-            add("tool-calls", "tool-call (\"\\n\" tool-call)*")
+            if !allowed.isEmpty { add("tool-calls", "tool-call (\"\\n\" tool-call)*") }
             switch choice {
             case .auto: add("root", "text tool-calls?")
             case .required, .function: add("root", "tool-calls")

@@ -125,7 +125,7 @@ public enum ToolChoice: Sendable, Equatable {
 
     /// Checks that a named tool exists, and that a call is possible at all.
     public func validate(against tools: ToolSet) throws(BitNetError) {
-        if self != .none && tools.isEmpty {
+        if self != .none && self != .auto && tools.isEmpty {
             throw .invalidArgument("tool_choice: a call is asked for but there are no tools")
         }
         if case .function(let name) = self, tools.tool(named: name) == nil {

@@ -190,6 +190,10 @@ import Testing
         #expect(throws: BitNetError.self) { try ToolChoice(#"{"type": "function"}"#) }
         #expect(throws: BitNetError.self) { try ToolChoice.function("nope").validate(against: try Self.tools()) }
         #expect(throws: BitNetError.self) { try ToolChoice.required.validate(against: try ToolSet(json: "[]")) }
+        // "auto" without tools: text only.
+        let textOnly = GrammarMatcher(try ChatTemplate.chatml.toolGrammar(try ToolSet(json: "[]"), choice: .auto))
+        #expect(try textOnly.matches("hello"))
+        #expect(try !textOnly.matches("<tool_call>"))
     }
 
     // MARK: - Grammar
