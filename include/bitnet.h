@@ -1130,6 +1130,10 @@ BITNET_API int32_t bitnet_grammar_validate(const char *grammar, const char *json
  * Calls are generated in the exact spelling above (the arguments as the JSON
  * Schema grammar writes them); parsing accepts any JSON spacing and either
  * "arguments" or "parameters".
+ *
+ * Limits (beyond them: BITNET_E_INVALID_ARGUMENT): tools_json and
+ * messages_json 1 MiB each, 512 tools, 65536 messages; each parameters schema
+ * has the JSON Schema limits above. Replies longer than 4 MiB parse as text.
  */
 
 /** One call the model made. Strings are NUL-terminated UTF-8 owned by the bitnet_tool_calls holding it. */
