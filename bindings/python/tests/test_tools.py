@@ -123,3 +123,35 @@ def test_streams_take_tools_and_model_parses_their_text(qwen):
 
 
 QUESTION_ADD = [{"role": "user", "content": "Add 2 and 3"}]
+
+
+NESTED = {"type": "object", "properties": {
+    "items": {"type": "array", "minItems": 1, "maxItems": 3, "items": {"type": "object", "properties": {
+        "sku": {"type": "string", "pattern": "^[A-Z]{2}-[0-9]{2}$"},
+        "qty": {"type": "integer", "minimum": 1, "maximum": 9},
+        "tags": {"type": "array", "maxItems": 2, "items": {"type": "string", "enum": ["gift", "fragile"]}}},
+        "required": ["sku", "qty"], "additionalProperties": False}},
+    "when": {"type": "string", "format": "date"},
+    "note": {"anyOf": [{"type": "string", "maxLength": 6}, {"type": "null"}]}},
+    "required": ["items", "when"], "additionalProperties": False}
+
+
+@pytest.mark.parametrize("template", ["chatml", "llama3"])
+def test_nested_arguments_validate_with_format_checking(qwen, template):
+    """A tool with nested arrays of objects, a pattern, a date and anyOf: every finished call's
+    arguments validate (jsonschema with format checking), in both families' formats."""
+    tools = [{"type": "function", "function": {"name": "order", "parameters": NESTED}}]
+    checker = jsonschema.Draft202012Validator(NESTED, format_checker=jsonschema.FormatChecker())
+    finished = 0
+    with bitnet.Context(qwen.model, n_ctx=4096) as ctx:  # the llama3 prompt (indent 4) is long on a byte vocabulary
+        replies = [(ctx.chat([{"role": "user", "content": "Order two mugs"}], template=template, tools=tools,
+                             tool_choice="required", temperature=1.0, seed=seed, max_new_tokens=800),
+                    ctx.last_result) for seed in range(6)]
+    for reply, result in replies:
+        if result is None or result.stop_reason != bitnet.StopReason.EOS:
+            continue
+        finished += 1
+        assert [call.name for call in reply.tool_calls][:1] == ["order"], repr(reply)
+        for call in reply.tool_calls:
+            checker.validate(call.arguments)
+    assert finished > 0
