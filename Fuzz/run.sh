@@ -19,7 +19,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 FIXTURES=${FIXTURES:-$root/Tests/Fixtures}
 SECONDS_EACH=${FUZZ_SECONDS:-60}
-TARGETS=${FUZZ_TARGETS:-"gguf_parse gguf tokenizer chat state api python grammar"}
+TARGETS=${FUZZ_TARGETS:-"gguf_parse gguf tokenizer chat state api python grammar tools"}
 MODE=${FUZZ_MODE:-short}
 SWIFT=${SWIFT:-swift}
 CLANG=${CLANG:-clang}
@@ -69,6 +69,11 @@ if [ ! -d "$seeds/grammar" ]; then
   # GBNF grammars and JSON Schemas; the first byte of each picks the parser (Fuzz/fuzz_grammar.c).
   mkdir -p "$seeds/grammar"
   cp "$here"/grammar-seeds/* "$seeds/grammar"/
+fi
+if [ ! -d "$seeds/tools" ]; then
+  # Tools JSON / messages+tools / replies; the first byte picks the path and template (Fuzz/fuzz_tools.c).
+  mkdir -p "$seeds/tools"
+  cp "$here"/tools-seeds/* "$seeds/tools"/
 fi
 if [ ! -d "$seeds/api" ]; then
   mkdir -p "$seeds/api"

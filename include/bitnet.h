@@ -932,6 +932,26 @@ typedef struct bitnet_generation_params {
      * Default NULL.
      */
     const char *json_schema;
+    /**
+     * Optional tools (NUL-terminated JSON text in OpenAI's `tools` shape) the
+     * reply may call; see "Tool calls" below. The output is then constrained
+     * to text or calls in the chat family's format (tool_template), so
+     * grammar and json_schema must be NULL. Default NULL.
+     */
+    const char *tools_json;
+    /**
+     * With tools_json: "auto" (text or a call; NULL means this), "required"
+     * (a call), "none" (text only), a tool's name, or the JSON text
+     * {"type": "function", "function": {"name": NAME}} (a call of that tool).
+     * Default NULL.
+     */
+    const char *tool_choice;
+    /**
+     * With tools_json: the chat template whose call format the output follows
+     * ("llama3", "chatml", "bitnet"; see bitnet_apply_chat_template); NULL
+     * = the model's own. Use the one the prompt was rendered with. Default NULL.
+     */
+    const char *tool_template;
 } bitnet_generation_params;
 
 /** Details of one chunk, passed to the stream callback. */
@@ -1159,6 +1179,125 @@ BITNET_API void bitnet_stream_free(bitnet_stream *stream);
  * or the JSON pointer and what is wrong). Any thread.
  */
 BITNET_API int32_t bitnet_grammar_validate(const char *grammar, const char *json_schema);
+
+/* ======================================================================== */
+/* Tool calls                                                                */
+/* ======================================================================== */
+
+/*
+ * A host offers the model functions ("tools") and gets back the calls it
+ * makes, in three steps, all in the chat family's own format (built in per
+ * family like the chat templates; no Jinja):
+ *
+ * 1. bitnet_apply_chat_template_tools() renders the conversation with the
+ *    tools described (and earlier calls and their results, if any).
+ * 2. bitnet_generate() / bitnet_stream_start() with params.tools_json (and
+ *    tool_choice, tool_template) constrains the reply: either text, or calls
+ *    of the given tools whose arguments are instances of each tool's
+ *    "parameters" JSON Schema (the subset of "Constrained generation" above;
+ *    an unsupported keyword is an error naming its pointer).
+ * 3. bitnet_tool_calls_parse() splits the reply into text and calls.
+ *
+ * Tools JSON (OpenAI's shape): an array of at most 512
+ * {"type": "function", "function": {"name": NAME, "description"?: TEXT,
+ * "parameters"?: SCHEMA}}; names match ^[A-Za-z0-9_-]{1,64}$ and are unique;
+ * "parameters" defaults to {"type": "object"}. Malformed tools are
+ * BITNET_E_INVALID_ARGUMENT with a JSON pointer in the message
+ * ("tools /0/function/name: must be a string", or for a schema
+ * "tools /0/function/parameters #/properties/x: ...").
+ *
+ * Formats (the published templates' layouts):
+ * - "llama3" (Llama 3.1): tools as JSON (indent 4) with Meta's calling
+ *   instructions at the start of the first user message, after a system turn
+ *   "Environment: ipython" and the knowledge / today dates of Meta's template.
+ *   A call is the whole reply: {"name": "NAME", "parameters": {...}}; one call
+ *   per turn. Results are rendered as an "ipython" turn. Text replies may not
+ *   start with "{" or white space.
+ * - "chatml" (Qwen2.5 / Qwen3): the tools inside <tools></tools> in the system
+ *   turn (one JSON line each, after the system message), calls as
+ *   <tool_call>\n{"name": "NAME", "arguments": {...}}\n</tool_call>, several
+ *   joined by "\n", optionally after text; results as
+ *   <tool_response>\n...\n</tool_response> in a user turn (consecutive
+ *   results share one). Text may not contain "<tool_call>".
+ * - "bitnet" (2B4T has no tool format): the llama3 text and call format in
+ *   its "Role: content<|eot_id|>" layout; results as an "Ipython:" turn.
+ * Calls are generated in the exact spelling above (the arguments as the JSON
+ * Schema grammar writes them); parsing accepts any JSON spacing and either
+ * "arguments" or "parameters".
+ *
+ * Limits (beyond them: BITNET_E_INVALID_ARGUMENT): tools_json and
+ * messages_json 1 MiB each, 512 tools, 65536 messages; each parameters schema
+ * has the JSON Schema limits above. Replies longer than 4 MiB parse as text.
+ */
+
+/** One call the model made. Strings are NUL-terminated UTF-8 owned by the bitnet_tool_calls holding it. */
+typedef struct bitnet_tool_call {
+    uint32_t size;
+    /** "call_" + 24 hex digits, derived from the reply and the call's position (same reply, same ids). */
+    const char *id;
+    /** The tool's name. */
+    const char *name;
+    /** The arguments object as compact JSON text (OpenAI's function.arguments). */
+    const char *arguments_json;
+} bitnet_tool_call;
+
+/** A parsed reply: its calls and its text. One allocation, freed with bitnet_tool_calls_free(). */
+typedef struct bitnet_tool_calls {
+    uint32_t size;
+    /** Number of calls (0: the reply is text). */
+    size_t n_calls;
+    /** n_calls calls in reply order (NULL when there are none). */
+    const bitnet_tool_call *calls;
+    /** The text that is not a call, trimmed when there are calls; the whole reply when there are none. */
+    const char *content;
+} bitnet_tool_calls;
+
+/**
+ * Checks tools JSON and, if non-NULL, a tool_choice against them (a named
+ * tool must exist), without rendering or generating: every parameters schema
+ * is compiled. Returns BITNET_OK or BITNET_E_INVALID_ARGUMENT (NULL
+ * tools_json, invalid UTF-8, malformed tools or choice: bitnet_last_error()
+ * gives the JSON pointer and what is wrong). Any thread.
+ */
+BITNET_API int32_t bitnet_tools_validate(const char *tools_json, const char *tool_choice);
+
+/**
+ * Renders a conversation that may involve tools, snprintf-style into buf /
+ * *len like bitnet_apply_chat_template() (same template_name rules; NULL
+ * model is allowed when template_name is given).
+ *
+ * messages_json: OpenAI's messages array, [{"role": ..., "content": TEXT or
+ * null, "tool_calls"?: [{"id"?, "type"?: "function", "function": {"name",
+ * "arguments": JSON text or object}}]}, ...]; role "tool" (or "ipython") is
+ * a tool's result, rendered the family's way. tools_json: NULL or "[]" for no
+ * tools (then a conversation without calls renders exactly as
+ * bitnet_apply_chat_template() does). Returns BITNET_OK;
+ * BITNET_E_BUFFER_TOO_SMALL; BITNET_E_INVALID_ARGUMENT (NULL messages_json,
+ * malformed messages or tools: the message gives a JSON pointer; for llama3 /
+ * bitnet, tools without a first user message or a turn with several calls);
+ * BITNET_E_UNSUPPORTED (template_name NULL and the model's template unknown).
+ */
+BITNET_API int32_t bitnet_apply_chat_template_tools(const bitnet_model *model, const char *template_name,
+                                                    const char *messages_json, const char *tools_json,
+                                                    int add_assistant, char *buf, size_t cap, size_t *len);
+
+/**
+ * Parses a reply (text, len bytes of UTF-8; NUL not needed) generated in a
+ * template's tool format (template_name, or NULL for the model's own; NULL
+ * model is allowed when template_name is given) into *out, which the caller
+ * frees with bitnet_tool_calls_free(). All or nothing: a reply whose call
+ * part is not well-formed calls has n_calls = 0 and content = the whole
+ * reply. Names are not checked against any tool list (pass the reply of a
+ * tools_json generation to be sure they are). Returns BITNET_OK;
+ * BITNET_E_INVALID_ARGUMENT (NULL out, NULL text with len > 0, invalid
+ * UTF-8, unknown template); BITNET_E_UNSUPPORTED (as above);
+ * BITNET_E_OUT_OF_MEMORY. *out is NULL on error.
+ */
+BITNET_API int32_t bitnet_tool_calls_parse(const bitnet_model *model, const char *template_name, const char *text,
+                                           size_t len, bitnet_tool_calls **out);
+
+/** Frees what bitnet_tool_calls_parse() returned. NULL is ignored. */
+BITNET_API void bitnet_tool_calls_free(bitnet_tool_calls *calls);
 
 #ifdef __cplusplus
 }

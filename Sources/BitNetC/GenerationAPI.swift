@@ -76,7 +76,7 @@ struct GenerationRequest {
     var params: GenerationParams
     var progress: ((Int, Int) -> Bool)?
 
-    init(_ pointer: UnsafePointer<bitnet_generation_params>?, function: StaticString) throws(BitNetError) {
+    init(_ pointer: UnsafePointer<bitnet_generation_params>?, model: Model, function: StaticString) throws(BitNetError) {
         let p = try readParams(pointer, defaults: defaultGenerationParams(), name: "bitnet_generation_params")
         var sampling = SamplingParams(
             temperature: p.temperature, topK: p.top_k, topP: p.top_p, minP: p.min_p, typicalP: p.typical_p,
@@ -113,6 +113,7 @@ struct GenerationRequest {
                                   stopTokens: stopTokens, ignoreEOS: p.ignore_eos != 0, addBOS: p.add_bos != 0,
                                   parseSpecial: p.parse_special != 0)
         params.grammar = try compileGrammar(p.grammar, p.json_schema, function: function)
+        if let tools = try compileToolGrammar(p, model: model, function: function) { params.grammar = tools }
         if let callback = p.progress {
             let userData = p.progress_user_data
             progress = { done, total in callback(done, total, userData) == 0 }
@@ -227,7 +228,7 @@ public func bitnet_generate(_ ctx: OpaquePointer?, _ prompt: UnsafePointer<CChar
     withStatus { () throws(BitNetError) -> Int32 in
         let context = Handle<Context>.borrow(try require(ctx, "ctx", in: "bitnet_generate"))
         try checkResult(result, in: "bitnet_generate")
-        let request = try GenerationRequest(params, function: "bitnet_generate")
+        let request = try GenerationRequest(params, model: context.model, function: "bitnet_generate")
         let prompt = try generationPrompt(prompt, function: "bitnet_generate")
         return try context.exclusive { () throws(BitNetError) -> Int32 in
             PausedGenerations.take(context)

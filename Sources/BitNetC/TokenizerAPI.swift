@@ -125,21 +125,9 @@ public func bitnet_apply_chat_template(_ model: OpaquePointer?, _ templateName: 
     withStatus { () throws(BitNetError) -> Int32 in
         len?.pointee = 0
         let fn: StaticString = "bitnet_apply_chat_template"
-        let model = Handle<Model>.borrow(try require(model, "model", in: fn))
+        _ = try require(model, "model", in: fn)
         guard n >= 0, cap >= 0 else { throw .invalidArgument("\(fn): negative n or cap") }
-        let template: ChatTemplate
-        if let templateName {
-            let name = String(cString: templateName)
-            guard let known = ChatTemplate(name: name) else {
-                throw .invalidArgument("\(fn): unknown template \"\(name)\" (known: bitnet, llama3)")
-            }
-            template = known
-        } else {
-            guard let own = model.tokenizer?.chatTemplate else {
-                throw .unsupported("\(fn): the model's chat template is not one we know; pass \"bitnet\" or \"llama3\"")
-            }
-            template = own
-        }
+        let template = try resolveChatTemplate(model, templateName, function: fn)
         var messages: [ChatMessage] = []
         if n > 0 {
             let roles = try require(roles, "roles", in: fn)

@@ -192,6 +192,9 @@ class GenerationParams(ctypes.Structure):
         ("progress_user_data", ctypes.c_void_p),
         ("grammar", ctypes.c_char_p),
         ("json_schema", ctypes.c_char_p),
+        ("tools_json", ctypes.c_char_p),
+        ("tool_choice", ctypes.c_char_p),
+        ("tool_template", ctypes.c_char_p),
     ]
 
 

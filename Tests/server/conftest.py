@@ -42,11 +42,11 @@ def free_port():
 class Server:
     """One server process; `stop()` sends SIGTERM and returns the exit status."""
 
-    def __init__(self, *args, via_cli=True):
+    def __init__(self, *args, via_cli=True, model=MODEL):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         program = [CLI, "serve"] if via_cli and os.access(CLI, os.X_OK) else [SERVER]
-        command = program + ["-m", MODEL, "--port", str(self.port), *args]
+        command = program + ["-m", model, "--port", str(self.port), *args]
         self.log = open(os.path.join(ROOT, "build", f"test-server-{self.port}.log"), "w+")
         self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 60

@@ -126,11 +126,18 @@ struct BatchStats : bitnet_batch_stats {
     BatchStats() noexcept : bitnet_batch_stats() { size = sizeof(bitnet_batch_stats); }
 };
 
-/// bitnet_generation_params with its defaults, plus owned stop sequences / stop tokens.
-/// (The raw pointer fields stop_sequences / stop_tokens are filled from these per call.)
+/// bitnet_generation_params with its defaults, plus owned stop sequences / stop tokens and
+/// owned constraint texts. (The raw pointer fields stop_sequences / stop_tokens, grammar,
+/// json_schema, tools_json, tool_choice and tool_template are filled from these per call when
+/// set; an empty string means "not set".)
 struct GenerationParams : bitnet_generation_params {
     std::vector<std::string> stop;
     std::vector<int32_t> stop_token_ids;
+    std::string grammar_text;      ///< GBNF (see "Constrained generation" in bitnet.h)
+    std::string json_schema_text;  ///< JSON Schema text
+    std::string tools_text;        ///< OpenAI tools JSON (see "Tool calls" in bitnet.h)
+    std::string tool_choice_text;  ///< "auto", "required", "none", a name, or JSON
+    std::string tool_template_text;  ///< the template whose call format applies ("" = the model's)
 
     GenerationParams() noexcept : bitnet_generation_params() { bitnet_generation_params_init(this); }
 
@@ -145,7 +152,55 @@ struct GenerationParams : bitnet_generation_params {
         detail::check(bitnet_generation_params_preset(this, which));
         return *this;
     }
+    GenerationParams &with_grammar(std::string gbnf) {
+        grammar_text = std::move(gbnf);
+        return *this;
+    }
+    GenerationParams &with_json_schema(std::string schema) {
+        json_schema_text = std::move(schema);
+        return *this;
+    }
+    /// Constrains the reply to text or calls of `tools_json` in `template_name`'s format.
+    GenerationParams &with_tools(std::string tools_json, std::string choice = std::string(),
+                                 std::string template_name = std::string()) {
+        tools_text = std::move(tools_json);
+        tool_choice_text = std::move(choice);
+        tool_template_text = std::move(template_name);
+        return *this;
+    }
 };
+
+/// One call out of a reply (see bitnet_tool_call).
+struct ToolCall {
+    std::string id;
+    std::string name;
+    std::string arguments_json;
+};
+
+/// A reply split into its text and its calls (see bitnet_tool_calls_parse).
+struct ToolReply {
+    std::string content;
+    std::vector<ToolCall> calls;
+};
+
+namespace detail {
+inline ToolReply parse_tool_calls(const bitnet_model *model, std::string_view text, const char *template_name) {
+    bitnet_tool_calls *raw = nullptr;
+    check(bitnet_tool_calls_parse(model, template_name, text.data(), text.size(), &raw));
+    std::unique_ptr<bitnet_tool_calls, void (*)(bitnet_tool_calls *)> owned(raw, bitnet_tool_calls_free);
+    ToolReply reply;
+    reply.content = raw->content;
+    for (size_t i = 0; i < raw->n_calls; i++) {
+        reply.calls.push_back(ToolCall{raw->calls[i].id, raw->calls[i].name, raw->calls[i].arguments_json});
+    }
+    return reply;
+}
+}  // namespace detail
+
+/// Checks tools JSON (and a tool_choice, unless empty); throws Error naming the JSON pointer.
+inline void validate_tools(const std::string &tools_json, const std::string &tool_choice = std::string()) {
+    detail::check(bitnet_tools_validate(tools_json.c_str(), tool_choice.empty() ? nullptr : tool_choice.c_str()));
+}
 
 /// How a generation went: the C result plus the call's status (BITNET_OK, BITNET_PAUSED,
 /// or BITNET_E_CANCELLED when the callback cancelled).
@@ -215,6 +270,23 @@ public:
     std::string apply_chat_template(const std::vector<std::pair<std::string, std::string>> &messages,
                                     bool add_assistant = true, const char *template_name = nullptr) const {
         return detail::chat_template(get(), messages, add_assistant, template_name);
+    }
+
+    /// Renders OpenAI-shaped messages JSON with tools JSON ("" = none) in the family's tool format.
+    std::string apply_chat_template_tools(const std::string &messages_json, const std::string &tools_json,
+                                          bool add_assistant = true, const char *template_name = nullptr) const {
+        const char *tools = tools_json.empty() ? nullptr : tools_json.c_str();
+        return detail::read_text(
+            [&](char *buf, size_t cap, size_t *len) {
+                return bitnet_apply_chat_template_tools(get(), template_name, messages_json.c_str(), tools,
+                                                        add_assistant ? 1 : 0, buf, cap, len);
+            },
+            4096);
+    }
+
+    /// Splits a reply generated with tools into its text and calls.
+    ToolReply parse_tool_calls(std::string_view reply, const char *template_name = nullptr) const {
+        return detail::parse_tool_calls(get(), reply, template_name);
     }
 
     int32_t vocab_size() const noexcept { return bitnet_vocab_size(get()); }
@@ -397,6 +469,11 @@ private:
                 raw.stop_tokens = source.stop_token_ids.data();
                 raw.n_stop_tokens = source.stop_token_ids.size();
             }
+            if (!source.grammar_text.empty()) raw.grammar = source.grammar_text.c_str();
+            if (!source.json_schema_text.empty()) raw.json_schema = source.json_schema_text.c_str();
+            if (!source.tools_text.empty()) raw.tools_json = source.tools_text.c_str();
+            if (!source.tool_choice_text.empty()) raw.tool_choice = source.tool_choice_text.c_str();
+            if (!source.tool_template_text.empty()) raw.tool_template = source.tool_template_text.c_str();
         }
     };
 

@@ -75,6 +75,7 @@ typedef struct bitnet_generation_params {
     int32_t ignore_eos; int32_t add_bos; int32_t parse_special;
     bitnet_prompt_progress_fn progress; void *progress_user_data;
     const char *grammar; const char *json_schema;
+    const char *tools_json; const char *tool_choice; const char *tool_template;
 } bitnet_generation_params;
 
 typedef struct bitnet_token_info {
@@ -160,6 +161,22 @@ int32_t bitnet_stream_next(bitnet_stream *stream, char *buf, size_t cap, size_t 
 int32_t bitnet_stream_cancel(bitnet_stream *stream);
 int32_t bitnet_stream_result(const bitnet_stream *stream, bitnet_generation_result *result);
 void bitnet_stream_free(bitnet_stream *stream);
+
+int32_t bitnet_grammar_validate(const char *grammar, const char *json_schema);
+
+typedef struct bitnet_tool_call {
+    uint32_t size; const char *id; const char *name; const char *arguments_json;
+} bitnet_tool_call;
+typedef struct bitnet_tool_calls {
+    uint32_t size; size_t n_calls; const bitnet_tool_call *calls; const char *content;
+} bitnet_tool_calls;
+int32_t bitnet_tools_validate(const char *tools_json, const char *tool_choice);
+int32_t bitnet_apply_chat_template_tools(const bitnet_model *model, const char *template_name,
+                                         const char *messages_json, const char *tools_json,
+                                         int add_assistant, char *buf, size_t cap, size_t *len);
+int32_t bitnet_tool_calls_parse(const bitnet_model *model, const char *template_name, const char *text,
+                                size_t len, bitnet_tool_calls **out);
+void bitnet_tool_calls_free(bitnet_tool_calls *calls);
 ]]
 
 local ABI_VERSION = 0
@@ -236,6 +253,8 @@ local BATCH_FIELDS = field_set { "max_sequences", "n_threads", "prompt_chunk", "
 local GENERATION_FIELDS = field_set { "temperature", "top_k", "top_p", "min_p", "typical_p",
   "repetition_penalty", "repeat_last_n", "presence_penalty", "frequency_penalty", "seed",
   "max_new_tokens", "ignore_eos", "add_bos", "parse_special" }
+-- Text fields (const char *): the Lua string is kept alive for the call.
+local GENERATION_TEXT_FIELDS = field_set { "grammar", "json_schema", "tools_json", "tool_choice", "tool_template" }
 
 -- MARK: Model
 
@@ -307,6 +326,33 @@ function Model:chat_template(messages, template_name)
     return lib.bitnet_apply_chat_template(self:ptr(), template_name, roles, contents, n, 1, buf, cap, len)
   end, 1024)
 end
+
+--- Renders OpenAI-shaped messages JSON with tools JSON (or nil) in the family's tool format.
+function Model:chat_template_tools(messages_json, tools_json, template_name)
+  return read_text(function(buf, cap, len)
+    return lib.bitnet_apply_chat_template_tools(self:ptr(), template_name, messages_json, tools_json, 1, buf, cap, len)
+  end, 4096)
+end
+
+--- Splits a reply generated with tools: { content = "...", calls = { { id=, name=, arguments_json= }, ... } }.
+function Model:parse_tool_calls(text, template_name)
+  local out = ffi.new("bitnet_tool_calls*[1]")
+  check(lib.bitnet_tool_calls_parse(self:ptr(), template_name, text, #text, out))
+  local raw = ffi.gc(out[0], lib.bitnet_tool_calls_free)
+  local reply = { content = ffi.string(raw.content), calls = {} }
+  for i = 0, tonumber(raw.n_calls) - 1 do
+    local call = raw.calls[i]
+    reply.calls[#reply.calls + 1] = { id = ffi.string(call.id), name = ffi.string(call.name),
+      arguments_json = ffi.string(call.arguments_json) }
+  end
+  lib.bitnet_tool_calls_free(ffi.gc(raw, nil))
+  return reply
+end
+
+--- Checks a GBNF grammar or a JSON Schema (exactly one); raises bitnet.Error with line:column / pointer.
+function bitnet.validate_grammar(grammar, json_schema) check(lib.bitnet_grammar_validate(grammar, json_schema)) end
+--- Checks tools JSON (and a tool_choice); raises bitnet.Error naming the JSON pointer.
+function bitnet.validate_tools(tools_json, tool_choice) check(lib.bitnet_tools_validate(tools_json, tool_choice)) end
 
 -- MARK: Batch
 
@@ -399,6 +445,10 @@ local function generation_params(options)
       for i, s in ipairs(value) do stops[i - 1] = s; keep[#keep + 1] = s end
       keep[#keep + 1] = stops
       params.stop_sequences, params.n_stop_sequences = stops, #value
+    elseif GENERATION_TEXT_FIELDS[key] then
+      if type(value) ~= "string" then error("bitnet: " .. key .. " must be a string", 3) end
+      keep[#keep + 1] = value
+      params[key] = value
     elseif key == "preset" then
       check(lib.bitnet_generation_params_preset(params, ({ fast = 0, balanced = 1, quality = 2 })[value] or -1))
     else

@@ -81,6 +81,25 @@ check(not ok and err == "from the callback", "callback error propagates: " .. to
 check(ctx:generate(PROMPT, GREEDY) == expected, "context reusable after errors")
 
 -- Pull stream abandoned early frees the context.
+-- Grammars and tools pass through as strings.
+local digits = ctx:generate(PROMPT, { temperature = 0, max_new_tokens = 8, grammar = "root ::= [0-9]{3}" })
+check(digits:match("^%d%d%d$") ~= nil, "grammar constrains: " .. digits)
+local flag = ctx:generate(PROMPT, { temperature = 0, max_new_tokens = 8, json_schema = '{"type": "boolean"}' })
+check(flag == "true" or flag == "false", "json_schema constrains: " .. flag)
+local TOOLS = '[{"type": "function", "function": {"name": "add", "parameters": {"type": "object", '
+  .. '"properties": {"a": {"type": "integer"}}, "required": ["a"], "additionalProperties": false}}}]'
+bitnet.validate_tools(TOOLS, "required")
+local bad_ok, bad = pcall(bitnet.validate_tools, '[{"type": "function"}]')
+check(not bad_ok and tostring(bad):find("tools /0/function", 1, true) ~= nil, "tools errors name the pointer")
+local rendered = model:chat_template_tools('[{"role": "user", "content": "add"}]', TOOLS, "chatml")
+check(rendered:find('<tools>\n{"type": "function"', 1, true) ~= nil, "tools rendered in the system turn")
+local raw = ctx:generate("add:", { temperature = 0, max_new_tokens = 120, parse_special = true,
+  tools_json = TOOLS, tool_choice = "required", tool_template = "chatml" })
+local reply = model:parse_tool_calls(raw, "chatml")
+for _, call in ipairs(reply.calls) do check(call.name == "add" and call.id:sub(1, 5) == "call_", "parsed call") end
+local hand = model:parse_tool_calls('{"name": "add", "parameters": {"a": 1}}', "llama3")
+check(#hand.calls == 1 and hand.calls[1].arguments_json == '{"a":1}' and hand.content == "", "hand-written call")
+
 local next_chunk, close = ctx:chunks(PROMPT, GREEDY, 1)
 check(expected:sub(1, #next_chunk()) ~= "", "first pulled chunk")
 ok, err = pcall(ctx.generate, ctx, PROMPT, GREEDY)

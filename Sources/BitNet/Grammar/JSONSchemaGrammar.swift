@@ -14,6 +14,10 @@ struct JSONSchemaGrammar {
     private var refNames: [String: String] = [:]
     private var counter = 0
     private var depth = 0
+    /// Starts every rule name this compilation makes up (see `embeddedRules`).
+    private var prefix = ""
+    /// Names the input in error messages.
+    private var label = "json_schema"
 
     static func gbnf(from text: String) throws(BitNetError) -> String {
         let document = try JSONParser.parse(text, label: "json_schema")
@@ -26,13 +30,27 @@ struct JSONSchemaGrammar {
 
     private init(document: JSONValue) { self.document = document }
 
+    /// A schema's rules for a larger grammar (a tool's arguments inside a
+    /// tool-call grammar): the rules this schema needs get names starting
+    /// with `prefix`; the fixed helpers (`ws`, `string`, ...) keep theirs, as
+    /// their bodies never vary and several schemas can share them. Errors
+    /// say "LABEL #/pointer: ...".
+    static func embeddedRules(_ document: JSONValue, prefix: String, label: String)
+        throws(BitNetError) -> (root: String, rules: [(name: String, body: String)]) {
+        var compiler = JSONSchemaGrammar(document: document)
+        compiler.prefix = prefix
+        compiler.label = label
+        let root = try compiler.schema(document, at: "#")
+        return (root, compiler.order.map { ($0, compiler.bodies[$0]!) })
+    }
+
     // MARK: - Rules
 
     /// A rule with this body (shared when an identical body exists).
     private mutating func define(_ hint: String, _ body: String) -> String {
         if let existing = nameOfBody[body] { return existing }
         counter += 1
-        let name = "\(hint)-\(counter)"
+        let name = "\(prefix)\(hint)-\(counter)"
         order.append(name)
         bodies[name] = body
         nameOfBody[body] = name
@@ -86,7 +104,7 @@ struct JSONSchemaGrammar {
     // MARK: - Errors and pointers
 
     private func error(_ pointer: String, _ message: String) -> BitNetError {
-        .invalidArgument("json_schema \(pointer): \(message)")
+        .invalidArgument("\(label) \(pointer): \(message)")
     }
 
     private static func pointer(_ base: String, _ component: String) -> String {
@@ -227,7 +245,7 @@ struct JSONSchemaGrammar {
     private mutating func referenceRule(_ target: JSONValue, at pointer: String) throws(BitNetError) -> String {
         if let name = refNames[pointer] { return name }
         counter += 1
-        let name = "ref-\(counter)"
+        let name = "\(prefix)ref-\(counter)"
         refNames[pointer] = name
         order.append(name)
         bodies[name] = ""

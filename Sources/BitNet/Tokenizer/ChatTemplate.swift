@@ -2,9 +2,13 @@
 public struct ChatMessage: Sendable, Equatable {
     public var role: String
     public var content: String
-    public init(role: String, content: String) {
+    /// Calls an assistant turn made (rendered in the template's tool-call
+    /// format by `apply(_:tools:addAssistant:)`); a `tool` turn's content is the result.
+    public var toolCalls: [ToolCall]
+    public init(role: String, content: String, toolCalls: [ToolCall] = []) {
         self.role = role
         self.content = content
+        self.toolCalls = toolCalls
     }
 }
 

@@ -37,6 +37,7 @@ from .model import Model, ModelInfoView
 from .results import Action, ChunkInfo, GenerationResult, Stats, StopReason
 from .aio import astream
 from ._params import Schema
+from .tools import Reply, ToolCall, validate_tools
 
 
 def validate_grammar(grammar: Optional[str] = None, json_schema: Schema = None) -> None:
@@ -72,6 +73,6 @@ __all__ = [
     "BusyError", "CancelledError", "ChunkInfo", "Context", "ContextFullError", "FormatError",
     "GenerationResult", "InternalError", "InvalidArgumentError", "LM_HEAD_AS_STORED", "LM_HEAD_AUTO",
     "LM_HEAD_Q8_0", "Model", "ModelInfoView",
-    "OutOfMemoryError", "StateMismatchError", "Stats", "StopReason", "UnsupportedError",
-    "astream", "build_info", "library_path", "validate_grammar", "version",
+    "OutOfMemoryError", "Reply", "StateMismatchError", "Stats", "StopReason", "ToolCall", "UnsupportedError",
+    "astream", "build_info", "library_path", "validate_grammar", "validate_tools", "version",
 ]

@@ -146,6 +146,27 @@ class GenerationParams(ctypes.Structure):
         ("progress_user_data", c_void_p),
         ("grammar", c_char_p),  # GBNF text or None
         ("json_schema", c_char_p),  # JSON Schema text or None (not both)
+        ("tools_json", c_char_p),  # OpenAI tools JSON text or None
+        ("tool_choice", c_char_p),  # "auto" / "required" / "none" / a name / JSON, or None
+        ("tool_template", c_char_p),  # template whose call format applies, or None (the model's)
+    ]
+
+
+class ToolCallStruct(ctypes.Structure):
+    _fields_ = [
+        ("size", c_uint32),
+        ("id", c_char_p),
+        ("name", c_char_p),
+        ("arguments_json", c_char_p),
+    ]
+
+
+class ToolCallsStruct(ctypes.Structure):
+    _fields_ = [
+        ("size", c_uint32),
+        ("n_calls", c_size_t),
+        ("calls", POINTER(ToolCallStruct)),
+        ("content", c_char_p),
     ]
 
 
@@ -266,6 +287,11 @@ PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "bitnet_stream_free": (None, [_vp]),
     # constrained generation
     "bitnet_grammar_validate": (_i32, [c_char_p, c_char_p]),
+    # tool calls
+    "bitnet_tools_validate": (_i32, [c_char_p, c_char_p]),
+    "bitnet_apply_chat_template_tools": (_i32, [_vp, c_char_p, c_char_p, c_char_p, c_int, c_char_p, _sz, _psz]),
+    "bitnet_tool_calls_parse": (_i32, [_vp, c_char_p, c_char_p, _sz, POINTER(POINTER(ToolCallsStruct))]),
+    "bitnet_tool_calls_free": (None, [POINTER(ToolCallsStruct)]),
 }
 
 # MARK: - Loading

@@ -114,7 +114,7 @@ _SAMPLING_FIELDS = (
 
 #: Every generation keyword parameter of Context.generate / run / chat / stream / astream.
 GENERATION_KEYWORDS = ("preset",) + _SAMPLING_FIELDS + ("stop", "stop_tokens", "logit_bias", "grammar", "json_schema",
-                                                       "progress")
+                                                       "tools", "tool_choice", "tool_template", "progress")
 
 Preset = Literal["fast", "balanced", "quality"]
 Stop = Union[str, Sequence[str], None]
@@ -222,6 +222,16 @@ def generation_params(keywords: Mapping[str, Any]) -> PreparedParams:
         encoded_schema = (schema if isinstance(schema, str) else json.dumps(schema)).encode("utf-8")
         keep.append(encoded_schema)
         struct.json_schema = encoded_schema
+    if "tools" in given or "tool_choice" in given or "tool_template" in given:
+        from .tools import tool_choice_text, tools_text  # tools imports this module
+
+        for field, value in (("tools_json", tools_text(given.get("tools"))),
+                             ("tool_choice", tool_choice_text(given.get("tool_choice"))),
+                             ("tool_template", None if given.get("tool_template") is None
+                              else encode_text(given["tool_template"], "tool_template"))):
+            if value is not None:
+                keep.append(value)
+                setattr(struct, field, value)
     progress = given.get("progress")
     if progress is not None:
 

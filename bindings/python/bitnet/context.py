@@ -22,6 +22,7 @@ from .batch import Batch
 from .errors import check, error_for
 from .model import Message, Model
 from .results import Action, ChunkInfo, GenerationResult, Stats, StopReason
+from .tools import Reply, ToolChoice, Tools, parse_tool_calls
 
 OK, PAUSED, DONE = 0, 1, 2
 E_CANCELLED, E_TIMEOUT, E_BUFFER_TOO_SMALL = -8, -10, -11
@@ -111,6 +112,10 @@ class Context:
     stop (a string or strings), stop_tokens (ids), logit_bias ({id: bias}) and, outside
     streams, progress(done, total) (False cancels). A sampling keyword left at None keeps
     the library's default (the 'balanced' preset) or the preset's value; seed=None is random.
+    grammar (GBNF) or json_schema constrain the text; tools (OpenAI's shape), tool_choice and
+    tool_template (the chat template whose call format applies; None = the model's) constrain
+    it to text or valid calls: generate and chat return them parsed in Reply.tool_calls, the
+    streaming methods yield the raw text (split it with Model.parse_tool_calls).
     """
 
     def __init__(self, model: Model, *, batch: Optional["Batch"] = None, **params: Any):
@@ -169,11 +174,17 @@ class Context:
         stop_tokens: Optional[Sequence[int]] = None, logit_bias: Optional[Mapping[int, float]] = None,
         ignore_eos: bool = False, add_bos: bool = True, parse_special: bool = False,
         grammar: Optional[str] = None, json_schema: Schema = None,
+        tools: Tools = None, tool_choice: ToolChoice = None, tool_template: Optional[str] = None,
         progress: Optional[PromptProgress] = None,
-    ) -> str:
+    ) -> Reply:
         """The text generated after `prompt` (None continues the context). Blocks until done.
-        The keywords are described in the class docstring."""
-        return self._collect(prompt, generation_keywords(locals()))
+        The keywords are described in the class docstring. With `tools`, the reply is text or
+        calls in `tool_template`'s format (None: the model's template; render the prompt
+        with the same one), parsed into the returned Reply's `tool_calls`."""
+        text = self._collect(prompt, generation_keywords(locals()))
+        if tools is None:
+            return Reply(text)
+        return parse_tool_calls(self.model.handle, text, tool_template)
 
     def _collect(self, prompt: Optional[str], keywords: Mapping[str, Any]) -> str:
         chunks: list[str] = []
@@ -213,6 +224,7 @@ class Context:
         stop_tokens: Optional[Sequence[int]] = None, logit_bias: Optional[Mapping[int, float]] = None,
         ignore_eos: bool = False, add_bos: bool = True, parse_special: bool = False,
         grammar: Optional[str] = None, json_schema: Schema = None,
+        tools: Tools = None, tool_choice: ToolChoice = None, tool_template: Optional[str] = None,
     ) -> Iterator[str]:
         """A generator of the text, chunk by chunk, as a thread of the library produces it
         (pull API: bitnet_stream_next; `capacity` chunks may wait in its queue). No progress=:
@@ -253,6 +265,7 @@ class Context:
         stop_tokens: Optional[Sequence[int]] = None, logit_bias: Optional[Mapping[int, float]] = None,
         ignore_eos: bool = False, add_bos: bool = True, parse_special: bool = False,
         grammar: Optional[str] = None, json_schema: Schema = None,
+        tools: Tools = None, tool_choice: ToolChoice = None, tool_template: Optional[str] = None,
     ) -> AsyncIterator[str]:
         """As :meth:`stream`, for asyncio: each wait runs in the loop's default executor,
         so the event loop keeps running. Cancelling the consuming task (or aclose()) cancels
@@ -295,6 +308,7 @@ class Context:
         stop_tokens: Optional[Sequence[int]] = None, logit_bias: Optional[Mapping[int, float]] = None,
         ignore_eos: bool = False, add_bos: bool = True, parse_special: bool = False,
         grammar: Optional[str] = None, json_schema: Schema = None,
+        tools: Tools = None, tool_choice: ToolChoice = None, tool_template: Optional[str] = None,
         progress: Optional[PromptProgress] = None,
     ) -> GenerationResult:
         """Push mode: calls ``callback(text, info)`` with each chunk, on this thread.
@@ -372,13 +386,26 @@ class Context:
         stop_tokens: Optional[Sequence[int]] = None, logit_bias: Optional[Mapping[int, float]] = None,
         ignore_eos: bool = False, add_bos: bool = True, parse_special: bool = True,
         grammar: Optional[str] = None, json_schema: Schema = None,
+        tools: Tools = None, tool_choice: ToolChoice = None, tool_template: Optional[str] = None,
         progress: Optional[PromptProgress] = None,
-    ) -> str:
+    ) -> Reply:
         """The assistant's reply to `messages` ({'role', 'content'} dicts or pairs), rendered
-        with the model's chat template (or `template`: 'bitnet' / 'llama3'). The rendered
-        prompt holds control-token text, hence parse_special=True by default."""
+        with the model's chat template (or `template`: 'bitnet' / 'llama3' / 'chatml'). The
+        rendered prompt holds control-token text, hence parse_special=True by default.
+
+        `tools` (OpenAI's shape) are described to the model the template family's way and
+        the reply is constrained to text or calls of them with valid arguments (`tool_choice`:
+        'auto' (default), 'required', 'none', or {'type': 'function', 'function': {'name': ...}});
+        the calls are in the returned Reply's `tool_calls`. Messages may hold earlier calls
+        ('tool_calls', e.g. ToolCall objects) and results (role 'tool')."""
         keywords = generation_keywords(locals())
-        return self._collect(self.model.apply_chat_template(messages, template=template, add_assistant=True), keywords)
+        tool_template = tool_template if tool_template is not None else template
+        keywords["tool_template"] = tool_template
+        prompt = self.model.apply_chat_template(messages, template=template, add_assistant=True, tools=tools)
+        text = self._collect(prompt, keywords)
+        if tools is None:
+            return Reply(text)
+        return parse_tool_calls(self.model.handle, text, tool_template)
 
     def tokenize(self, text: str, *, add_bos: bool = True, parse_special: bool = False) -> list[int]:
         return self.model.tokenize(text, add_bos=add_bos, parse_special=parse_special)

@@ -12,6 +12,7 @@ from . import _params
 from ._params import encode_text
 from ._lib import ModelInfo, lib
 from .errors import check
+from .tools import Reply, Tools, message_json, parse_tool_calls, tools_text
 
 BUFFER_TOO_SMALL = -11
 
@@ -52,7 +53,8 @@ class ModelInfoView:
     vocab_only: bool
 
 
-Message = Union[Mapping[str, str], Sequence[str]]
+#: {'role', 'content'} (also 'tool_calls' and role 'tool', see apply_chat_template) or a (role, content) pair.
+Message = Union[Mapping[str, Any], Sequence[str]]
 
 
 class Model:
@@ -185,8 +187,21 @@ class Model:
         return read_text(lambda b, c, n: lib.bitnet_token_to_piece(self.handle, int(token), b, c, n), initial=64)
 
     def apply_chat_template(self, messages: Iterable[Message], *, template: Optional[str] = None,
-                            add_assistant: bool = True) -> str:
-        """Renders messages ({'role': ..., 'content': ...} or (role, content)) into a prompt."""
+                            add_assistant: bool = True, tools: Tools = None) -> str:
+        """Renders messages ({'role': ..., 'content': ...} or (role, content)) into a prompt.
+        With `tools` (OpenAI's shape), or messages with 'tool_calls' or role 'tool', the
+        tools, calls and results are rendered in the template family's tool format."""
+        messages = list(messages)
+        if tools is not None or any(isinstance(m, Mapping) and (m.get("tool_calls") or m.get("role") == "tool")
+                                    for m in messages):
+            encoded = message_json(messages)
+            tools_json = tools_text(tools)
+            tname = None if template is None else encode_text(template, "template")
+            return read_text(
+                lambda b, c, n: lib.bitnet_apply_chat_template_tools(self.handle, tname, encoded, tools_json,
+                                                                     int(add_assistant), b, c, n),
+                initial=4096,
+            ).decode("utf-8", "replace")
         pairs = [(m["role"], m["content"]) if isinstance(m, Mapping) else (m[0], m[1]) for m in messages]
         roles = [encode_text(r, "a message role") for r, _ in pairs]
         contents = [encode_text(c, "a message content") for _, c in pairs]
@@ -198,6 +213,11 @@ class Model:
                                                            int(add_assistant), b, c, n),
             initial=1024,
         ).decode("utf-8", "replace")
+
+    def parse_tool_calls(self, text: str, *, template: Optional[str] = None) -> Reply:
+        """Splits a reply generated with tools into its text and its calls (the template
+        family's format; None = the model's template)."""
+        return parse_tool_calls(self.handle, text, template)
 
     def __repr__(self) -> str:
         return f"<bitnet.Model {'closed' if self.closed else hex(self._handle or 0)}>"

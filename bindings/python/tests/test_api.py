@@ -21,7 +21,7 @@ UNTIL_FULL = dict(temperature=0, max_new_tokens=0, ignore_eos=True)  # long enou
 
 SAMPLING = ["preset", "temperature", "top_k", "top_p", "min_p", "typical_p", "repetition_penalty", "repeat_last_n",
             "presence_penalty", "frequency_penalty", "seed", "max_new_tokens", "stop", "stop_tokens", "logit_bias",
-            "ignore_eos", "add_bos", "parse_special", "grammar", "json_schema"]
+            "ignore_eos", "add_bos", "parse_special", "grammar", "json_schema", "tools", "tool_choice", "tool_template"]
 METHODS = {  # name -> (function, its parameters before the generation keywords, takes progress=)
     "generate": (bitnet.Context.generate, ["self", "prompt"], True),
     "run": (bitnet.Context.run, ["self", "prompt", "callback"], True),

@@ -50,6 +50,10 @@ func completion(_ endpoint: Endpoint, state: ServerState, request: Request,
     } catch let error as BitNetError {
         throw generationError(error)
     }
+    if let template = parsed.toolTemplate {
+        let output = template.parseToolCalls(text)
+        if !output.calls.isEmpty { return jsonResponse(reply.complete(content: output.content, calls: output.calls, stats: stats)) }
+    }
     return jsonResponse(reply.complete(text: text, stats: stats))
 }
 
@@ -65,11 +69,26 @@ private func streamingResponse(_ parsed: CompletionRequest, prompt: [Int32], lea
         }
         if parsed.endpoint == .chat { try await send(reply.chunk(delta: .object(["role": .string("assistant"), "content": .string("")]))) }
         do {
+            var calls = parsed.toolTemplate.map(ToolCallStream.init(template:))
             let stats = try await runGeneration(parsed, prompt: prompt, lease: lease, pool: state.pool,
                                                 metrics: state.metrics, arrived: arrived) { text in
-                try await send(reply.chunk(text: text))
+                let released = calls == nil ? text : calls!.feed(text)
+                if !released.isEmpty { try await send(reply.chunk(text: released)) }
             }
-            try await send(reply.chunk(finish: finishReason(stats)))
+            var finish = finishReason(stats)
+            if let end = calls?.finish() {
+                if !end.text.isEmpty { try await send(reply.chunk(text: end.text)) }
+                for (index, call) in end.calls.enumerated() {
+                    // As OpenAI streams a call: id, type and name first, then the arguments.
+                    try await send(reply.chunk(delta: .object(["tool_calls": .array([.object([
+                        "index": .int(index), "id": .string(call.id), "type": .string("function"),
+                        "function": .object(["name": .string(call.name), "arguments": .string("")])])])])))
+                    try await send(reply.chunk(delta: .object(["tool_calls": .array([.object([
+                        "index": .int(index), "function": .object(["arguments": .string(call.arguments)])])])])))
+                }
+                if !end.calls.isEmpty { finish = "tool_calls" }
+            }
+            try await send(reply.chunk(finish: finish))
             if parsed.includeUsage { try await send(reply.usageChunk(stats)) }
         } catch let error as BitNetError {
             // The status line is gone already: the error travels as an event.
@@ -125,6 +144,18 @@ struct Reply: Sendable {
             : ["text": .string(text)]
         return object(endpoint == .chat ? "chat.completion" : "text_completion",
                       choices: [choice(content, finish: finishReason(stats))], extra: ["usage": usage(stats)])
+    }
+
+    /// A chat reply that calls tools: `message.tool_calls`, `finish_reason` "tool_calls".
+    func complete(content: String, calls: [ToolCall], stats: GenerationStats) -> JSON {
+        let toolCalls = calls.map { call -> JSON in
+            .object(["id": .string(call.id), "type": .string("function"),
+                     "function": .object(["name": .string(call.name), "arguments": .string(call.arguments)])])
+        }
+        let message: JSON = .object(["role": .string("assistant"), "content": content.isEmpty ? .null : .string(content),
+                                     "tool_calls": .array(toolCalls)])
+        return object("chat.completion", choices: [choice(["message": message], finish: "tool_calls")],
+                      extra: ["usage": usage(stats)])
     }
 
     func chunk(delta: JSON) -> JSON {

@@ -138,7 +138,13 @@ let openAPIDocument = #"""
           "stop": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "maxItems": 4}], "nullable": true},
           "n": {"type": "integer", "enum": [1], "nullable": true},
           "stream": {"type": "boolean", "nullable": true},
-          "stream_options": {"type": "object", "properties": {"include_usage": {"type": "boolean"}}, "nullable": true}
+          "stream_options": {"type": "object", "properties": {"include_usage": {"type": "boolean"}}, "nullable": true},
+          "response_format": {"type": "object", "required": ["type"], "nullable": true,
+            "description": "json_object: any JSON object; json_schema: an instance of schema (the subset bitnet.h lists; properties are generated in alphabetical order, as the server reads JSON objects without member order)",
+            "properties": {
+              "type": {"type": "string", "enum": ["text", "json_object", "json_schema"]},
+              "json_schema": {"type": "object", "required": ["schema"], "properties": {
+                "name": {"type": "string"}, "strict": {"type": "boolean"}, "schema": {"type": "object"}}}}}
         }
       },
       "CompletionRequest": {
@@ -150,18 +156,43 @@ let openAPIDocument = #"""
       },
       "ChatMessage": {
         "type": "object",
-        "required": ["role", "content"],
+        "required": ["role"],
+        "description": "content is required except on an assistant message with tool_calls; role tool carries a tool's result",
         "properties": {
-          "role": {"type": "string", "enum": ["system", "developer", "user", "assistant"]},
-          "content": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "object", "required": ["type", "text"], "properties": {"type": {"type": "string", "enum": ["text"]}, "text": {"type": "string"}}}}]}
+          "role": {"type": "string", "enum": ["system", "developer", "user", "assistant", "tool"]},
+          "content": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "object", "required": ["type", "text"], "properties": {"type": {"type": "string", "enum": ["text"]}, "text": {"type": "string"}}}}], "nullable": true},
+          "tool_calls": {"type": "array", "items": {"$ref": "#/components/schemas/ToolCall"}, "nullable": true},
+          "tool_call_id": {"type": "string", "nullable": true}
         }
+      },
+      "ToolCall": {
+        "type": "object",
+        "required": ["id", "type", "function"],
+        "properties": {"id": {"type": "string"}, "type": {"type": "string", "enum": ["function"]},
+                       "function": {"type": "object", "required": ["name", "arguments"], "properties": {
+                         "name": {"type": "string"}, "arguments": {"type": "string", "description": "the arguments object as JSON text"}}}}
+      },
+      "Tool": {
+        "type": "object",
+        "required": ["type", "function"],
+        "properties": {"type": {"type": "string", "enum": ["function"]},
+                       "function": {"type": "object", "required": ["name"], "properties": {
+                         "name": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}, "description": {"type": "string"},
+                         "parameters": {"type": "object", "description": "JSON Schema of the arguments (the subset bitnet.h lists)"}}}}
       },
       "ChatCompletionRequest": {
         "allOf": [{"$ref": "#/components/schemas/Sampling"}, {
           "type": "object",
           "required": ["messages"],
           "properties": {"model": {"type": "string", "nullable": true}, "max_completion_tokens": {"type": "integer", "minimum": 1, "nullable": true},
-                         "messages": {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/ChatMessage"}}}
+                         "messages": {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/ChatMessage"}},
+                         "tools": {"type": "array", "items": {"$ref": "#/components/schemas/Tool"}, "maxItems": 512, "nullable": true,
+                                   "description": "functions the model may call (needs a model with a chat template); the reply is text or calls whose arguments match the schema"},
+                         "tool_choice": {"oneOf": [{"type": "string", "enum": ["auto", "required", "none"]},
+                                                   {"type": "object", "required": ["type", "function"], "properties": {
+                                                     "type": {"type": "string", "enum": ["function"]},
+                                                     "function": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}}}],
+                                         "nullable": true}}
         }]
       },
       "Usage": {
@@ -185,8 +216,9 @@ let openAPIDocument = #"""
           "model": {"type": "string"}, "usage": {"$ref": "#/components/schemas/Usage"},
           "choices": {"type": "array", "items": {"type": "object", "properties": {
             "index": {"type": "integer"},
-            "message": {"type": "object", "properties": {"role": {"type": "string"}, "content": {"type": "string"}}},
-            "finish_reason": {"type": "string", "enum": ["stop", "length"], "nullable": true}}}}
+            "message": {"type": "object", "properties": {"role": {"type": "string"}, "content": {"type": "string", "nullable": true},
+                        "tool_calls": {"type": "array", "items": {"$ref": "#/components/schemas/ToolCall"}}}},
+            "finish_reason": {"type": "string", "enum": ["stop", "length", "tool_calls"], "nullable": true}}}}
         }
       }
     }
