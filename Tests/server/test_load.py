@@ -76,16 +76,26 @@ def rss_kib(pid):
     raise AssertionError("no VmRSS")
 
 
+CLIENTS, ROUNDS = 32, 10
+
+
+def percentile(values, q):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
 def test_concurrent_load():
-    s = Server("--parallel", "2", "--queue", "64", "--ctx", "512")
+    """32 clients x 10 requests on 4 batched slots: completions, streamed chats (their time to
+    first token is measured), clients that disconnect mid-stream and clients that read slowly."""
+    s = Server("--parallel", "4", "--queue", "64", "--ctx", "512")
     try:
         client = openai.OpenAI(base_url=s.base + "/v1", api_key="x", max_retries=0, timeout=120)
-        failures, statuses = [], []
+        failures, statuses, first_token = [], [], []
         lock = threading.Lock()
 
         def worker(index):
             rng = random.Random(index)
-            for round_ in range(4):
+            for round_ in range(ROUNDS):
                 kind = (index + round_) % 4
                 try:
                     if kind == 0:
@@ -94,11 +104,15 @@ def test_concurrent_load():
                         ok = r.usage.completion_tokens > 0
                     elif kind == 1:
                         text = ""
+                        asked = time.time()
                         for chunk in client.chat.completions.create(
                                 model="m", messages=[{"role": "user", "content": f"question {index}"}],
                                 max_tokens=16, stream=True):
-                            if chunk.choices:
-                                text += chunk.choices[0].delta.content or ""
+                            if chunk.choices and chunk.choices[0].delta.content:
+                                if not text:
+                                    with lock:
+                                        first_token.append(time.time() - asked)
+                                text += chunk.choices[0].delta.content
                         ok = True
                     elif kind == 2:
                         status, events = stream_request(s.port, {"prompt": "Then", "max_tokens": 400, "stream": True},
@@ -116,7 +130,7 @@ def test_concurrent_load():
                     failures.append((index, round_, kind, repr(error)))
 
         rss_before = rss_kib(s.process.pid)
-        threads = [threading.Thread(target=worker, args=(i,)) for i in range(16)]
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(CLIENTS)]
         started = time.time()
         for t in threads:
             t.start()
@@ -124,12 +138,14 @@ def test_concurrent_load():
             t.join(timeout=300)
         assert not any(t.is_alive() for t in threads), "load test did not finish in 300 s"
         assert not failures, failures
-        assert len(statuses) == 64
+        assert len(statuses) == CLIENTS * ROUNDS
         values = s.wait_idle(timeout=10)
         server_errors = sum(v for k, v in values.items() if k.startswith("bitnet_requests_total") and 'status="5' in k)
         assert server_errors == 0
         assert rss_kib(s.process.pid) < rss_before + 256 * 1024, "RSS grew by more than 256 MiB"
-        print(f"load: 64 requests in {time.time() - started:.1f} s")
+        print(f"load: {CLIENTS * ROUNDS} requests in {time.time() - started:.1f} s; time to first token of "
+              f"{len(first_token)} streamed chats: p50 {percentile(first_token, 0.5) * 1000:.0f} ms, "
+              f"p99 {percentile(first_token, 0.99) * 1000:.0f} ms")
     finally:
         assert s.stop() == 0
 

@@ -4,6 +4,8 @@
     make_model.py -o m.gguf --arch bitnet-b1.58 --act relu2 --wtype i2_s --embtype f16 \
         --n-embd 256 --n-layer 2 --n-head 4 --n-head-kv 2 --n-ff 768 --n-vocab 512 --seed 1
     make_model.py -o big.gguf --preset 2b4t          # 2B4T shape, ~1.2 GB I2_S
+    make_model.py -o l8.gguf --preset llama3-8b --separate-output   # Llama3-8B-1.58 shape
+    make_model.py -o 3b.gguf --preset 3b --separate-output --fallback-wtype f16  # bitnet_b1_58-3B shape
 
 Every tensor draws from its own NumPy generator seeded by (seed, crc32(tensor name)), so
 the same seed gives the same weights whatever the storage types, arch name, or optional
@@ -65,6 +67,13 @@ PRESETS = {
     # Microsoft BitNet b1.58 2B4T: tied F16 embedding, I2_S linear weights.
     "2b4t": dict(arch="bitnet-b1.58", act="relu2", wtype="i2_s", embtype="f16", n_embd=2560, n_layer=30,
                  n_head=20, n_head_kv=5, n_ff=6912, n_vocab=128256),
+    # Llama3-8B-1.58-100B-tokens as bitnet.cpp's converter writes it: arch llama, I2_S, untied head.
+    "llama3-8b": dict(arch="llama", act="silu", wtype="i2_s", embtype="f16", n_embd=4096, n_layer=32,
+                      n_head=32, n_head_kv=8, n_ff=14336, n_vocab=128256),
+    # 1bitLLM bitnet_b1_58-3B: hidden 3200, FFN 8640 (no ternary block format divides 8640, so
+    # ffn_down stays F16: use --fallback-wtype f16), untied head.
+    "3b": dict(arch="bitnet", act="silu", wtype="i2_s", embtype="f16", n_embd=3200, n_layer=26,
+               n_head=32, n_head_kv=32, n_ff=8640, n_vocab=32002),
 }
 
 
