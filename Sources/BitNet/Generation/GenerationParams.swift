@@ -31,7 +31,7 @@ public struct GenerationParams: Sendable {
         self.grammar = grammar
     }
 
-    public func validate(vocabularySize: Int) throws(BitNetError) {
+    package func validate(vocabularySize: Int) throws(BitNetError) {
         try sampling.validate(vocabularySize: vocabularySize)
         guard maxNewTokens >= 0 else { throw .invalidArgument("max_new_tokens must be >= 0 (0 = no limit), got \(maxNewTokens)") }
         for (index, token) in stopTokens.enumerated() where token < 0 || Int(token) >= vocabularySize {

@@ -81,7 +81,7 @@ public struct SamplingParams: Sendable, Hashable {
     // MARK: - Validation
 
     /// Checks every value a caller could get wrong; the message names the field.
-    public func validate() throws(BitNetError) {
+    package func validate() throws(BitNetError) {
         func check(_ ok: Bool, _ message: @autoclosure () -> String) throws(BitNetError) {
             if !ok { throw .invalidArgument(message()) }
         }
