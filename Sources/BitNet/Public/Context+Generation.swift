@@ -6,7 +6,8 @@ extension Context {
     /// that is slower than the model pauses the generation instead of
     /// letting text pile up. Cancelling the iterating task (or breaking out
     /// of the loop and dropping the stream) cancels the generation; the
-    /// context keeps the tokens evaluated so far.
+    /// context keeps the tokens evaluated so far. Like every
+    /// `AsyncThrowingStream`, a stream whose task is cancelled simply ends.
     ///
     /// ```swift
     /// for try await chunk in context.stream(.text("In the beginning")) {
@@ -15,8 +16,7 @@ extension Context {
     /// ```
     ///
     /// The stream throws ``BitNetError`` only: ``Status/busy`` when another
-    /// generation holds this context, ``Status/cancelled`` when the task was
-    /// cancelled, ``Status/contextFull``, ``Status/invalidArgument`` for bad
+    /// generation holds this context, ``Status/contextFull``, ``Status/invalidArgument`` for bad
     /// parameters. One consumer per stream.
     public func stream(_ prompt: GenerationPrompt, params: GenerationParams = GenerationParams(),
                        bufferCapacity: Int = 4) -> AsyncThrowingStream<GenerationChunk, any Error> {
