@@ -1,6 +1,8 @@
 import Synchronization
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// The one progress display of the CLI: a bar on standard error for model
@@ -83,8 +85,14 @@ final class ProgressLine: Sendable {
     /// A detached thread redrawing until `finish`; it holds its own reference.
     private func startTicker() {
         let retained = Unmanaged.passRetained(self).toOpaque()
+        // The handle is an integer on Glibc, an optional pointer on Darwin.
+        #if canImport(Darwin)
+        var thread: pthread_t?
+        #else
         var thread = pthread_t()
+        #endif
         let started = pthread_create(&thread, nil, { argument in
+            let argument: UnsafeMutableRawPointer? = argument  // optional in Glibc's signature, maybe not in Darwin's
             let line = Unmanaged<ProgressLine>.fromOpaque(argument!).takeRetainedValue()
             while true {
                 usleep(50_000)
@@ -96,7 +104,11 @@ final class ProgressLine: Sendable {
             }
         }, retained)
         if started == 0 {
+            #if canImport(Darwin)
+            if let thread { pthread_detach(thread) }
+            #else
             pthread_detach(thread)
+            #endif
         } else {
             Unmanaged<ProgressLine>.fromOpaque(retained).release()  // no ticker: updates still draw
         }

@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// What a generation does when the context is full. Raw values mirror BITNET_OVERFLOW_*.

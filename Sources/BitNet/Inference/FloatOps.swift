@@ -1,6 +1,8 @@
 import CBitNetKernels
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// The float work of the forward pass: norms, activations, softmax. Plain

@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// How keys and values are stored. Raw values mirror BITNET_KV_* in bitnet.h.

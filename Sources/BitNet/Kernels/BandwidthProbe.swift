@@ -1,6 +1,8 @@
 import CBitNetKernels
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Measures how fast this machine streams memory into the cores: the floor

@@ -1,6 +1,8 @@
 import CBitNetKernels
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// A float-valued weight matrix used without activation quantization: the

@@ -1,6 +1,8 @@
 import CBitNetKernels
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Which implementation of the int8 × ternary inner loops runs.

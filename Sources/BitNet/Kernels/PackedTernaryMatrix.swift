@@ -1,6 +1,8 @@
 import CBitNetKernels
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// A ternary weight matrix W[rows][cols] = T · scale, repacked at load into

@@ -20,6 +20,7 @@ func runOnOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T
         var thread = pthread_t()
         #endif
         let rc = pthread_create(&thread, nil, { argument in
+            let argument: UnsafeMutableRawPointer? = argument  // optional in Glibc's signature, maybe not in Darwin's
             guard let argument else { return nil }
             Unmanaged<ThreadJob>.fromOpaque(argument).takeRetainedValue().run()
             return nil

@@ -2,6 +2,8 @@ import CBitNetKernels
 import Synchronization
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// A fixed set of persistent worker threads for data-parallel loops.
@@ -84,8 +86,14 @@ package final class ThreadPool: @unchecked Sendable {
             let start = WorkerStart(pool: Unmanaged.passUnretained(self),
                                     cpu: pinToCPUs ? worker % cpus : -1)
             let context = Unmanaged.passRetained(start).toOpaque()
+            // The handle is an integer on Glibc, an optional pointer on Darwin.
+            #if canImport(Darwin)
+            var thread: pthread_t?
+            #else
             var thread = pthread_t()
+            #endif
             let created = pthread_create(&thread, nil, { raw in
+                let raw: UnsafeMutableRawPointer? = raw  // optional in Glibc's signature, maybe not in Darwin's
                 guard let raw else { return nil }
                 let start = Unmanaged<WorkerStart>.fromOpaque(raw).takeRetainedValue()
                 if start.cpu >= 0 { _ = bnk_pin_current_thread(Int32(start.cpu)) }
@@ -100,7 +108,11 @@ package final class ThreadPool: @unchecked Sendable {
                 shutDown()
                 throw .outOfMemory("thread pool: cannot create worker thread (error \(created))")
             }
+            #if canImport(Darwin)
+            if let thread { threads.append(thread) }
+            #else
             threads.append(thread)
+            #endif
         }
     }
 
