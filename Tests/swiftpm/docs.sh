@@ -17,7 +17,11 @@ cd "$ROOT"
   { cat "$WORK/symbols.log"; echo "FAIL docs: no symbol graph"; exit 1; }
 GRAPHS=$(sed -n 's/^Files written to //p' "$WORK/symbols.log")
 mkdir "$WORK/graphs"
-cp "$GRAPHS"/BitNet.symbols.json "$GRAPHS"/BitNet@*.symbols.json "$WORK/graphs/"
+# BitNet.symbols.json, plus BitNet@<Module>.symbols.json when the API extends another module's types.
+for graph in "$GRAPHS"/BitNet.symbols.json "$GRAPHS"/BitNet@*.symbols.json; do
+  [ -f "$graph" ] && cp "$graph" "$WORK/graphs/"
+done
+[ -f "$WORK/graphs/BitNet.symbols.json" ] || { echo "FAIL docs: no BitNet symbol graph in $GRAPHS"; exit 1; }
 
 "$DOCC" convert Sources/BitNet/BitNet.docc --additional-symbol-graph-dir "$WORK/graphs" \
   --fallback-display-name BitNet --fallback-bundle-identifier bitnet.BitNet \

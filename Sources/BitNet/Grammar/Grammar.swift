@@ -10,6 +10,8 @@ public struct Grammar: Sendable {
     /// The GBNF text the grammar was compiled from (for a schema: the generated grammar).
     public let gbnf: String
 
+    /// Parses a grammar in llama.cpp's GBNF (start rule `root`).
+    /// - Throws: ``BitNetError`` with ``Status/invalidArgument`` and the position of a syntax error.
     public init(gbnf: String) throws(BitNetError) {
         let rules = try GBNFParser.parse(gbnf)
         program = try GrammarCompiler.compile(rules, text: gbnf)

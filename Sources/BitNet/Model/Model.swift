@@ -24,6 +24,7 @@ public struct ModelLoadOptions: Sendable {
     /// a stored F16/F32/Q8_0 head read in place from the file mapping.
     public var useHugePages = true
 
+    /// Options with the given settings and defaults for the rest.
     public init(useMmap: Bool = true, useMlock: Bool = false, vocabOnly: Bool = false,
                 progress: (@Sendable (Double) -> Bool)? = nil) {
         self.useMmap = useMmap
@@ -95,6 +96,7 @@ package struct Layer: Sendable {
 public final class Model: Sendable {
     package let file: GGUFFile
     package let hparams: HyperParameters
+    /// Loaded with `vocabOnly`: tokenizer and metadata only, cannot evaluate.
     public let isVocabOnly: Bool
     /// Loaded with `validateOnly`: every view is checked, no weights are prepared.
     package let isValidateOnly: Bool
@@ -109,6 +111,7 @@ public final class Model: Sendable {
     public let tokenizer: Tokenizer?
 
     package var metadata: [String: GGUFValue] { file.metadata }
+    /// Size of the model file in bytes.
     public var fileSize: Int { file.fileSize }
     /// The matrix the logits come from: `output`, or the tied embedding.
     package var lmHead: TensorView { output ?? tokenEmbedding }

@@ -1,7 +1,10 @@
 /// One message of a conversation.
 public struct ChatMessage: Sendable, Equatable {
+    /// Who speaks: `system`, `user` or `assistant` (templates may capitalise it).
     public var role: String
+    /// What is said.
     public var content: String
+    /// A message from `role` saying `content`.
     public init(role: String, content: String) {
         self.role = role
         self.content = content

@@ -20,10 +20,15 @@ public final class Tokenizer: Sendable {
     }
 
     package let kind: Kind
+    /// Number of tokens the tokenizer knows (ids `0..<vocabularySize`).
     public let vocabularySize: Int
+    /// Beginning-of-text token, if the vocabulary has one.
     public let bos: Int32?
+    /// End-of-text token: generation stops at it unless `ignoreEOS`.
     public let eos: Int32?
+    /// End-of-turn token (chat models), which also stops generation.
     public let eot: Int32?
+    /// Padding token, if any.
     public let pad: Int32?
     /// Whether the model expects a BOS at the start of a prompt.
     public let addsBOS: Bool
