@@ -1,3 +1,4 @@
+import BitNet
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -83,34 +84,17 @@ final class ProgressLine: Sendable {
     }
 
     /// A detached thread redrawing until `finish`; it holds its own reference.
+    /// Without a thread, updates still draw (only the ticking seconds stop).
     private func startTicker() {
-        let retained = Unmanaged.passRetained(self).toOpaque()
-        // The handle is an integer on Glibc, an optional pointer on Darwin.
-        #if canImport(Darwin)
-        var thread: pthread_t?
-        #else
-        var thread = pthread_t()
-        #endif
-        let started = pthread_create(&thread, nil, { argument in
-            let argument: UnsafeMutableRawPointer? = argument  // optional in Glibc's signature, maybe not in Darwin's
-            let line = Unmanaged<ProgressLine>.fromOpaque(argument!).takeRetainedValue()
+        _ = startDetachedThread { [self] in
             while true {
                 usleep(50_000)
-                let done = line.state.withLock { state in
-                    line.drawIfDue(&state)
+                let done = state.withLock { state in
+                    drawIfDue(&state)
                     return state.finished
                 }
-                if done { return nil }
+                if done { return }
             }
-        }, retained)
-        if started == 0 {
-            #if canImport(Darwin)
-            if let thread { pthread_detach(thread) }
-            #else
-            pthread_detach(thread)
-            #endif
-        } else {
-            Unmanaged<ProgressLine>.fromOpaque(retained).release()  // no ticker: updates still draw
         }
     }
 }
