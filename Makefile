@@ -5,6 +5,8 @@
 #   make test       every test (Swift, C against the installed header, Python, bindings,
 #                   C tests under ASan/UBSan, a short soak, the HTTP server)
 #   make test-server  the HTTP server (`bitnet serve`) driven by the openai package
+#   make test-swift-package  the `BitNet` Swift product: a file:// URL dependent, examples/swift, the DocC docs
+#   make docs       the DocC archive of the Swift API into build/BitNet.doccarchive
 #   make fuzz       libFuzzer harnesses, FUZZ_SECONDS each (default 60)
 #   make fuzz-long  a campaign from the committed corpus (Fuzz/corpus), merged back into it
 #                   (FUZZ_TARGETS=... for some harnesses; `python` is the atheris one)
@@ -41,7 +43,7 @@ REALNAME := $(LIBNAME).$(VERSION)
 # The model `make run` uses: trained for this project (tools/train/README.md).
 DEFAULT_MODEL ?= models/bitnet-kjv-tiny.gguf
 
-.PHONY: all build run test test-swift test-c test-python test-install test-bindings install uninstall deps deps-apt deps-pip clean \
+.PHONY: all build run test test-swift test-swift-package test-c test-python test-install test-bindings install uninstall deps deps-apt deps-pip clean \
         fuzz fuzz-long fuzz-replay sanitize sanitize-short soak soak-short test-arm test-server deps-server fuzz-server
 
 all: build
@@ -134,11 +136,23 @@ run: deps build
 
 TEST_PREFIX := $(CURDIR)/$(BUILD)/test-prefix
 
-test: deps deps-grammar build test-swift test-c test-python test-install test-bindings sanitize-short soak-short fuzz-replay test-arm test-server
+test: deps deps-grammar build test-swift test-swift-package test-c test-python test-install test-bindings sanitize-short soak-short fuzz-replay test-arm test-server
 	@echo "make test: all suites passed"
 
 test-swift:
 	$(SWIFT) test $(SWIFT_BUILD_FLAGS)
+
+# The `BitNet` product as other Swift packages see it: a package depending on
+# a file:// clone by URL and version, examples/swift (by path) streaming from
+# the shipped model, and the DocC catalog building without a warning.
+test-swift-package:
+	SWIFT=$(SWIFT) sh Tests/swiftpm/url_dependency.sh
+	cd examples/swift && $(SWIFT) build --scratch-path .build $(SWIFT_BUILD_FLAGS) && ./.build/debug/StreamText
+	SWIFT=$(SWIFT) sh Tests/swiftpm/docs.sh
+
+docs:
+	rm -rf $(BUILD)/BitNet.doccarchive
+	SWIFT=$(SWIFT) OUT=$(CURDIR)/$(BUILD)/BitNet.doccarchive sh Tests/swiftpm/docs.sh
 
 test-c: build
 	rm -rf $(TEST_PREFIX)
@@ -173,7 +187,7 @@ fuzz-server: build deps-server
 
 # Constrained generation: Tests/python/test_json_schema.py validates outputs with `jsonschema`
 # (format checks need rfc3339-validator). test-python runs a sample of its 300 schemas, this all of them.
-.PHONY: deps-grammar test-grammar-long
+.PHONY: deps-grammar test-grammar-long docs
 deps-grammar:
 	@$(PYTHON) -c "import jsonschema, rfc3339_validator" 2>/dev/null || \
 	  $(PYTHON) -m pip install --quiet --disable-pip-version-check jsonschema rfc3339-validator
@@ -191,7 +205,7 @@ test-bindings: build
 
 clean:
 	rm -rf $(BUILD) .build .build-fuzz .build-asan .build-tsan .build-asan-tests .build-tsan-tests
-	rm -rf server/.build
+	rm -rf server/.build examples/swift/.build
 
 # ---------------------------------------------------------------------------
 # Reliability (RELIABILITY.md): fuzzing, sanitizers, soak

@@ -1,4 +1,9 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
+// 6.2, not lower: SwiftPM 6.2 lets packages that depend on this one by URL
+// and version build targets with unsafe flags (`-Ounchecked`, `-O3`, which
+// the kernels and the core are measured with); below 6.2 such a dependent
+// fails with "the target 'BitNet' in product 'BitNet' contains unsafe build
+// flags". Tests/swiftpm/url_dependency.sh checks it.
 // The bitnet package: a Swift core (`BitNet`), a tiny C target for SIMD inner
 // loops (`CBitNetKernels`), the C ABI layer (`BitNetC`, built as libbitnet.so)
 // and the `bitnet` command-line tool.
@@ -26,9 +31,14 @@ let sharedLibraryLinkerSettings: [LinkerSetting] = [
 
 let package = Package(
     name: "bitnet",
+    // Darwin: Synchronization (Atomic, Mutex) needs macOS 15 / iOS 18.
+    platforms: [.macOS(.v15), .iOS(.v18)],
     products: [
         .library(name: "bitnet", type: .dynamic, targets: ["BitNetC"]),
-        // The Swift core for Swift packages that depend on this one (server/ does).
+        // The Swift API for Swift packages that depend on this one (server/ and
+        // examples/swift do). Linkage left to SwiftPM: a `.dynamic` product named
+        // BitNet would be libBitNet.so, which collides with libbitnet.so on
+        // case-insensitive file systems.
         .library(name: "BitNet", targets: ["BitNet"]),
         .executable(name: "bitnet-cli", targets: ["BitNetCLI"]),
     ],

@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// A malloc'd NUL-terminated copy of `text` that lives until freed (or forever).

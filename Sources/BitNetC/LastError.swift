@@ -1,6 +1,8 @@
 import BitNet
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// The thread-local message behind `bitnet_last_error()`.

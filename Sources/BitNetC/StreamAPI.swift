@@ -2,6 +2,8 @@ import BitNet
 import CBitNetAPI
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 @c @implementation

@@ -2,6 +2,8 @@ import BitNet
 import CBitNetAPI
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// The model's tokenizer, or BITNET_E_UNSUPPORTED when the file had none.

@@ -1,6 +1,8 @@
 import ArgumentParser
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// The model `bitnet run` and `bitnet chat` use without `-m`: the small KJV
@@ -19,14 +21,5 @@ enum DefaultModel {
         }
         for candidate in candidates where access(candidate, R_OK) == 0 { return candidate }
         throw ValidationError("no default model found (looked for \(candidates.joined(separator: ", "))); pass -m MODEL")
-    }
-
-    private static func executableDirectory() -> String? {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard n > 0 else { return nil }
-        let path = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        guard let slash = path.lastIndex(of: "/") else { return nil }
-        return String(path[..<slash])
     }
 }

@@ -2,6 +2,8 @@ import BitNet
 import Synchronization
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// The exit status of a command stopped by Ctrl-C (128 + SIGINT), as shells use.

@@ -1,6 +1,9 @@
+import BitNet
 import Synchronization
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// The one progress display of the CLI: a bar on standard error for model
@@ -81,24 +84,17 @@ final class ProgressLine: Sendable {
     }
 
     /// A detached thread redrawing until `finish`; it holds its own reference.
+    /// Without a thread, updates still draw (only the ticking seconds stop).
     private func startTicker() {
-        let retained = Unmanaged.passRetained(self).toOpaque()
-        var thread = pthread_t()
-        let started = pthread_create(&thread, nil, { argument in
-            let line = Unmanaged<ProgressLine>.fromOpaque(argument!).takeRetainedValue()
+        _ = startDetachedThread { [self] in
             while true {
                 usleep(50_000)
-                let done = line.state.withLock { state in
-                    line.drawIfDue(&state)
+                let done = state.withLock { state in
+                    drawIfDue(&state)
                     return state.finished
                 }
-                if done { return nil }
+                if done { return }
             }
-        }, retained)
-        if started == 0 {
-            pthread_detach(thread)
-        } else {
-            Unmanaged<ProgressLine>.fromOpaque(retained).release()  // no ticker: updates still draw
         }
     }
 }

@@ -1,6 +1,8 @@
 import ArgumentParser
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// `bitnet serve ARGS`: runs the HTTP server, a separate program
@@ -30,12 +32,8 @@ struct Serve: ParsableCommand {
 
     /// `bitnet-server` in the directory of the running executable, if there.
     private func siblingServerPath() -> String? {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard length > 0 else { return nil }
-        let executable = String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        guard let slash = executable.lastIndex(of: "/") else { return nil }
-        let candidate = String(executable[..<slash]) + "/bitnet-server"
+        guard let directory = executableDirectory() else { return nil }
+        let candidate = directory + "/bitnet-server"
         return access(candidate, X_OK) == 0 ? candidate : nil
     }
 }

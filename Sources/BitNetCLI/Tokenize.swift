@@ -2,6 +2,8 @@ import ArgumentParser
 import BitNet
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 struct Tokenize: ParsableCommand {

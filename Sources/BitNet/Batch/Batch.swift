@@ -14,7 +14,7 @@ public struct BatchOptions: Sendable {
     public var prefixCacheBytes: Int = 64 << 20
     public var prefixEviction: EvictionPolicy = .leastRecentlyUsed
     /// The int8 and dense kernels the steps run.
-    public var kernels: KernelSet = .selected
+    package var kernels: KernelSet = .selected
 
     public init() {}
 }

@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// The step loop of a `Batch`: contexts' threads submit segments (a decode
@@ -55,16 +57,16 @@ final class StepScheduler: @unchecked Sendable {
         workArrived = .allocate(capacity: 1)
         stepDone = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
-        var attributes = pthread_condattr_t()
-        pthread_condattr_init(&attributes)
-        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
-        pthread_cond_init(workArrived, &attributes)
-        pthread_cond_init(stepDone, &attributes)
-        pthread_condattr_destroy(&attributes)
+        TimedCondition.initialize(workArrived)
+        TimedCondition.initialize(stepDone)
 
         // The step thread holds no strong reference (deinit joins it first).
         let argument = Unmanaged.passUnretained(self).toOpaque()
+        #if canImport(Darwin)
+        var handle: pthread_t?  // a pointer on Darwin, an integer on Glibc
+        #else
         var handle = pthread_t()
+        #endif
         let rc = pthread_create(&handle, nil, { argument in
             guard let argument else { return nil }
             Unmanaged<StepScheduler>.fromOpaque(argument)._withUnsafeGuaranteedRef { $0.loop() }
@@ -179,11 +181,8 @@ final class StepScheduler: @unchecked Sendable {
     /// again, or the gathering window has passed.
     private func gather() {
         let window = Self.gatherWindow.components
-        var deadline = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &deadline)
-        let nanoseconds = Int(deadline.tv_nsec) + Int(window.attoseconds / 1_000_000_000)
-        deadline.tv_sec += Int(window.seconds) + nanoseconds / 1_000_000_000
-        deadline.tv_nsec = nanoseconds % 1_000_000_000
+        var deadline = TimedCondition.deadline(
+            afterNanoseconds: Int(window.seconds) * 1_000_000_000 + Int(window.attoseconds / 1_000_000_000))
         while !stopping {
             let waiting = expected.subtracting(pending.map(\.context))
             if waiting.isEmpty { return }

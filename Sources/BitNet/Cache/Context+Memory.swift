@@ -2,7 +2,7 @@
 extension Context {
     /// Bytes a context for `model` with `options` would allocate for its KV
     /// cache (q8's f16 window included), computed without allocating.
-    public static func kvBytesEstimate(model: Model, options: ContextOptions) throws(BitNetError) -> Int {
+    package static func kvBytesEstimate(model: Model, options: ContextOptions) throws(BitNetError) -> Int {
         _ = try model.evaluableWeights()
         let hp = model.hparams
         let resolved = try options.resolved(for: hp)
@@ -10,11 +10,11 @@ extension Context {
                                       capacity: resolved.contextLength, batch: resolved.batchSize)
     }
 
-    public var kvType: KVType { cache.type }
+    package var kvType: KVType { cache.type }
     /// KV bytes of one token (all layers, keys and values), q8's f16 window excluded.
-    public var kvBytesPerToken: Int { 2 * cache.layers * cache.rowBytes }
+    package var kvBytesPerToken: Int { 2 * cache.layers * cache.rowBytes }
     /// Bytes the KV cache allocated.
-    public var kvBytes: Int { cache.totalBytes }
-    public var overflowPolicy: OverflowPolicy { options.overflowPolicy }
-    public var keepOnShift: Int { options.keepOnShift }
+    package var kvBytes: Int { cache.totalBytes }
+    package var overflowPolicy: OverflowPolicy { options.overflowPolicy }
+    package var keepOnShift: Int { options.keepOnShift }
 }

@@ -19,7 +19,7 @@ extension Context {
     /// `prefix` (with the logits of its last token).
     /// Errors: an empty prefix, one larger than the whole budget (or a disabled
     /// cache), anything `ingest` throws.
-    public func warmPrefix(_ prefix: [Int32]) throws(BitNetError) {
+    package func warmPrefix(_ prefix: [Int32]) throws(BitNetError) {
         guard !prefix.isEmpty else { throw .invalidArgument("the prefix has no tokens") }
         let cost = PrefixCache.cost(count: prefix.count, cache: cache)
         guard cost <= prefixCache.budget else {
@@ -33,7 +33,7 @@ extension Context {
     /// Tokenizes `text` the way prompts are tokenized for generation (BOS as the
     /// tokenizer's add_bos default, control-token text such as "<|eot_id|>"
     /// parsed) and warms it. Errors: BITNET_E_UNSUPPORTED without a tokenizer.
-    public func warmPrefix(text: String) throws(BitNetError) {
+    package func warmPrefix(text: String) throws(BitNetError) {
         guard let tokenizer = model.tokenizer else { throw .unsupported("the model has no tokenizer") }
         try warmPrefix(tokenizer.encode(text, addBOS: tokenizer.addsBOS, parseSpecial: true))
     }
@@ -42,7 +42,7 @@ extension Context {
     /// last position's logits are wanted) a stored prefix of them is copied in
     /// instead of computed. Returns the number of tokens taken from the cache.
     @discardableResult
-    public func evalReusingPrefixCache(_ newTokens: UnsafeBufferPointer<Int32>) throws(BitNetError) -> Int {
+    package func evalReusingPrefixCache(_ newTokens: UnsafeBufferPointer<Int32>) throws(BitNetError) -> Int {
         guard tokens.isEmpty, !options.allLogits, prefixCache.isEnabled, newTokens.count > 1 else {
             try eval(newTokens)
             return 0
@@ -50,8 +50,8 @@ extension Context {
         return try ingest(prompt: Array(newTokens))
     }
 
-    public var prefixCacheStatistics: PrefixCacheStatistics { prefixCache.statistics }
+    package var prefixCacheStatistics: PrefixCacheStatistics { prefixCache.statistics }
 
     /// Drops every stored prefix (the counters stay).
-    public func clearPrefixCache() { prefixCache.removeAll() }
+    package func clearPrefixCache() { prefixCache.removeAll() }
 }

@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// What a generation does when the context is full. Raw values mirror BITNET_OVERFLOW_*.
@@ -18,7 +20,7 @@ extension Context {
     /// Errors: BITNET_E_CONTEXT_FULL when nothing can be dropped (keepOnShift
     /// covers the whole context).
     @discardableResult
-    public func shiftForOverflow() throws(BitNetError) -> Int {
+    package func shiftForOverflow() throws(BitNetError) -> Int {
         let keep = min(options.keepOnShift, count)
         let discard = (count - keep + 1) / 2
         guard discard > 0 else {
@@ -33,7 +35,7 @@ extension Context {
 
     /// Whether `incoming` more tokens can be appended: they fit now, or the
     /// policy is `.shift` and they fit beside the `keepOnShift` kept tokens.
-    public func canMakeRoom(for incoming: Int) -> Bool {
+    package func canMakeRoom(for incoming: Int) -> Bool {
         if incoming <= capacity - count { return true }
         return options.overflowPolicy == .shift && incoming <= capacity - min(options.keepOnShift, capacity)
     }
@@ -44,7 +46,7 @@ extension Context {
     /// the tokens dropped. The generation loop and `bitnet_context_eval` both
     /// go through here.
     @discardableResult
-    public func makeRoom(for incoming: Int) throws(BitNetError) -> Int {
+    package func makeRoom(for incoming: Int) throws(BitNetError) -> Int {
         guard canMakeRoom(for: incoming) else {
             let why = options.overflowPolicy == .shift ? " even after shifting (n_keep \(options.keepOnShift))" : ""
             throw BitNetError(.contextFull, "context holds \(count) of \(capacity) tokens; \(incoming) more do not fit\(why)")
@@ -61,7 +63,7 @@ extension Context {
     /// (and the requantization of moved rows under q8) — except that the
     /// moved rows still reflect attention over the dropped tokens, which is
     /// the point of shifting rather than recomputing.
-    public func shift(keep: Int, discard: Int) throws(BitNetError) {
+    package func shift(keep: Int, discard: Int) throws(BitNetError) {
         guard keep >= 0, discard > 0, keep <= count, discard <= count - keep else {
             throw .invalidArgument("cannot drop \(discard) tokens after the first \(keep) of \(count)")
         }

@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// A context's state as bytes: tokens, KV, the last logits and `stateExtra`.
@@ -26,7 +28,7 @@ enum ContextStateFormat {
 
 extension Context {
     /// Bytes `saveState(into:)` writes for the current state.
-    public func stateSize() throws(BitNetError) -> Int {
+    package func stateSize() throws(BitNetError) -> Int {
         let parts = [ContextStateFormat.headerBytes,
                      ContextStateFormat.padded8(tokens.count * 4),
                      stateExtra.count * 8,
@@ -48,7 +50,7 @@ extension Context {
     /// Writes the state to `buffer`; returns the bytes written.
     /// Errors: BITNET_E_BUFFER_TOO_SMALL (nothing meaningful written).
     @discardableResult
-    public func saveState(into buffer: UnsafeMutableRawBufferPointer) throws(BitNetError) -> Int {
+    package func saveState(into buffer: UnsafeMutableRawBufferPointer) throws(BitNetError) -> Int {
         let size = try stateSize()
         guard let base = buffer.baseAddress, buffer.count >= size else {
             throw BitNetError(.bufferTooSmall, "the state needs \(size) bytes, the buffer has \(buffer.count)")
@@ -88,7 +90,7 @@ extension Context {
     /// Errors: BITNET_E_FORMAT (not a state, truncated, corrupted: checksum),
     /// BITNET_E_STATE_MISMATCH (another model, KV type or shape, or more
     /// tokens than this context holds).
-    public func loadState(from bytes: UnsafeRawBufferPointer) throws(BitNetError) {
+    package func loadState(from bytes: UnsafeRawBufferPointer) throws(BitNetError) {
         guard let base = bytes.baseAddress, bytes.count >= ContextStateFormat.headerBytes + 8 else {
             throw .format("state: \(bytes.count) bytes is too short for a state")
         }

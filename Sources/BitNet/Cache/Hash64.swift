@@ -33,7 +33,7 @@ extension Model {
     /// (start, middle, end) of every tensor's data, so two files of the same
     /// shape with other weights differ too. Hashing every weight would cost a
     /// full read of the model per save; the samples touch a few pages.
-    public var fingerprint: UInt64 {
+    package var fingerprint: UInt64 {
         var h = Hash64()
         let hp = hparams
         h.combine(hp.architectureName)

@@ -8,13 +8,13 @@ import CBitNetKernels
 /// bytes are contiguous and copy like the f16/f32 rows. When heads · headDim
 /// is not a multiple of 4 the next row's scales are not 4-byte aligned, so
 /// scales are always read and written unaligned.
-public enum KVQuantization {
-    public static func rowBytes(heads: Int, headDim: Int) -> Int {
+package enum KVQuantization {
+    package static func rowBytes(heads: Int, headDim: Int) -> Int {
         heads * MemoryLayout<Float>.size + heads * headDim
     }
 
     /// Quantizes `heads` heads of `headDim` floats into `row`.
-    public static func quantize(_ x: UnsafePointer<Float>, heads: Int, headDim: Int, into row: UnsafeMutableRawPointer) {
+    package static func quantize(_ x: UnsafePointer<Float>, heads: Int, headDim: Int, into row: UnsafeMutableRawPointer) {
         let q = (row + heads * MemoryLayout<Float>.size).assumingMemoryBound(to: Int8.self)
         for h in 0..<heads {
             let head = x + h * headDim
@@ -31,7 +31,7 @@ public enum KVQuantization {
     }
 
     /// The inverse of `quantize` (up to rounding).
-    public static func dequantize(_ row: UnsafeRawPointer, heads: Int, headDim: Int, into x: UnsafeMutablePointer<Float>) {
+    package static func dequantize(_ row: UnsafeRawPointer, heads: Int, headDim: Int, into x: UnsafeMutablePointer<Float>) {
         let q = (row + heads * MemoryLayout<Float>.size).assumingMemoryBound(to: Int8.self)
         for h in 0..<heads {
             let scale = row.loadUnaligned(fromByteOffset: h * MemoryLayout<Float>.size, as: Float.self)
@@ -49,7 +49,7 @@ public enum KVQuantization {
 
     /// Σ a[i]·b[i].
     @inline(__always)
-    public static func dot(_ a: UnsafePointer<Int8>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+    package static func dot(_ a: UnsafePointer<Int8>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
         #if arch(arm64)
         if KernelSet.usesNEONHelpers { return bnk_dot_i8_f32_neon(a, b, n) }
         #endif
@@ -58,7 +58,7 @@ public enum KVQuantization {
 
     /// y[i] += alpha·x[i].
     @inline(__always)
-    public static func axpy(_ alpha: Float, _ x: UnsafePointer<Int8>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    package static func axpy(_ alpha: Float, _ x: UnsafePointer<Int8>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
         #if arch(arm64)
         if KernelSet.usesNEONHelpers { return bnk_axpy_i8_f32_neon(alpha, x, y, n) }
         #endif
@@ -67,13 +67,13 @@ public enum KVQuantization {
 
     // MARK: - Reference twins
 
-    public static func dotReference(_ a: UnsafePointer<Int8>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+    package static func dotReference(_ a: UnsafePointer<Int8>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
         var sum: Float = 0
         for i in 0..<n { sum += Float(a[i]) * b[i] }
         return sum
     }
 
-    public static func axpyReference(_ alpha: Float, _ x: UnsafePointer<Int8>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    package static func axpyReference(_ alpha: Float, _ x: UnsafePointer<Int8>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
         for i in 0..<n { y[i] += alpha * Float(x[i]) }
     }
 }

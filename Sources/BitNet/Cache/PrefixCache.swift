@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Which stored prefix makes room for a new one. Raw values mirror BITNET_EVICT_*.

@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Context state files: the bytes of `saveState(into:)`, written atomically.
@@ -8,7 +10,7 @@ extension Context {
     /// that is fsynced and renamed over `path`, so a crash leaves either the
     /// old file or the new one, never a torn one.
     /// Errors: BITNET_E_IO (the message has the path and errno text).
-    public func saveState(path: String) throws(BitNetError) {
+    package func saveState(path: String) throws(BitNetError) {
         let size = try stateSize()
         let buffer = try Memory.allocate(bytes: size, what: "state")
         defer { free(buffer) }
@@ -35,7 +37,7 @@ extension Context {
 
     /// Loads a state file written by `saveState(path:)`; the context is
     /// unchanged on any error. Errors: BITNET_E_IO, and those of `loadState(from:)`.
-    public func loadState(path: String) throws(BitNetError) {
+    package func loadState(path: String) throws(BitNetError) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .io("state: cannot open '\(path)': \(StateFileIO.errorText())") }
         defer { close(fd) }

@@ -18,9 +18,9 @@
 ///   nibble if r < 64, else high), high 2 bits from qh[32h + r%32] at bit
 ///   2·(r/32); x = d·scales[e/16]·(q − 32).
 /// - TQ1_0, TQ2_0, I2_S: see docs/ARCHITECTURE.md §3.3; values (t − 1)·d.
-public enum Dequantize {
+package enum Dequantize {
     /// Row `index` of `tensor` as floats (`tensor.rowLength` of them).
-    public static func row(_ tensor: TensorView, _ index: Int) throws(BitNetError) -> [Float] {
+    package static func row(_ tensor: TensorView, _ index: Int) throws(BitNetError) -> [Float] {
         var result = [Float](repeating: 0, count: tensor.rowLength)
         try result.withUnsafeMutableBufferPointer { (buffer) throws(BitNetError) in
             try row(tensor, index, into: buffer)
@@ -29,7 +29,7 @@ public enum Dequantize {
     }
 
     /// Writes row `index` of `tensor` into `output` (at least `rowLength` floats).
-    public static func row(_ tensor: TensorView, _ index: Int,
+    package static func row(_ tensor: TensorView, _ index: Int,
                            into output: UnsafeMutableBufferPointer<Float>) throws(BitNetError) {
         guard index >= 0, index < tensor.rowCount else {
             throw .invalidArgument("row \(index) is outside 0..<\(tensor.rowCount) of tensor \(tensor.name)")
@@ -47,7 +47,7 @@ public enum Dequantize {
     }
 
     /// Decodes `count` elements (whole blocks) of `type` from `bytes`.
-    public static func values(type: GGMLType, from bytes: UnsafeRawBufferPointer, count: Int,
+    package static func values(type: GGMLType, from bytes: UnsafeRawBufferPointer, count: Int,
                               into out: UnsafeMutablePointer<Float>, i2sScale: Float = 1) throws(BitNetError) {
         guard count % type.blockSize == 0, let needed = type.rowByteSize(count), needed <= bytes.count else {
             throw .invalidArgument("\(count) \(type.name) elements need whole blocks and \(type.rowByteSize(count) ?? -1) bytes, got \(bytes.count)")

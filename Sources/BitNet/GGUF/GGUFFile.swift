@@ -1,15 +1,15 @@
 /// One tensor's description from a GGUF header.
-public struct GGUFTensorInfo: Sendable, Hashable {
-    public let name: String
-    public let type: GGMLType
+package struct GGUFTensorInfo: Sendable, Hashable {
+    package let name: String
+    package let type: GGMLType
     /// ggml dimensions, ne0 (row length) first; 1 to 4 entries, each >= 0.
-    public let dims: [Int]
+    package let dims: [Int]
     /// Offset of the data relative to the start of the data section.
-    public let offset: Int
+    package let offset: Int
     /// Bytes of data (for I2_S including its 32-byte scale trailer).
-    public let byteCount: Int
+    package let byteCount: Int
 
-    public var elementCount: Int { dims.reduce(1, *) }  // cannot overflow: checked when parsed
+    package var elementCount: Int { dims.reduce(1, *) }  // cannot overflow: checked when parsed
 }
 
 /// A parsed GGUF (v2 or v3) file: metadata, tensor table and the raw bytes.
@@ -19,26 +19,26 @@ public struct GGUFTensorInfo: Sendable, Hashable {
 /// after init every `data(of:)` is known to lie inside the file. Tensor data is
 /// never copied: it stays in the mapping (or heap buffer), which lives as
 /// long as this object.
-public final class GGUFFile: @unchecked Sendable {
+package final class GGUFFile: @unchecked Sendable {
     // @unchecked: all stored properties are immutable and the bytes are read-only.
 
-    public static let defaultAlignment = 32
+    package static let defaultAlignment = 32
     /// ggml's GGML_MAX_DIMS.
-    public static let maxDimensions = 4
+    package static let maxDimensions = 4
     /// Arrays of arrays nest at most this deep (real files use none).
     static let maxArrayDepth = 4
 
-    public let version: UInt32
-    public let metadata: [String: GGUFValue]
+    package let version: UInt32
+    package let metadata: [String: GGUFValue]
     /// Metadata keys in file order (for display).
-    public let metadataKeys: [String]
+    package let metadataKeys: [String]
     /// Tensor infos in file order.
-    public let tensors: [GGUFTensorInfo]
-    public let alignment: Int
+    package let tensors: [GGUFTensorInfo]
+    package let alignment: Int
     /// Absolute offset of the data section.
-    public let dataOffset: Int
-    public var fileSize: Int { storage.bytes.count }
-    public var isMemoryMapped: Bool { storage.isMapped }
+    package let dataOffset: Int
+    package var fileSize: Int { storage.bytes.count }
+    package var isMemoryMapped: Bool { storage.isMapped }
 
     private let storage: MappedFile
     private let tensorIndex: [String: Int]
@@ -50,14 +50,14 @@ public final class GGUFFile: @unchecked Sendable {
     /// With `metadataOnly` parsing stops after the metadata: `tensors` is empty
     /// and tensor infos are neither read nor validated (a vocab-only load must
     /// not fail because of a tensor type this build does not know).
-    public convenience init(path: String, useMmap: Bool = true, lock: Bool = false, metadataOnly: Bool = false,
+    package convenience init(path: String, useMmap: Bool = true, lock: Bool = false, metadataOnly: Bool = false,
                             progress: ((Double) -> Bool)? = nil) throws(BitNetError) {
         try self.init(storage: MappedFile(path: path, useMmap: useMmap, lock: lock, progress: progress),
                       metadataOnly: metadataOnly)
     }
 
     /// Parses a file held in memory (the bytes are copied).
-    public convenience init(bytes: [UInt8], metadataOnly: Bool = false) throws(BitNetError) {
+    package convenience init(bytes: [UInt8], metadataOnly: Bool = false) throws(BitNetError) {
         try self.init(storage: try MappedFile(copying: bytes), metadataOnly: metadataOnly)
     }
 
@@ -147,13 +147,13 @@ public final class GGUFFile: @unchecked Sendable {
 
     // MARK: - Access
 
-    public func tensor(named name: String) -> GGUFTensorInfo? {
+    package func tensor(named name: String) -> GGUFTensorInfo? {
         tensorIndex[name].map { tensors[$0] }
     }
 
     /// The bytes of `info`'s data inside the file. Empty for an info that does
     /// not belong to this file. Valid as long as this object lives.
-    public func data(of info: GGUFTensorInfo) -> UnsafeRawBufferPointer {
+    package func data(of info: GGUFTensorInfo) -> UnsafeRawBufferPointer {
         let start = dataOffset + info.offset
         guard info.offset >= 0, info.byteCount >= 0, start <= fileSize, info.byteCount <= fileSize - start else {
             return UnsafeRawBufferPointer(start: nil, count: 0)
@@ -162,11 +162,11 @@ public final class GGUFFile: @unchecked Sendable {
     }
 
     /// The whole file (header included).
-    public var rawBytes: UnsafeRawBufferPointer { storage.bytes }
+    package var rawBytes: UnsafeRawBufferPointer { storage.bytes }
 
     /// The exact bytes of every string in the string array at `key` (no UTF-8
     /// repair), or nil when the key is absent or not an array of strings.
-    public func rawStringArray(forKey key: String) -> [[UInt8]]? {
+    package func rawStringArray(forKey key: String) -> [[UInt8]]? {
         guard case .array(.string(let decoded))? = metadata[key], let start = valueOffsets[key] else { return nil }
         // The value was fully validated at init, so these reads cannot fail.
         var reader = ByteReader(storage.bytes, offset: start + 4 + 4 + 8)

@@ -1,10 +1,10 @@
 /// The value types of GGUF metadata, with their on-disk type ids.
-public enum GGUFValueType: UInt32, Sendable, CaseIterable {
+package enum GGUFValueType: UInt32, Sendable, CaseIterable {
     case uint8 = 0, int8 = 1, uint16 = 2, int16 = 3, uint32 = 4, int32 = 5
     case float32 = 6, bool = 7, string = 8, array = 9, uint64 = 10, int64 = 11, float64 = 12
 
     /// Lower-case name used in error messages ("expected uint32, got string").
-    public var name: String {
+    package var name: String {
         switch self {
         case .uint8: "uint8"
         case .int8: "int8"
@@ -50,13 +50,13 @@ public enum GGUFValueType: UInt32, Sendable, CaseIterable {
 /// Strings are decoded from UTF-8 with invalid sequences replaced by U+FFFD
 /// (GGUF does not promise valid UTF-8; token strings of some vocabularies are
 /// raw bytes). `GGUFFile.rawStringArray(forKey:)` returns the exact bytes.
-public enum GGUFValue: Sendable, Equatable {
+package enum GGUFValue: Sendable, Equatable {
     case uint8(UInt8), int8(Int8), uint16(UInt16), int16(Int16), uint32(UInt32), int32(Int32)
     case uint64(UInt64), int64(Int64), float32(Float), float64(Double), bool(Bool)
     case string(String)
     case array(GGUFArray)
 
-    public var type: GGUFValueType {
+    package var type: GGUFValueType {
         switch self {
         case .uint8: .uint8
         case .int8: .int8
@@ -75,18 +75,18 @@ public enum GGUFValue: Sendable, Equatable {
     }
 
     /// "uint32", "string", "array[string]" — for error messages and `inspect`.
-    public var typeDescription: String {
+    package var typeDescription: String {
         if case .array(let array) = self { return "array[\(array.elementType.name)]" }
         return type.name
     }
 
-    public var asString: String? {
+    package var asString: String? {
         if case .string(let s) = self { return s }
         return nil
     }
 
     /// Any integer type whose value fits in `Int`; nil for other types or out of range.
-    public var asInt: Int? {
+    package var asInt: Int? {
         switch self {
         case .uint8(let v): Int(v)
         case .int8(let v): Int(v)
@@ -101,7 +101,7 @@ public enum GGUFValue: Sendable, Equatable {
     }
 
     /// Floating-point values, and integers (converted).
-    public var asDouble: Double? {
+    package var asDouble: Double? {
         switch self {
         case .float32(let v): Double(v)
         case .float64(let v): v
@@ -109,30 +109,30 @@ public enum GGUFValue: Sendable, Equatable {
         }
     }
 
-    public var asBool: Bool? {
+    package var asBool: Bool? {
         if case .bool(let b) = self { return b }
         return nil
     }
 
-    public var asArray: GGUFArray? {
+    package var asArray: GGUFArray? {
         if case .array(let a) = self { return a }
         return nil
     }
 
-    public var asStrings: [String]? {
+    package var asStrings: [String]? {
         if case .array(.string(let s)) = self { return s }
         return nil
     }
 
     /// Integer arrays of any element type whose every value fits in `Int`.
-    public var asInts: [Int]? { asArray?.asInts }
+    package var asInts: [Int]? { asArray?.asInts }
 
     /// float32 arrays as they are; float64 and integer arrays converted.
-    public var asFloats: [Float]? { asArray?.asFloats }
+    package var asFloats: [Float]? { asArray?.asFloats }
 
     /// Human-readable text: numbers in decimal, strings as they are, arrays
     /// summarized when longer than `maxArrayElements`.
-    public func formatted(maxArrayElements: Int = .max) -> String {
+    package func formatted(maxArrayElements: Int = .max) -> String {
         switch self {
         case .uint8(let v): String(v)
         case .int8(let v): String(v)
@@ -152,13 +152,13 @@ public enum GGUFValue: Sendable, Equatable {
 }
 
 /// A homogeneous GGUF array (nested arrays are allowed by the format).
-public enum GGUFArray: Sendable, Equatable {
+package enum GGUFArray: Sendable, Equatable {
     case uint8([UInt8]), int8([Int8]), uint16([UInt16]), int16([Int16]), uint32([UInt32]), int32([Int32])
     case uint64([UInt64]), int64([Int64]), float32([Float]), float64([Double]), bool([Bool])
     case string([String])
     case array([GGUFArray])
 
-    public var elementType: GGUFValueType {
+    package var elementType: GGUFValueType {
         switch self {
         case .uint8: .uint8
         case .int8: .int8
@@ -176,7 +176,7 @@ public enum GGUFArray: Sendable, Equatable {
         }
     }
 
-    public var count: Int {
+    package var count: Int {
         switch self {
         case .uint8(let a): a.count
         case .int8(let a): a.count
@@ -194,7 +194,7 @@ public enum GGUFArray: Sendable, Equatable {
         }
     }
 
-    public var asInts: [Int]? {
+    package var asInts: [Int]? {
         func convert<T: BinaryInteger>(_ values: [T]) -> [Int]? {
             var result = [Int]()
             result.reserveCapacity(values.count)
@@ -217,7 +217,7 @@ public enum GGUFArray: Sendable, Equatable {
         }
     }
 
-    public var asFloats: [Float]? {
+    package var asFloats: [Float]? {
         switch self {
         case .float32(let a): return a
         case .float64(let a): return a.map(Float.init)
@@ -245,7 +245,7 @@ public enum GGUFArray: Sendable, Equatable {
     }
 
     /// "[1, 2, 3]", or "[a, b, c, ... (128256 elements)]" when longer than `maxElements`.
-    public func formatted(maxElements: Int = .max) -> String {
+    package func formatted(maxElements: Int = .max) -> String {
         let shown = Swift.min(count, maxElements)
         var parts = [String]()
         parts.reserveCapacity(shown + 1)

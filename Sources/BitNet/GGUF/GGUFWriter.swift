@@ -1,28 +1,30 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Little-endian GGUF primitives appended to a byte array. Public so tests can
 /// hand-assemble malformed files field by field.
-public struct GGUFEncoder {
-    public var bytes: [UInt8] = []
+package struct GGUFEncoder {
+    package var bytes: [UInt8] = []
 
-    public init() {}
+    package init() {}
 
-    public mutating func append<T: FixedWidthInteger>(_ value: T) {
+    package mutating func append<T: FixedWidthInteger>(_ value: T) {
         withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
     /// A u64 length followed by the raw bytes (no NUL).
-    public mutating func appendString(_ raw: some Collection<UInt8>) {
+    package mutating func appendString(_ raw: some Collection<UInt8>) {
         append(UInt64(raw.count))
         bytes.append(contentsOf: raw)
     }
 
-    public mutating func appendString(_ text: String) { appendString(Array(text.utf8)) }
+    package mutating func appendString(_ text: String) { appendString(Array(text.utf8)) }
 
     /// A value without its type id.
-    public mutating func appendPayload(_ value: GGUFValue) {
+    package mutating func appendPayload(_ value: GGUFValue) {
         switch value {
         case .uint8(let v): append(v)
         case .int8(let v): append(v)
@@ -41,7 +43,7 @@ public struct GGUFEncoder {
     }
 
     /// Element type id, u64 count, then the elements.
-    public mutating func appendArray(_ array: GGUFArray) {
+    package mutating func appendArray(_ array: GGUFArray) {
         append(array.elementType.rawValue)
         append(UInt64(array.count))
         switch array {
@@ -62,13 +64,13 @@ public struct GGUFEncoder {
     }
 
     /// A metadata entry: key, value type id, value.
-    public mutating func appendEntry(_ key: String, _ value: GGUFValue) {
+    package mutating func appendEntry(_ key: String, _ value: GGUFValue) {
         appendString(key)
         append(value.type.rawValue)
         appendPayload(value)
     }
 
-    public mutating func pad(toMultipleOf alignment: Int) {
+    package mutating func pad(toMultipleOf alignment: Int) {
         while bytes.count % alignment != 0 { bytes.append(0) }
     }
 }
@@ -79,8 +81,8 @@ public struct GGUFEncoder {
 /// The writer checks nothing on purpose — duplicate keys, unknown type ids,
 /// shapes that disagree with the data, explicit bad offsets — so that tests can
 /// produce malformed files with it. Use `GGUFFile` to validate the result.
-public struct GGUFWriter {
-    public enum TensorData {
+package struct GGUFWriter {
+    package enum TensorData {
         case bytes([UInt8])
         /// Produced at write time into a zeroed buffer of `byteCount` bytes
         /// (keeps multi-gigabyte files out of memory until written).
@@ -94,54 +96,54 @@ public struct GGUFWriter {
         }
     }
 
-    public struct Tensor {
-        public var name: String
-        public var typeID: UInt32
-        public var dims: [UInt64]
-        public var data: TensorData
+    package struct Tensor {
+        package var name: String
+        package var typeID: UInt32
+        package var dims: [UInt64]
+        package var data: TensorData
         /// Offset written in the tensor info; nil = where the data really goes.
-        public var offsetOverride: UInt64?
+        package var offsetOverride: UInt64?
     }
 
-    public var version: UInt32 = 3
+    package var version: UInt32 = 3
     /// Layout alignment. A value other than 32 is also written as
     /// `general.alignment` unless that key was added explicitly.
-    public var alignment: Int = GGUFFile.defaultAlignment
-    public private(set) var metadata: [(key: String, value: GGUFValue)] = []
-    public var tensors: [Tensor] = []
+    package var alignment: Int = GGUFFile.defaultAlignment
+    package private(set) var metadata: [(key: String, value: GGUFValue)] = []
+    package var tensors: [Tensor] = []
 
-    public init() {}
+    package init() {}
 
-    public mutating func add(_ key: String, _ value: GGUFValue) {
+    package mutating func add(_ key: String, _ value: GGUFValue) {
         metadata.append((key, value))
     }
 
-    public mutating func addTensor(_ name: String, type: GGMLType, dims: [Int], data: [UInt8]) {
+    package mutating func addTensor(_ name: String, type: GGMLType, dims: [Int], data: [UInt8]) {
         tensors.append(Tensor(name: name, typeID: type.id, dims: dims.map { UInt64(max($0, 0)) },
                               data: .bytes(data), offsetOverride: nil))
     }
 
-    public mutating func addTensor(_ name: String, type: GGMLType, dims: [Int], byteCount: Int,
+    package mutating func addTensor(_ name: String, type: GGMLType, dims: [Int], byteCount: Int,
                                    fill: @escaping (UnsafeMutableRawBufferPointer) -> Void) {
         tensors.append(Tensor(name: name, typeID: type.id, dims: dims.map { UInt64(max($0, 0)) },
                               data: .generated(byteCount: byteCount, fill: fill), offsetOverride: nil))
     }
 
     /// Float values as F32 data.
-    public mutating func addTensor(_ name: String, dims: [Int], floats: [Float]) {
+    package mutating func addTensor(_ name: String, dims: [Int], floats: [Float]) {
         var encoder = GGUFEncoder()
         for f in floats { encoder.append(f.bitPattern) }
         addTensor(name, type: .f32, dims: dims, data: encoder.bytes)
     }
 
     /// Any fields at all, for malformed files.
-    public mutating func addRawTensor(name: String, typeID: UInt32, dims: [UInt64], data: [UInt8],
+    package mutating func addRawTensor(name: String, typeID: UInt32, dims: [UInt64], data: [UInt8],
                                       offset: UInt64? = nil) {
         tensors.append(Tensor(name: name, typeID: typeID, dims: dims, data: .bytes(data), offsetOverride: offset))
     }
 
     /// Real data offsets (relative to the data section) of every tensor.
-    public var dataOffsets: [Int] {
+    package var dataOffsets: [Int] {
         var offsets = [Int]()
         var position = 0
         for tensor in tensors {
@@ -153,7 +155,7 @@ public struct GGUFWriter {
     }
 
     /// Header, metadata and tensor infos, padded to the data section.
-    public func headerBytes() -> [UInt8] {
+    package func headerBytes() -> [UInt8] {
         var encoder = GGUFEncoder()
         encoder.append(UInt32(0x4655_4747))
         encoder.append(version)
@@ -174,7 +176,7 @@ public struct GGUFWriter {
     }
 
     /// The whole file in memory.
-    public func bytes() -> [UInt8] {
+    package func bytes() -> [UInt8] {
         var result = headerBytes()
         for tensor in tensors {
             switch tensor.data {
@@ -190,7 +192,7 @@ public struct GGUFWriter {
     }
 
     /// Streams the file to `path`, generating one tensor at a time.
-    public func write(to path: String) throws(BitNetError) {
+    package func write(to path: String) throws(BitNetError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .io("cannot create '\(path)': \(errnoText())") }
         defer { close(fd) }

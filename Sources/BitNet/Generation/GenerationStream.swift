@@ -1,6 +1,8 @@
 import Synchronization
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Pull mode: a worker thread runs a `Generator` into a bounded queue of
@@ -50,15 +52,15 @@ public final class GenerationStream: @unchecked Sendable {
         changed = .allocate(capacity: 1)
         roomFreed = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
-        var attributes = pthread_condattr_t()
-        pthread_condattr_init(&attributes)
-        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)  // timeouts immune to clock changes
-        pthread_cond_init(changed, &attributes)
-        pthread_cond_init(roomFreed, &attributes)
-        pthread_condattr_destroy(&attributes)
+        TimedCondition.initialize(changed)
+        TimedCondition.initialize(roomFreed)
 
         let argument = Unmanaged.passRetained(self).toOpaque()
+        #if canImport(Darwin)
+        var handle: pthread_t?  // a pointer on Darwin, an integer on Glibc
+        #else
         var handle = pthread_t()
+        #endif
         let rc = pthread_create(&handle, nil, { argument in
             guard let argument else { return nil }
             Unmanaged<GenerationStream>.fromOpaque(argument).takeRetainedValue().work()
@@ -158,13 +160,9 @@ public final class GenerationStream: @unchecked Sendable {
         throws(BitNetError) -> GenerationChunk? {
         lock()
         defer { unlock() }
-        var deadline = timespec()
-        if timeout > 0 {
-            clock_gettime(CLOCK_MONOTONIC, &deadline)
-            let nanoseconds = Int(deadline.tv_nsec) + (timeout % 1000) * 1_000_000
-            deadline.tv_sec += timeout / 1000 + nanoseconds / 1_000_000_000
-            deadline.tv_nsec = nanoseconds % 1_000_000_000
-        }
+        // Clamped: a huge timeout from a caller must not overflow into a trap.
+        var deadline = timeout > 0
+            ? TimedCondition.deadline(afterNanoseconds: min(timeout, Int.max / 2_000_000) * 1_000_000) : timespec()
         while head == queue.count && phase != .finished && !cancelRequested.load(ordering: .relaxed) {
             if timeout == 0 { throw BitNetError(.timeout, "no chunk ready yet") }
             if timeout < 0 {

@@ -9,34 +9,34 @@
 ///
 /// Held-back text always starts where a stop string starts, i.e. on a UTF-8
 /// lead byte, so every released piece of valid UTF-8 input is valid UTF-8.
-public struct StopSequenceMatcher: Sendable {
+package struct StopSequenceMatcher: Sendable {
     /// Non-empty stops as bytes, with their index in the caller's list.
     private let stops: [(index: Int, bytes: [UInt8])]
     /// Bytes not yet released: a suffix that is a proper prefix of some stop.
     private var pending: [UInt8] = []
-    public private(set) var isFinished = false
+    package private(set) var isFinished = false
 
     /// What one `feed` produced.
-    public struct Output: Sendable, Hashable {
+    package struct Output: Sendable, Hashable {
         /// Text safe to emit now. After a match: the text before the stop.
-        public var text: [UInt8]
+        package var text: [UInt8]
         /// Index (in the list given to `init`) of the stop that matched, if one did.
-        public var matchedStop: Int?
+        package var matchedStop: Int?
     }
 
     /// Empty strings are ignored (they would match everywhere).
-    public init(stops: [String]) {
+    package init(stops: [String]) {
         self.stops = stops.enumerated().compactMap { index, stop in
             stop.isEmpty ? nil : (index, Array(stop.utf8))
         }
     }
 
     /// The length of the longest stop sequence, an upper bound on held-back bytes + 1.
-    public var longestStop: Int { stops.map(\.bytes.count).max() ?? 0 }
+    package var longestStop: Int { stops.map(\.bytes.count).max() ?? 0 }
 
     /// Adds a chunk; returns what can be emitted and whether a stop matched.
     /// After a match the matcher is finished and further input is ignored.
-    public mutating func feed(_ chunk: some Collection<UInt8>) -> Output {
+    package mutating func feed(_ chunk: some Collection<UInt8>) -> Output {
         guard !isFinished else { return Output(text: [], matchedStop: nil) }
         guard !stops.isEmpty else { return Output(text: Array(chunk), matchedStop: nil) }
         let searchFrom = pending.count
@@ -53,25 +53,25 @@ public struct StopSequenceMatcher: Sendable {
         return Output(text: released, matchedStop: nil)
     }
 
-    public mutating func feed(_ text: String) -> Output {
+    package mutating func feed(_ text: String) -> Output {
         feed(Array(text.utf8))
     }
 
     /// End of generation: releases whatever was held back.
-    public mutating func flush() -> [UInt8] {
+    package mutating func flush() -> [UInt8] {
         let rest = pending
         pending.removeAll()
         return rest
     }
 
     /// Ready for a new generation with the same stops.
-    public mutating func reset() {
+    package mutating func reset() {
         pending.removeAll()
         isFinished = false
     }
 
     /// Bytes currently held back.
-    public var heldBackCount: Int { pending.count }
+    package var heldBackCount: Int { pending.count }
 
     /// Earliest end position first: every match ending in old bytes was
     /// already ruled out by the previous feed, so only new ends are checked.

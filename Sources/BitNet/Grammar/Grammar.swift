@@ -10,6 +10,8 @@ public struct Grammar: Sendable {
     /// The GBNF text the grammar was compiled from (for a schema: the generated grammar).
     public let gbnf: String
 
+    /// Parses a grammar in llama.cpp's GBNF (start rule `root`).
+    /// - Throws: ``BitNetError`` with ``Status/invalidArgument`` and the position of a syntax error.
     public init(gbnf: String) throws(BitNetError) {
         let rules = try GBNFParser.parse(gbnf)
         program = try GrammarCompiler.compile(rules, text: gbnf)
@@ -17,7 +19,7 @@ public struct Grammar: Sendable {
     }
 
     /// Rules after compilation (groups and repetitions add their own).
-    public var ruleCount: Int { program.ruleCount }
+    package var ruleCount: Int { program.ruleCount }
 }
 
 /// Feeds bytes to a grammar and tells whether they are still a prefix of
@@ -26,11 +28,11 @@ public struct Grammar: Sendable {
 /// A reference type: the matcher caches what it learns about the grammar
 /// (each distinct parse state and byte transition), so it is meant to be
 /// fed many times. Not thread-safe.
-public final class GrammarMatcher {
+package final class GrammarMatcher {
     private let automaton: GrammarAutomaton
     private var state: Int32
 
-    public init(_ grammar: Grammar) {
+    package init(_ grammar: Grammar) {
         automaton = GrammarAutomaton(grammar.program)
         state = automaton.initialState
     }
@@ -39,7 +41,7 @@ public final class GrammarMatcher {
     /// otherwise returns false and leaves the matcher as it was. Throws when
     /// the grammar exceeds a matcher limit (`GrammarLimits`).
     @discardableResult
-    public func accept(_ bytes: some Sequence<UInt8>) throws(BitNetError) -> Bool {
+    package func accept(_ bytes: some Sequence<UInt8>) throws(BitNetError) -> Bool {
         if automaton.isOverBudget {
             let content = automaton.content(of: state)
             automaton.reset()
@@ -53,19 +55,19 @@ public final class GrammarMatcher {
     }
 
     @discardableResult
-    public func accept(_ text: String) throws(BitNetError) -> Bool { try accept(text.utf8) }
+    package func accept(_ text: String) throws(BitNetError) -> Bool { try accept(text.utf8) }
 
     /// The text so far is a complete string of the language.
-    public var isAccepting: Bool { automaton.isAccepting(state) }
+    package var isAccepting: Bool { automaton.isAccepting(state) }
 
     /// Complete, and no longer text would be.
-    public var isComplete: Bool { automaton.isComplete(state) }
+    package var isComplete: Bool { automaton.isComplete(state) }
 
     /// Back to the empty text.
-    public func reset() { state = automaton.initialState }
+    package func reset() { state = automaton.initialState }
 
     /// Whether `text` as a whole is in the language (the matcher's own text is untouched).
-    public func matches(_ text: String) throws(BitNetError) -> Bool {
+    package func matches(_ text: String) throws(BitNetError) -> Bool {
         let end = automaton.step(automaton.initialState, text.utf8)
         if let failure = automaton.failure { throw .unsupported("grammar: \(failure)") }
         return end >= 0 && automaton.isAccepting(end)

@@ -731,7 +731,7 @@ extension Grammar {
     }
 
     /// The GBNF a JSON Schema turns into (what `init(jsonSchema:)` compiles).
-    public static func gbnf(fromJSONSchema schema: String) throws(BitNetError) -> String {
+    package static func gbnf(fromJSONSchema schema: String) throws(BitNetError) -> String {
         try JSONSchemaGrammar.gbnf(from: schema)
     }
 }

@@ -1,6 +1,8 @@
 import Synchronization
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Settings of an inference context.
@@ -22,9 +24,9 @@ public struct ContextOptions: Sendable {
     /// Tokens a shift never drops (attention sinks: the BOS and system prompt start).
     public var keepOnShift: Int = 4
     /// Keep the logits of every position an `eval` computes, not only the last.
-    public var allLogits: Bool = false
+    package var allLogits: Bool = false
     /// The int8 and dense kernels to run; tests compare sets within one process.
-    public var kernels: KernelSet = .selected
+    package var kernels: KernelSet = .selected
     /// The batch whose steps evaluate this context (nil: alone, on its own
     /// threads). A batched context uses the batch's threads, kernels and
     /// prefix cache instead of `threads`, `kernels` and the prefix-cache
@@ -34,7 +36,7 @@ public struct ContextOptions: Sendable {
     public init() {}
 
     /// The options with defaults filled in for a model (n_ctx 0, batch beyond n_ctx).
-    public func resolved(for hp: HyperParameters) throws(BitNetError) -> ContextOptions {
+    package func resolved(for hp: HyperParameters) throws(BitNetError) -> ContextOptions {
         var options = self
         if options.contextLength == 0 { options.contextLength = min(hp.nCtxTrain, 4096) }
         guard options.contextLength > 0 else { throw .invalidArgument("n_ctx must be positive") }
@@ -73,19 +75,20 @@ public final class Context: @unchecked Sendable {
     /// changed only through `TokenSequence`'s edits.
     var sequence = TokenSequence()
     /// The token ids whose keys and values the cache holds, in order.
-    public var tokens: [Int32] { sequence.tokens }
+    package var tokens: [Int32] { sequence.tokens }
     /// A slot the generation loop may fill (e.g. the sampler's RNG state) so
     /// that it is saved and restored with the context's state.
-    public var stateExtra: [UInt64] = []
-    public var count: Int { sequence.count }
-    public var threadCount: Int { batch?.scheduler.threadCount ?? pool.threadCount }
+    package var stateExtra: [UInt64] = []
+    package var count: Int { sequence.count }
+    package var threadCount: Int { batch?.scheduler.threadCount ?? pool.threadCount }
+    /// The batch whose steps evaluate this context, if it was created with one.
     public var batch: Batch? { options.batch }
 
     /// Logits of the positions the last `eval` kept: [logitRows][nVocab].
     /// Manually allocated so the pointer handed to C stays stable.
     private var logitsStorage: UnsafeMutablePointer<Float>?
     private var logitsCapacity = 0
-    public var logitRows: Int { sequence.logitRows }
+    package var logitRows: Int { sequence.logitRows }
 
     private let busy = Atomic<Bool>(false)
     private let interruptRequested = Atomic<Bool>(false)
@@ -133,7 +136,7 @@ public final class Context: @unchecked Sendable {
 
     /// Runs `body` as the only user of this context, or throws BITNET_E_BUSY.
     /// Starting a call clears an interrupt left over from an earlier one.
-    public func exclusive<T>(_ body: () throws(BitNetError) -> T) throws(BitNetError) -> T {
+    package func exclusive<T>(_ body: () throws(BitNetError) -> T) throws(BitNetError) -> T {
         guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
             throw BitNetError(.busy, "the context is in use by another thread or by the running call")
         }
@@ -163,7 +166,7 @@ public final class Context: @unchecked Sendable {
     /// Appends `newTokens` to the sequence and computes their logits: every
     /// position's when `allLogits` is set, else the last one's. Atomic: on any
     /// error (full context, bad id, interrupt) the sequence is as before.
-    public func eval(_ newTokens: UnsafeBufferPointer<Int32>) throws(BitNetError) {
+    package func eval(_ newTokens: UnsafeBufferPointer<Int32>) throws(BitNetError) {
         guard !newTokens.isEmpty else { return }
         // Room first: a caller's count is checked before its ids are read.
         guard newTokens.count <= capacity - count else {
@@ -202,7 +205,7 @@ public final class Context: @unchecked Sendable {
 
     /// The one check of token ids the context evaluates (eval, ingest, the
     /// generator's prompt): every id inside the vocabulary.
-    public func checkTokens<C: Collection<Int32>>(_ ids: C, what: String = "token") throws(BitNetError) {
+    package func checkTokens<C: Collection<Int32>>(_ ids: C, what: String = "token") throws(BitNetError) {
         let vocab = model.hparams.nVocab
         for (i, id) in ids.enumerated() where id < 0 || Int(id) >= vocab {
             throw .invalidArgument("\(what) \(i) has id \(id), outside the vocabulary 0..<\(vocab)")
@@ -224,7 +227,7 @@ public final class Context: @unchecked Sendable {
     /// Logits of row `index` of the last eval (negative counts from the end),
     /// nVocab floats; nil when that row was not kept. Valid until the next
     /// call that changes the context.
-    public func logits(row index: Int = -1) -> UnsafeBufferPointer<Float>? {
+    package func logits(row index: Int = -1) -> UnsafeBufferPointer<Float>? {
         let row = index < 0 ? logitRows + index : index
         guard row >= 0, row < logitRows, let storage = logitsStorage else { return nil }
         let vocab = model.hparams.nVocab
@@ -244,7 +247,7 @@ public final class Context: @unchecked Sendable {
     /// `allLogits` and no `progress`, the rest is one eval, so the logits of
     /// every evaluated position are kept (and an interrupt keeps none of it).
     @discardableResult
-    public func ingest(prompt: [Int32], progress: ((Int, Int) -> Bool)? = nil,
+    package func ingest(prompt: [Int32], progress: ((Int, Int) -> Bool)? = nil,
                        isCancelled: () -> Bool = { false }) throws(BitNetError) -> Int {
         guard !prompt.isEmpty else { throw .invalidArgument("the prompt has no tokens") }
         // Whole-prompt checks before anything changes: a prompt that cannot
@@ -285,7 +288,7 @@ public final class Context: @unchecked Sendable {
     }
 
     /// Keeps the first `count` tokens (the cache beyond them is ignored and overwritten).
-    public func truncate(to count: Int) throws(BitNetError) {
+    package func truncate(to count: Int) throws(BitNetError) {
         guard count >= 0, count <= tokens.count else {
             throw .invalidArgument("cannot keep \(count) tokens of \(tokens.count)")
         }
@@ -293,7 +296,7 @@ public final class Context: @unchecked Sendable {
     }
 
     /// Empties the sequence.
-    public func reset() {
+    package func reset() {
         sequence.truncate(to: 0)
     }
 }

@@ -1,15 +1,17 @@
 import CBitNetKernels
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// The float work of the forward pass: norms, activations, softmax. Plain
 /// loops over unsafe pointers, which the compiler vectorizes.
-public enum FloatOps {
+package enum FloatOps {
     /// out = x / sqrt(mean(x²) + eps) · weight. The sum of squares is taken in
     /// Double: it costs nothing at these sizes and keeps the scale exact to f32.
     @inline(__always)
-    public static func rmsNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, eps: Float,
+    package static func rmsNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, eps: Float,
                                into out: UnsafeMutablePointer<Float>, count n: Int) {
         let sum = sumOfSquares(x, count: n)
         let scale = Float(1.0 / (sum / Double(n) + Double(eps)).squareRoot())
@@ -18,7 +20,7 @@ public enum FloatOps {
 
     /// Σ x[i]² in Double, summed in the order `sumOfSquaresReference` defines.
     @inline(__always)
-    public static func sumOfSquares(_ x: UnsafePointer<Float>, count n: Int) -> Double {
+    package static func sumOfSquares(_ x: UnsafePointer<Float>, count n: Int) -> Double {
         #if arch(arm64)
         if KernelSet.usesNEONHelpers { return bnk_sum_squares_neon(x, n) }
         #endif
@@ -30,7 +32,7 @@ public enum FloatOps {
     /// halves, then the tail added in order. Independent lanes are what let
     /// the SIMD version run at throughput instead of one add latency per
     /// element; a single running sum made the norms ~3% of a decoded token.
-    public static func sumOfSquaresReference(_ x: UnsafePointer<Float>, count n: Int) -> Double {
+    package static func sumOfSquaresReference(_ x: UnsafePointer<Float>, count n: Int) -> Double {
         withUnsafeTemporaryAllocation(of: Double.self, capacity: 16) { lanes in
             lanes.initialize(repeating: 0)
             let whole = n / 16 * 16
@@ -52,7 +54,7 @@ public enum FloatOps {
 
     /// x[i] = relu(g[i])² · u[i]  (BitNet b1.58's FFN gate).
     @inline(__always)
-    public static func relu2Gate(_ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>,
+    package static func relu2Gate(_ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>,
                                  into out: UnsafeMutablePointer<Float>, count n: Int) {
         for i in 0..<n {
             let g = max(gate[i], 0)
@@ -62,7 +64,7 @@ public enum FloatOps {
 
     /// x[i] = silu(g[i]) · u[i]  (llama-style FFN gate).
     @inline(__always)
-    public static func siluGate(_ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>,
+    package static func siluGate(_ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>,
                                 into out: UnsafeMutablePointer<Float>, count n: Int) {
         for i in 0..<n {
             let g = gate[i]
@@ -72,7 +74,7 @@ public enum FloatOps {
 
     /// In-place softmax; returns nothing, leaves probabilities summing to 1.
     @inline(__always)
-    public static func softmax(_ x: UnsafeMutablePointer<Float>, count n: Int) {
+    package static func softmax(_ x: UnsafeMutablePointer<Float>, count n: Int) {
         guard n > 0 else { return }
         var maxValue = x[0]
         for i in 1..<n { maxValue = max(maxValue, x[i]) }
@@ -88,7 +90,7 @@ public enum FloatOps {
 
     /// y[i] += x[i].
     @inline(__always)
-    public static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count n: Int) {
+    package static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count n: Int) {
         for i in 0..<n { y[i] += x[i] }
     }
 }

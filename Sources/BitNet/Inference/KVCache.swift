@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// How keys and values are stored. Raw values mirror BITNET_KV_* in bitnet.h.
@@ -23,15 +25,15 @@ public enum KVType: Int32, Sendable, CaseIterable {
 /// holds it, else the 8-bit row (every position always has one). The ring is
 /// `recentWindow + batch` long so the positions a batch writes never evict
 /// the ones its own queries still read in f16.
-public final class KVCache {
-    public let layers: Int
-    public let capacity: Int
-    public let heads: Int
-    public let headDim: Int
-    public let kvDim: Int
-    public let type: KVType
+package final class KVCache {
+    package let layers: Int
+    package let capacity: Int
+    package let heads: Int
+    package let headDim: Int
+    package let kvDim: Int
+    package let type: KVType
     /// Positions (before a query, itself included) read in f16 under q8.
-    public let recentWindow: Int
+    package let recentWindow: Int
     let rowBytes: Int             // bytes of one position's keys (or values) in one layer
     private let storage: UnsafeMutableRawPointer
     private let layerStride: Int  // bytes per layer (keys + values)
@@ -42,9 +44,9 @@ public final class KVCache {
     private let ringLayerStride: Int
     private let slotPosition: UnsafeMutablePointer<Int>
 
-    public static let defaultRecentWindow = 256
+    package static let defaultRecentWindow = 256
 
-    public static func rowBytes(heads: Int, headDim: Int, type: KVType) throws(BitNetError) -> Int {
+    package static func rowBytes(heads: Int, headDim: Int, type: KVType) throws(BitNetError) -> Int {
         let kvDim = try Memory.checkedProduct([heads, headDim], what: "KV row")
         switch type {
         case .f16: return try Memory.checkedProduct([kvDim, 2], what: "KV row")
@@ -54,7 +56,7 @@ public final class KVCache {
     }
 
     /// Bytes one position takes in every layer (keys + values), ring excluded.
-    public static func bytesPerToken(layers: Int, heads: Int, headDim: Int, type: KVType) throws(BitNetError) -> Int {
+    package static func bytesPerToken(layers: Int, heads: Int, headDim: Int, type: KVType) throws(BitNetError) -> Int {
         try Memory.checkedProduct([2, layers, rowBytes(heads: heads, headDim: headDim, type: type)], what: "KV cache")
     }
 
@@ -64,7 +66,7 @@ public final class KVCache {
     }
 
     /// Total bytes a cache of this shape allocates (the ring included).
-    public static func totalBytes(layers: Int, heads: Int, headDim: Int, type: KVType, capacity: Int,
+    package static func totalBytes(layers: Int, heads: Int, headDim: Int, type: KVType, capacity: Int,
                                   batch: Int, window: Int = defaultRecentWindow) throws(BitNetError) -> Int {
         let perToken = try bytesPerToken(layers: layers, heads: heads, headDim: headDim, type: type)
         var total = try Memory.checkedProduct([perToken, capacity], what: "KV cache for n_ctx \(capacity)")
@@ -78,7 +80,7 @@ public final class KVCache {
         return total
     }
 
-    public init(layers: Int, capacity: Int, heads: Int, headDim: Int, type: KVType, batch: Int = 64,
+    package init(layers: Int, capacity: Int, heads: Int, headDim: Int, type: KVType, batch: Int = 64,
                 recentWindow: Int = KVCache.defaultRecentWindow) throws(BitNetError) {
         guard capacity > 0 else { throw .invalidArgument("n_ctx must be positive, got \(capacity)") }
         guard heads > 0, headDim > 0, batch > 0, recentWindow > 0 else {
@@ -115,7 +117,7 @@ public final class KVCache {
         slotPosition.deallocate()
     }
 
-    public var totalBytes: Int { layers * layerStride + layers * ringLayerStride }
+    package var totalBytes: Int { layers * layerStride + layers * ringLayerStride }
 
     @inline(__always)
     func keys(layer: Int, position: Int) -> UnsafeMutableRawPointer {
@@ -149,7 +151,7 @@ public final class KVCache {
     }
 
     /// Stores one position's keys and values (kvDim floats each).
-    public func store(layer: Int, position: Int, keys k: UnsafePointer<Float>, values v: UnsafePointer<Float>) {
+    package func store(layer: Int, position: Int, keys k: UnsafePointer<Float>, values v: UnsafePointer<Float>) {
         switch type {
         case .f16:
             HalfVector.store(k, keys(layer: layer, position: position).assumingMemoryBound(to: UInt16.self), kvDim)
@@ -188,7 +190,7 @@ public final class KVCache {
     }
 
     /// Copies positions `range` of every layer from `other` (same shape and type).
-    public func copy(from other: KVCache, positions range: Range<Int>) {
+    package func copy(from other: KVCache, positions range: Range<Int>) {
         guard !range.isEmpty else { return }
         for layer in 0..<layers {
             let count = range.count * rowBytes
@@ -215,7 +217,7 @@ public final class KVCache {
     /// values[count][row]; under q8 then the ring part of the last
     /// w = min(recentWindow, count) positions: w validity bytes (padded to 8),
     /// then per layer keys[w][kvDim] and values[w][kvDim] in f16.
-    public func snapshotBytes(count: Int) -> Int {
+    package func snapshotBytes(count: Int) -> Int {
         var bytes = 2 * layers * count * rowBytes
         if type == .q8 {
             let w = min(recentWindow, count)
@@ -225,7 +227,7 @@ public final class KVCache {
     }
 
     /// Writes the snapshot of positions 0..<count (count <= capacity) to `out`.
-    public func writeSnapshot(count: Int, to out: UnsafeMutableRawPointer) {
+    package func writeSnapshot(count: Int, to out: UnsafeMutableRawPointer) {
         var cursor = out
         for layer in 0..<layers {
             cursor.copyMemory(from: keys(layer: layer, position: 0), byteCount: count * rowBytes)
@@ -251,7 +253,7 @@ public final class KVCache {
     /// Restores positions `range` from a snapshot of `storedCount` positions
     /// (range within 0..<storedCount, storedCount <= capacity). Positions whose
     /// f16 ring rows the snapshot lacks are read from their 8-bit rows.
-    public func restore(snapshot: UnsafeRawPointer, storedCount: Int, positions range: Range<Int>) {
+    package func restore(snapshot: UnsafeRawPointer, storedCount: Int, positions range: Range<Int>) {
         guard !range.isEmpty else { return }
         var cursor = snapshot
         let n = range.count * rowBytes, skip = range.lowerBound * rowBytes

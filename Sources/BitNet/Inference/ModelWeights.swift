@@ -9,7 +9,7 @@
 ///   `hugePages` is false; then a stored F32/F16/Q8_0 head is read in place.
 /// - Norm vectors are copied into aligned memory (file offsets need not be
 ///   4-byte aligned when `general.alignment` is small).
-public final class ModelWeights: @unchecked Sendable {
+package final class ModelWeights: @unchecked Sendable {
     struct Layer {
         let attnNorm: UnsafePointer<Float>
         /// nil for architectures without sub-norms (llama, qwen3).
@@ -36,7 +36,7 @@ public final class ModelWeights: @unchecked Sendable {
     private let owned: [AlignedMemory]
 
     /// Bytes of repacked and expanded weights held outside the file mapping.
-    public let ownedBytes: Int
+    package let ownedBytes: Int
 
     /// Prepares the validated tensors of a model (see `Model.init`).
     /// `releaseMappedSources`: the tensors live in a file mapping; once a
@@ -154,7 +154,7 @@ public final class ModelWeights: @unchecked Sendable {
 
     /// Weight bytes one generated token streams from memory: every ternary
     /// matrix plus the LM head (the embedding row and norms are negligible).
-    public var bytesPerToken: Int {
+    package var bytesPerToken: Int {
         layers.reduce(lmHeadMatrix.byteCount) { total, l in
             total + [l.attnQ, l.attnK, l.attnV, l.attnOutput, l.ffnGate, l.ffnUp, l.ffnDown].reduce(0) { $0 + $1.byteCount }
         }

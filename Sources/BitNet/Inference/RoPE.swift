@@ -1,19 +1,21 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Rotary position embedding. NeoX style ("rotate half", the default):
 /// dimension i of a head is paired with i + headDim/2 and rotated by
 /// pos · theta^(−2i/headDim). Interleaved style (`llama` files): dimension 2i
 /// is paired with 2i + 1, same angles.
-public struct RoPE: Sendable {
-    public typealias Style = HyperParameters.Architecture.RoPEStyle
-    public let headDim: Int
-    public let style: Style
+package struct RoPE: Sendable {
+    package typealias Style = HyperParameters.Architecture.RoPEStyle
+    package let headDim: Int
+    package let style: Style
     /// theta^(−2i/headDim) for i in 0..<headDim/2, computed in Double.
     private let inverseFrequencies: [Double]
 
-    public init(headDim: Int, theta: Double, style: Style = .neox) {
+    package init(headDim: Int, theta: Double, style: Style = .neox) {
         self.headDim = headDim
         self.style = style
         let half = headDim / 2
@@ -27,7 +29,7 @@ public struct RoPE: Sendable {
 
     /// Writes cos/sin of each pair's angle at `position` into `table`
     /// (`headDim` floats: half cosines, then half sines), shared by every head.
-    public func fillTable(position: Int, into table: UnsafeMutablePointer<Float>) {
+    package func fillTable(position: Int, into table: UnsafeMutablePointer<Float>) {
         let half = headDim / 2
         for i in 0..<half {
             let angle = Double(position) * inverseFrequencies[i]
@@ -38,7 +40,7 @@ public struct RoPE: Sendable {
 
     /// Rotates `nHeads` consecutive heads of `headDim` floats in place.
     @inline(__always)
-    public func apply(_ x: UnsafeMutablePointer<Float>, heads nHeads: Int, table: UnsafePointer<Float>) {
+    package func apply(_ x: UnsafeMutablePointer<Float>, heads nHeads: Int, table: UnsafePointer<Float>) {
         let half = headDim / 2
         if style == .interleaved {
             for h in 0..<nHeads {

@@ -2,6 +2,8 @@ import Synchronization
 import CBitNetKernels
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Causal grouped-query attention for a batch of consecutive query positions

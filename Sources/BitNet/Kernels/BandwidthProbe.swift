@@ -1,15 +1,17 @@
 import CBitNetKernels
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Measures how fast this machine streams memory into the cores: the floor
 /// under any memory-bound decode (`floor tok/s = read GB/s ÷ bytes per token`).
-public enum BandwidthProbe {
+package enum BandwidthProbe {
     /// Best of `repetitions` reads of a `bytes`-sized buffer split across the
     /// pool's threads, in GB/s (10^9 bytes). The buffer is written first so
     /// every page is resident and no fault is timed.
-    public static func readGigabytesPerSecond(bytes: Int = 1 << 30, pool: ThreadPool, repetitions: Int = 3,
+    package static func readGigabytesPerSecond(bytes: Int = 1 << 30, pool: ThreadPool, repetitions: Int = 3,
                                               kernels: KernelSet = .selected) throws(BitNetError) -> Double {
         let words = max(bytes / 8, 1024)
         // On huge pages like the weights (HugePageArena): the floor is what

@@ -1,6 +1,8 @@
 import CBitNetKernels
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// A float-valued weight matrix used without activation quantization: the
@@ -11,8 +13,8 @@ import Glibc
 /// It borrows the tensor bytes (typically the mmapped GGUF file): the owner
 /// of that memory must outlive this value. Row r is also what an embedding
 /// lookup needs (`row(_:into:)`).
-public struct DenseMatrix: @unchecked Sendable {
-    public enum Storage: UInt32, Sendable {
+package struct DenseMatrix: @unchecked Sendable {
+    package enum Storage: UInt32, Sendable {
         case f32 = 0
         case f16 = 1
         case q8_0 = 8
@@ -27,22 +29,22 @@ public struct DenseMatrix: @unchecked Sendable {
         case q8_0Split
     }
 
-    public let storage: Storage
+    package let storage: Storage
     let layout: Layout
-    public let rows: Int
-    public let cols: Int
+    package let rows: Int
+    package let cols: Int
     let base: UnsafeRawPointer
     /// Bytes per row (in the split layout, quants and scales together).
     let rowBytes: Int
     /// Bytes one full product reads.
-    public var byteCount: Int { rows * rowBytes }
+    package var byteCount: Int { rows * rowBytes }
     /// Keeps memory this matrix owns alive (requantized copies); nil when the
     /// bytes are borrowed.
     let owner: AlignedMemory?
 
     /// - Throws: `.unsupported` for other types or Q8_0 rows that are not a
     ///   multiple of 32, `.format` when `data` is too small.
-    public init(type rawTypeID: UInt32, rows: Int, cols: Int, data: UnsafeRawBufferPointer) throws(BitNetError) {
+    package init(type rawTypeID: UInt32, rows: Int, cols: Int, data: UnsafeRawBufferPointer) throws(BitNetError) {
         guard let storage = Storage(rawValue: rawTypeID) else {
             throw .unsupported("dense matrix: ggml type \(rawTypeID) not supported (F32, F16, Q8_0)")
         }
@@ -102,7 +104,7 @@ public struct DenseMatrix: @unchecked Sendable {
     }
 
     /// y[r] = E[r] · x for r in `rows` (y indexed by r; x has `cols` floats).
-    public func multiply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rows range: Range<Int>,
+    package func multiply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rows range: Range<Int>,
                          kernels: KernelSet = .selected) {
         precondition(range.lowerBound >= 0 && range.upperBound <= rows)
         guard !range.isEmpty else { return }
@@ -143,7 +145,7 @@ public struct DenseMatrix: @unchecked Sendable {
     }
 
     /// All rows, spread over `pool`'s threads (4 row parts per thread).
-    public func multiply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, pool: ThreadPool,
+    package func multiply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, pool: ThreadPool,
                          kernels: KernelSet = .selected) {
         let parts = Swift.min(pool.threadCount * 4, rows)
         if layout == .q8_0Split {
@@ -208,7 +210,7 @@ public struct DenseMatrix: @unchecked Sendable {
 
     /// Dequantizes row r into `out` (`cols` floats): the embedding lookup,
     /// and the reference twin's definition of each storage type.
-    public func row(_ r: Int, into out: UnsafeMutablePointer<Float>) {
+    package func row(_ r: Int, into out: UnsafeMutablePointer<Float>) {
         precondition(r >= 0 && r < rows)
         if layout == .q8_0Split { return q8_0SplitRow(r, into: out) }
         let start = base + r * rowBytes

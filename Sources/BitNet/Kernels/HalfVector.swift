@@ -3,10 +3,10 @@ import CBitNetKernels
 /// Vector operations on IEEE half values stored as raw `UInt16` bits (the KV
 /// cache and F16 weights). The C versions use F16C; the Swift versions are the
 /// reference and the fallback on CPUs without AVX2.
-public enum HalfVector {
+package enum HalfVector {
     /// Σ a[i]·b[i].
     @inline(__always)
-    public static func dot(_ a: UnsafePointer<UInt16>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+    package static func dot(_ a: UnsafePointer<UInt16>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
         #if arch(arm64)
         if KernelSet.usesNEONHelpers { return bnk_dot_f16_f32_neon(a, b, n) }
         #endif
@@ -15,7 +15,7 @@ public enum HalfVector {
 
     /// y[i] += alpha·x[i].
     @inline(__always)
-    public static func axpy(_ alpha: Float, _ x: UnsafePointer<UInt16>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    package static func axpy(_ alpha: Float, _ x: UnsafePointer<UInt16>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
         #if arch(arm64)
         if KernelSet.usesNEONHelpers { return bnk_axpy_f16_f32_neon(alpha, x, y, n) }
         #endif
@@ -23,7 +23,7 @@ public enum HalfVector {
     }
 
     /// dst[i] = half(src[i]), rounding to nearest even.
-    public static func store(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, _ n: Int) {
+    package static func store(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, _ n: Int) {
         #if arch(arm64)
         if KernelSet.usesNEONHelpers { return bnk_f32_to_f16_neon(src, dst, n) }
         #endif
@@ -31,7 +31,7 @@ public enum HalfVector {
     }
 
     /// dst[i] = float(src[i]).
-    public static func load(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+    package static func load(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
         #if arch(arm64)
         if KernelSet.usesNEONHelpers { return bnk_f16_to_f32_neon(src, dst, n) }
         #endif
@@ -40,21 +40,21 @@ public enum HalfVector {
 
     // MARK: - Reference twins
 
-    public static func dotReference(_ a: UnsafePointer<UInt16>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+    package static func dotReference(_ a: UnsafePointer<UInt16>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
         var sum: Float = 0
         for i in 0..<n { sum += HalfPrecision.float(fromHalf: a[i]) * b[i] }
         return sum
     }
 
-    public static func axpyReference(_ alpha: Float, _ x: UnsafePointer<UInt16>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    package static func axpyReference(_ alpha: Float, _ x: UnsafePointer<UInt16>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
         for i in 0..<n { y[i] += alpha * HalfPrecision.float(fromHalf: x[i]) }
     }
 
-    public static func storeReference(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, _ n: Int) {
+    package static func storeReference(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, _ n: Int) {
         for i in 0..<n { dst[i] = Float16(src[i]).bitPattern }
     }
 
-    public static func loadReference(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+    package static func loadReference(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
         for i in 0..<n { dst[i] = HalfPrecision.float(fromHalf: src[i]) }
     }
 }

@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Timings of the ternary products on synthetic 2B4T-shaped matrices, for
@@ -10,20 +12,20 @@ import Glibc
 /// 2560×6912 (ffn_down). "hot" repeats one matrix (weights stay in cache);
 /// "cold" cycles through a set of copies larger than `coldSetBytes`, so every
 /// call streams its weights from DRAM, as decoding a real model does.
-public enum KernelBenchmark {
-    public struct Result: Sendable, CustomStringConvertible {
-        public var operation: String     // "matvec hot", "matvec cold", "matmul 128"
-        public var shape: String         // "6912x2560"
-        public var kernels: KernelSet
-        public var threads: Int
-        public var microseconds: Double  // per product (best of several runs)
-        public var weightBytes: Int
-        public var macs: Int
+package enum KernelBenchmark {
+    package struct Result: Sendable, CustomStringConvertible {
+        package var operation: String     // "matvec hot", "matvec cold", "matmul 128"
+        package var shape: String         // "6912x2560"
+        package var kernels: KernelSet
+        package var threads: Int
+        package var microseconds: Double  // per product (best of several runs)
+        package var weightBytes: Int
+        package var macs: Int
 
-        public var gigabytesPerSecond: Double { Double(weightBytes) / microseconds / 1e3 }
-        public var gigaMACsPerSecond: Double { Double(macs) / microseconds / 1e3 }
+        package var gigabytesPerSecond: Double { Double(weightBytes) / microseconds / 1e3 }
+        package var gigaMACsPerSecond: Double { Double(macs) / microseconds / 1e3 }
 
-        public var description: String {
+        package var description: String {
             let time = microseconds >= 1000 ? "\(rounded(microseconds / 1000, 2)) ms" : "\(rounded(microseconds, 1)) µs"
             return "\(operation) \(shape) \(kernels.rawValue) t\(threads): \(time), "
                 + "\(rounded(gigabytesPerSecond, 1)) GB/s weights, \(rounded(gigaMACsPerSecond, 1)) GMAC/s"
@@ -31,7 +33,7 @@ public enum KernelBenchmark {
     }
 
     /// Runs every combination; `kernelSets` defaults to the CPU's supported sets.
-    public static func run(kernelSets: [KernelSet] = KernelSet.allCases.filter(\.isSupportedByCPU),
+    package static func run(kernelSets: [KernelSet] = KernelSet.allCases.filter(\.isSupportedByCPU),
                            threadCounts: [Int] = [1, 2], promptTokens: Int = 128,
                            coldSetBytes: Int = 384 << 20) throws(BitNetError) -> [Result] {
         var results: [Result] = []

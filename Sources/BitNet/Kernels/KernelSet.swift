@@ -1,6 +1,8 @@
 import CBitNetKernels
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Which implementation of the int8 × ternary inner loops runs.
@@ -10,7 +12,7 @@ import Glibc
 /// AArch64 `neon`, `neon-dotprod`, `neon-i8mm`) forces one — for tests that
 /// compare kernel sets. A forced set the CPU lacks falls back to the best
 /// supported one below it.
-public enum KernelSet: String, Sendable, CaseIterable {
+package enum KernelSet: String, Sendable, CaseIterable {
     case reference
     case avx2
     case avx512vnni
@@ -24,7 +26,7 @@ public enum KernelSet: String, Sendable, CaseIterable {
     #endif
 
     /// Every set this build contains, best first.
-    public static let compiledIn: [KernelSet] = {
+    package static let compiledIn: [KernelSet] = {
         #if arch(x86_64)
         return [.avx512vnni, .avx2, .reference]
         #elseif arch(arm64)
@@ -34,7 +36,7 @@ public enum KernelSet: String, Sendable, CaseIterable {
         #endif
     }()
 
-    public var isSupportedByCPU: Bool {
+    package var isSupportedByCPU: Bool {
         switch self {
         case .reference: return true
         case .avx2: return bnk_cpu_has_avx2() != 0
@@ -48,7 +50,7 @@ public enum KernelSet: String, Sendable, CaseIterable {
     }
 
     /// The set used by this process.
-    public static let selected: KernelSet = {
+    package static let selected: KernelSet = {
         let supported = compiledIn.filter(\.isSupportedByCPU)
         if let raw = getenv("BITNET_KERNELS") {
             let forced: KernelSet? = switch String(cString: raw) {
@@ -87,7 +89,7 @@ public enum KernelSet: String, Sendable, CaseIterable {
     static var usesVectorHelpers: Bool { selected != .reference }
 
     /// "bitnet 0.1.0; kernels: avx512vnni avx2 reference; using avx512vnni"
-    public static var buildDescription: String {
+    package static var buildDescription: String {
         let compiled = compiledIn.map(\.rawValue).joined(separator: " ")
         return "bitnet \(Version.string); kernels: \(compiled); using \(selected.rawValue)"
     }

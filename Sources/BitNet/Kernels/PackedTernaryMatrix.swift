@@ -1,6 +1,8 @@
 import CBitNetKernels
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// A ternary weight matrix W[rows][cols] = T · scale, repacked at load into
@@ -22,31 +24,31 @@ import Glibc
 /// Widths that are already a multiple of 128 (every 2B4T matrix) have none.
 ///
 /// Immutable after `init`, so it can be shared by threads.
-public final class PackedTernaryMatrix: @unchecked Sendable {
+package final class PackedTernaryMatrix: @unchecked Sendable {
     /// ggml type ids accepted by `init(type:...)`.
-    public enum SourceType {
-        public static let f32: UInt32 = 0
-        public static let f16: UInt32 = 1
-        public static let bf16: UInt32 = 30
-        public static let tq1_0: UInt32 = 34
-        public static let tq2_0: UInt32 = 35
-        public static let i2_s: UInt32 = 36
+    package enum SourceType {
+        package static let f32: UInt32 = 0
+        package static let f16: UInt32 = 1
+        package static let bf16: UInt32 = 30
+        package static let tq1_0: UInt32 = 34
+        package static let tq2_0: UInt32 = 35
+        package static let i2_s: UInt32 = 36
         /// Mainline ggml's Q2_0 (64 per block, one f16 d each).
-        public static let q2_0: UInt32 = 42
+        package static let q2_0: UInt32 = 42
     }
 
-    public static let tileRows = Int(BNK_TILE_ROWS)
-    public static let blockColumns = Int(BNK_BLOCK_COLS)
+    package static let tileRows = Int(BNK_TILE_ROWS)
+    package static let blockColumns = Int(BNK_BLOCK_COLS)
     /// Columns sharing one TQ scale `d`.
     static let scaleGroupColumns = 256
     /// Bound on the row length: keeps every int32 accumulator far from overflow
     /// (|64·2·128| per product · cols/128 blocks · 4 products < 2^31).
-    public static let maxColumns = 1 << 20
+    package static let maxColumns = 1 << 20
 
-    public let rows: Int
-    public let cols: Int
+    package let rows: Int
+    package let cols: Int
     /// `cols` rounded up to a whole 128-column block (see `paddedColumns`).
-    public var paddedCols: Int { blocksPerRow * Self.blockColumns }
+    package var paddedCols: Int { blocksPerRow * Self.blockColumns }
     let blocksPerRow: Int
     let tileCount: Int
     let codes: AlignedMemory
@@ -56,9 +58,9 @@ public final class PackedTernaryMatrix: @unchecked Sendable {
     let scaleGroups: Int
 
     /// Bytes held by this matrix (codes + scales).
-    public var byteCount: Int { codes.byteCount + scales.byteCount }
+    package var byteCount: Int { codes.byteCount + scales.byteCount }
     /// True when one pass per product suffices (one scale per row).
-    public var hasRowScales: Bool { scaleGroups == 1 }
+    package var hasRowScales: Bool { scaleGroups == 1 }
 
     // MARK: - Construction
 
@@ -74,7 +76,7 @@ public final class PackedTernaryMatrix: @unchecked Sendable {
     /// - Throws: `.format` for sizes or contents that do not fit the type,
     ///   `.unsupported` for types or shapes the kernels do not handle,
     ///   `.outOfMemory`.
-    public convenience init(type rawTypeID: UInt32, rows: Int, cols: Int, data: UnsafeRawBufferPointer,
+    package convenience init(type rawTypeID: UInt32, rows: Int, cols: Int, data: UnsafeRawBufferPointer,
                             extraScale: Float?) throws(BitNetError) {
         try self.init(type: rawTypeID, rows: rows, cols: cols, data: data, extraScale: extraScale, arena: nil)
     }
@@ -137,7 +139,7 @@ public final class PackedTernaryMatrix: @unchecked Sendable {
 
     /// Builds a matrix from ternary values (−1, 0, +1) in row-major order and
     /// one scale per row; for tests and synthetic benchmarks.
-    public init(ternary values: UnsafeBufferPointer<Int8>, rows: Int, cols: Int,
+    package init(ternary values: UnsafeBufferPointer<Int8>, rows: Int, cols: Int,
                 rowScales: [Float]) throws(BitNetError) {
         try Self.validateShape(rows: rows, cols: cols, type: SourceType.f32)  // any width
         guard values.count == rows * cols, rowScales.count == rows else {
@@ -204,7 +206,7 @@ public final class PackedTernaryMatrix: @unchecked Sendable {
 
     /// `cols` rounded up to the kernels' 128-column block: the width of a
     /// packed row and of a quantized activation row.
-    public static func paddedColumns(_ cols: Int) -> Int {
+    package static func paddedColumns(_ cols: Int) -> Int {
         (cols + blockColumns - 1) / blockColumns * blockColumns
     }
 
@@ -359,17 +361,17 @@ public final class PackedTernaryMatrix: @unchecked Sendable {
     // MARK: - Inspection (tests, debugging)
 
     /// The ternary value T[r][k] in −1...1.
-    public func ternaryValue(row r: Int, column k: Int) -> Int8 {
+    package func ternaryValue(row r: Int, column k: Int) -> Int8 {
         Int8(TernaryFormats.code(in: blockPointer(row: r, block: k / 128), column: k % 128)) - 1
     }
 
     /// The scale applied to W[r][k].
-    public func scale(row r: Int, column k: Int) -> Float {
+    package func scale(row r: Int, column k: Int) -> Float {
         scales.typed(Float.self)[r * scaleGroups + (scaleGroups == 1 ? 0 : k / Self.scaleGroupColumns)]
     }
 
     /// The dequantized weight T[r][k] · scale.
-    public func weight(row r: Int, column k: Int) -> Float {
+    package func weight(row r: Int, column k: Int) -> Float {
         Float(ternaryValue(row: r, column: k)) * scale(row: r, column: k)
     }
 }

@@ -21,7 +21,7 @@ extension DenseMatrix {
     ///   naming the first row that holds a NaN / ±Inf or a value too large for
     ///   an f16 block scale (|x| above about 8.3e6), because such a row has no
     ///   Q8_0 encoding and converting it would trap or produce garbage.
-    public func quantizedToQ8_0(pool: ThreadPool? = nil, kernels: KernelSet = .selected) throws(BitNetError) -> DenseMatrix {
+    package func quantizedToQ8_0(pool: ThreadPool? = nil, kernels: KernelSet = .selected) throws(BitNetError) -> DenseMatrix {
         try quantizedToQ8_0(pool: pool, kernels: kernels, arena: nil)
     }
 

@@ -22,17 +22,17 @@ import CBitNetKernels
 /// A reusable scratch object: allocate one per context and BitLinear input
 /// width, call `quantize` for each input. Not thread-safe while quantizing;
 /// read-only afterwards (the kernels read it from many threads).
-public final class QuantizedActivations: @unchecked Sendable {
-    public let cols: Int
-    public let capacity: Int
+package final class QuantizedActivations: @unchecked Sendable {
+    package let cols: Int
+    package let capacity: Int
     /// Distance between token rows in `values`: `cols` rounded up to 128.
-    public let stride: Int
+    package let stride: Int
     /// Columns per activation scale: nil = the whole row (paper numerics), else 256.
-    public let groupColumns: Int?
+    package let groupColumns: Int?
     /// Scales per token: 1, or ceil(cols / groupColumns).
-    public let groups: Int
+    package let groups: Int
     /// Tokens currently held.
-    public private(set) var count = 0
+    package private(set) var count = 0
 
     /// `[capacity][stride]` int8, rows 64-byte aligned when cols % 64 == 0 (always when padded).
     let values: AlignedMemory
@@ -40,7 +40,7 @@ public final class QuantizedActivations: @unchecked Sendable {
     let scales: AlignedMemory      // Float [groups][capacity]: s
     let inverseScales: AlignedMemory  // Float [groups][capacity]: 1/s
 
-    public init(cols: Int, capacity: Int, groupColumns: Int? = nil) throws(BitNetError) {
+    package init(cols: Int, capacity: Int, groupColumns: Int? = nil) throws(BitNetError) {
         guard cols > 0, capacity > 0, cols <= PackedTernaryMatrix.maxColumns, capacity <= 1 << 20 else {
             throw .invalidArgument("activations: bad size \(capacity)x\(cols)")
         }
@@ -61,7 +61,7 @@ public final class QuantizedActivations: @unchecked Sendable {
 
     /// Quantizes `tokens` rows of `x` (row t starts at `x + t * stride`, `cols`
     /// floats each). Requires tokens ≤ capacity (a caller bug otherwise).
-    public func quantize(_ x: UnsafePointer<Float>, tokens: Int, stride xStride: Int) {
+    package func quantize(_ x: UnsafePointer<Float>, tokens: Int, stride xStride: Int) {
         precondition(tokens >= 0 && tokens <= capacity && xStride >= cols, "activations: \(tokens) tokens > capacity \(capacity)")
         if let groupColumns {
             for t in 0..<tokens {
@@ -90,19 +90,19 @@ public final class QuantizedActivations: @unchecked Sendable {
     func setCount(_ tokens: Int) { count = tokens }
 
     /// Convenience for one token.
-    public func quantize(_ x: UnsafeBufferPointer<Float>) {
+    package func quantize(_ x: UnsafeBufferPointer<Float>) {
         precondition(x.count >= cols)
         quantize(x.baseAddress!, tokens: 1, stride: cols)
     }
 
     /// The quantized row of token t.
-    public func row(_ t: Int) -> UnsafeBufferPointer<Int8> {
+    package func row(_ t: Int) -> UnsafeBufferPointer<Int8> {
         UnsafeBufferPointer(start: values.typed(Int8.self) + t * stride, count: cols)
     }
-    public func scale(_ t: Int) -> Float { scales.typed(Float.self)[t] }
+    package func scale(_ t: Int) -> Float { scales.typed(Float.self)[t] }
     /// The scale of group g of token t (grouped activations).
-    public func scale(_ t: Int, group g: Int) -> Float { scales.typed(Float.self)[g * capacity + t] }
-    public func sum(_ t: Int) -> Int32 { sums.typed(Int32.self)[t] }
+    package func scale(_ t: Int, group g: Int) -> Float { scales.typed(Float.self)[g * capacity + t] }
+    package func sum(_ t: Int) -> Int32 { sums.typed(Int32.self)[t] }
 
     /// Quantizes one row, returns s and stores Σq in `sum`.
     @inline(__always)

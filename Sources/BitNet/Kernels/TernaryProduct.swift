@@ -19,7 +19,7 @@ extension PackedTernaryMatrix {
     ///     tokens are stored one after another; ignored for one token).
     ///   - rows: the rows to compute, a subrange of `0..<rows`.
     ///   - kernels: implementation; tests pass each set explicitly.
-    public func multiply(_ x: QuantizedActivations, into y: UnsafeMutablePointer<Float>, yStride: Int,
+    package func multiply(_ x: QuantizedActivations, into y: UnsafeMutablePointer<Float>, yStride: Int,
                          rows range: Range<Int>, kernels: KernelSet = .selected) {
         precondition(x.cols == cols && range.lowerBound >= 0 && range.upperBound <= rows,
                      "ternary product: shape mismatch")
@@ -80,7 +80,7 @@ extension PackedTernaryMatrix {
     }
 
     /// One token: `y[r]` for r in `rows`.
-    public func multiply(_ x: QuantizedActivations, into y: UnsafeMutableBufferPointer<Float>,
+    package func multiply(_ x: QuantizedActivations, into y: UnsafeMutableBufferPointer<Float>,
                          rows range: Range<Int>, kernels: KernelSet = .selected) {
         precondition(y.count >= range.upperBound && x.count == 1)
         multiply(x, into: y.baseAddress!, yStride: rows, rows: range, kernels: kernels)
@@ -91,7 +91,7 @@ extension PackedTernaryMatrix {
     /// The rows are cut into several parts per thread (on tile boundaries),
     /// claimed dynamically: when another process takes a core for a while,
     /// the other thread picks up the slack instead of waiting for it.
-    public func multiply(_ x: QuantizedActivations, into y: UnsafeMutablePointer<Float>, yStride: Int,
+    package func multiply(_ x: QuantizedActivations, into y: UnsafeMutablePointer<Float>, yStride: Int,
                          pool: ThreadPool, kernels: KernelSet = .selected) {
         let parts = Swift.min(pool.threadCount * Self.partsPerThread, tileCount)
         pool.parallelFor(parts) { part in
@@ -102,7 +102,7 @@ extension PackedTernaryMatrix {
     /// Several matrices reading the same activations (q/k/v, gate/up) in one
     /// `parallelFor`, so the threads synchronize once instead of per matrix.
     /// Every matrix's rows are cut into parts as in `multiply(_:into:yStride:pool:)`.
-    public static func multiply(_ products: [TernaryProductTarget], _ x: QuantizedActivations,
+    package static func multiply(_ products: [TernaryProductTarget], _ x: QuantizedActivations,
                                 pool: ThreadPool, kernels: KernelSet = .selected) {
         var offsets: [Int] = [0]  // first part index of each product
         var partCounts: [Int] = []
@@ -124,10 +124,10 @@ extension PackedTernaryMatrix {
     /// balance better when another process steals a core, but every part
     /// starts a new memory stream: decode on the 2B4T shape measured
     /// 1 ≈ 2 > 4 (−1.5%) > 8 (−3%) parts per thread.
-    public static let partsPerThread = 2
+    package static let partsPerThread = 2
 
     /// Part `part` of `parts` of the rows, split on tile boundaries.
-    public func rowRange(part: Int, of parts: Int) -> Range<Int> {
+    package func rowRange(part: Int, of parts: Int) -> Range<Int> {
         let tilesPerPart = (tileCount + parts - 1) / parts
         let lower = Swift.min(part * tilesPerPart * Self.tileRows, rows)
         let upper = Swift.min((part + 1) * tilesPerPart * Self.tileRows, rows)
@@ -180,12 +180,12 @@ enum TernaryReferenceKernel {
 
 /// One output of `PackedTernaryMatrix.multiply(_:_:pool:)`: y = matrix · x with
 /// token t's row r at `y[t * yStride + r]`.
-public struct TernaryProductTarget {
-    public var matrix: PackedTernaryMatrix
-    public var y: UnsafeMutablePointer<Float>
-    public var yStride: Int
+package struct TernaryProductTarget {
+    package var matrix: PackedTernaryMatrix
+    package var y: UnsafeMutablePointer<Float>
+    package var yStride: Int
 
-    public init(_ matrix: PackedTernaryMatrix, into y: UnsafeMutablePointer<Float>, yStride: Int) {
+    package init(_ matrix: PackedTernaryMatrix, into y: UnsafeMutablePointer<Float>, yStride: Int) {
         self.matrix = matrix
         self.y = y
         self.yStride = yStride

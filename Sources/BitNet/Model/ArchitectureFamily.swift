@@ -14,7 +14,7 @@
 /// from llama.cpp's graph builders for each arch.
 extension HyperParameters.Architecture {
     /// How RoPE pairs the dimensions of a head.
-    public enum RoPEStyle: String, Sendable {
+    package enum RoPEStyle: String, Sendable {
         /// Dimension i with i + headDim/2 ("rotate half": BitNet, Qwen; llama.cpp's NEOX type).
         case neox
         /// Dimension 2i with 2i + 1 (llama.cpp's NORM type). The `llama`
@@ -25,7 +25,7 @@ extension HyperParameters.Architecture {
 
     /// BitNet b1.58 blocks normalize the attention output and the gated FFN
     /// value again before their BitLinear (`attn_sub_norm`, `ffn_sub_norm`).
-    public var hasSubNorms: Bool {
+    package var hasSubNorms: Bool {
         switch self {
         case .bitnetB158, .bitnet25, .bitnet: true
         case .llama, .qwen3: false
@@ -33,9 +33,9 @@ extension HyperParameters.Architecture {
     }
 
     /// Qwen3 RMS-normalizes each query and key head (`attn_q_norm`, `attn_k_norm`) before RoPE.
-    public var hasQKNorm: Bool { self == .qwen3 }
+    package var hasQKNorm: Bool { self == .qwen3 }
 
-    public var ropeStyle: RoPEStyle { self == .llama ? .interleaved : .neox }
+    package var ropeStyle: RoPEStyle { self == .llama ? .interleaved : .neox }
 
     /// Columns sharing one int8 activation scale; nil = one per token.
     /// BitNet and ternary llama checkpoints were trained with per-token absmax
@@ -43,13 +43,13 @@ extension HyperParameters.Architecture {
     /// with float activations; mainline llama.cpp runs their TQ1_0 / TQ2_0
     /// weights against activations quantized per 256 values (Q8_K), which is
     /// closer to float, so that is what we compute for them.
-    public var activationGroupColumns: Int? { self == .qwen3 ? 256 : nil }
+    package var activationGroupColumns: Int? { self == .qwen3 ? 256 : nil }
 
     /// `llama` and `qwen3` files are ternary models only when their weights
     /// say so: float weights must hold {−s, 0, +s} exactly (TQ/I2_S are ternary
     /// by construction). The BitNet arches are ternary by definition, so float
     /// weights there are ternarized with the paper's absmean rule instead.
-    public var requiresTernaryFloatWeights: Bool { !hasSubNorms }
+    package var requiresTernaryFloatWeights: Bool { !hasSubNorms }
 
     /// The activation of the gated FFN when the file does not name one.
     var defaultActivation: HyperParameters.Activation {
@@ -69,7 +69,7 @@ extension HyperParameters.Architecture {
     }
 
     /// One line for `bitnet inspect`: the family and the conventions used.
-    public var familyDescription: String {
+    package var familyDescription: String {
         switch self {
         case .bitnetB158, .bitnet25:
             "BitNet b1.58 (bitnet.cpp's 2B4T layout): relu² gated FFN, sub-norms, rotate-half RoPE"

@@ -1,15 +1,15 @@
 /// Which model family a GGUF file is, and the evidence: what `bitnet inspect`
 /// prints. Works on any parsed file, loadable or not, so an unsupported file
 /// still gets told which piece is missing.
-public struct FamilyReport: Sendable {
+package struct FamilyReport: Sendable {
     /// The recognised architecture, nil when `general.architecture` is not one we run.
-    public let architecture: HyperParameters.Architecture?
+    package let architecture: HyperParameters.Architecture?
     /// One line naming the family (or why none was recognised).
-    public let family: String
+    package let family: String
     /// The facts the recognition rests on, one per line.
-    public let evidence: [String]
+    package let evidence: [String]
     /// Whether the linear weights are ternary, and why we think so.
-    public let ternary: String
+    package let ternary: String
 
     /// Decoder linear weights: `blk.N.<projection>.weight`.
     static func linearTensors(_ file: GGUFFile) -> [GGUFTensorInfo] {
@@ -18,7 +18,7 @@ public struct FamilyReport: Sendable {
         }
     }
 
-    public init(file: GGUFFile) {
+    package init(file: GGUFFile) {
         let archName = file.metadata["general.architecture"]?.asString
         let arch = archName.flatMap(HyperParameters.Architecture.init(rawValue:))
         architecture = arch

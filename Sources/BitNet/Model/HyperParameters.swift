@@ -1,6 +1,6 @@
 /// A model's architecture and dimensions, read from `{arch}.*` metadata.
-public struct HyperParameters: Sendable, Equatable {
-    public enum Architecture: String, Sendable, CaseIterable {
+package struct HyperParameters: Sendable, Equatable {
+    package enum Architecture: String, Sendable, CaseIterable {
         /// Microsoft's official 2B4T GGUF (bitnet.cpp).
         case bitnetB158 = "bitnet-b1.58"
         /// The older upload of the same model.
@@ -13,7 +13,7 @@ public struct HyperParameters: Sendable, Equatable {
         case qwen3 = "qwen3"
     }
 
-    public enum Activation: String, Sendable {
+    package enum Activation: String, Sendable {
         /// relu(x)^2
         case relu2
         /// x * sigmoid(x)
@@ -21,39 +21,39 @@ public struct HyperParameters: Sendable, Equatable {
     }
 
     /// The architecture, or nil for a vocab-only load of another architecture.
-    public var architecture: Architecture?
+    package var architecture: Architecture?
     /// `general.architecture` exactly as written in the file.
-    public var architectureName: String
-    public var activation: Activation
-    public var nVocab: Int
-    public var nCtxTrain: Int
-    public var nEmbd: Int
-    public var nLayer: Int
-    public var nHead: Int
-    public var nHeadKV: Int
-    public var nFF: Int
+    package var architectureName: String
+    package var activation: Activation
+    package var nVocab: Int
+    package var nCtxTrain: Int
+    package var nEmbd: Int
+    package var nLayer: Int
+    package var nHead: Int
+    package var nHeadKV: Int
+    package var nFF: Int
     /// Rotary dimensions per head (`rope.dimension_count`).
-    public var nRot: Int
-    public var ropeTheta: Float
-    public var rmsEps: Float
+    package var nRot: Int
+    package var ropeTheta: Float
+    package var rmsEps: Float
     /// True when the LM head reuses `token_embd.weight` (no `output.weight`).
-    public var tiedOutput: Bool
+    package var tiedOutput: Bool
 
     /// Values per attention head: `attention.key_length` when the file has
     /// it (Qwen3-4B: 128 with n_embd 2560 and 32 heads), else n_embd / n_head.
-    public var headDim: Int
+    package var headDim: Int
     /// Width of the queries and of the attention output: n_head * head_dim.
-    public var qDim: Int { nHead * headDim }
+    package var qDim: Int { nHead * headDim }
     /// Width of K and V rows: n_head_kv * head_dim.
-    public var kvDim: Int { nHeadKV * headDim }
+    package var kvDim: Int { nHeadKV * headDim }
     /// Query heads sharing one KV head.
-    public var groupSize: Int { nHeadKV > 0 ? nHead / nHeadKV : 0 }
+    package var groupSize: Int { nHeadKV > 0 ? nHead / nHeadKV : 0 }
 
     /// Reads and validates the hyperparameters of `file`.
     ///
     /// With `vocabOnly`, any architecture is accepted and missing or odd values
     /// fall back to 0 instead of failing: only the tokenizer will be used.
-    public init(file: GGUFFile, vocabOnly: Bool = false) throws(BitNetError) {
+    package init(file: GGUFFile, vocabOnly: Bool = false) throws(BitNetError) {
         let reader = MetadataReader(metadata: file.metadata)
         guard let archValue = file.metadata["general.architecture"] else {
             throw .format("missing metadata key general.architecture")

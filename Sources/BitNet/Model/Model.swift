@@ -10,7 +10,7 @@ public struct ModelLoadOptions: Sendable {
     /// hyperparameters, tensor table, every required tensor's type and shape,
     /// the tokenizer) without reading or repacking weight values: the file is
     /// mapped whatever `useMmap` says, and the model cannot evaluate.
-    public var validateOnly = false
+    package var validateOnly = false
     /// Called with the progress in 0...1; return false to cancel (BITNET_E_CANCELLED).
     public var progress: (@Sendable (Double) -> Bool)?
     /// How the LM head is held for computing logits. Q8_0 where possible by default: it
@@ -24,6 +24,7 @@ public struct ModelLoadOptions: Sendable {
     /// a stored F16/F32/Q8_0 head read in place from the file mapping.
     public var useHugePages = true
 
+    /// Options with the given settings and defaults for the rest.
     public init(useMmap: Bool = true, useMlock: Bool = false, vocabOnly: Bool = false,
                 progress: (@Sendable (Double) -> Bool)? = nil) {
         self.useMmap = useMmap
@@ -34,7 +35,7 @@ public struct ModelLoadOptions: Sendable {
 }
 
 /// The seven linear projections of a transformer block.
-public enum Projection: String, Sendable, CaseIterable {
+package enum Projection: String, Sendable, CaseIterable {
     case q = "attn_q", k = "attn_k", v = "attn_v", output = "attn_output"
     case gate = "ffn_gate", up = "ffn_up", down = "ffn_down"
 }
@@ -51,27 +52,27 @@ public enum LMHeadStorage: Sendable {
 }
 
 /// One transformer block's weights (views into the model file).
-public struct Layer: Sendable {
-    public let attnNorm: TensorView
-    public let attnQ: TensorView
-    public let attnK: TensorView
-    public let attnV: TensorView
-    public let attnOutput: TensorView
+package struct Layer: Sendable {
+    package let attnNorm: TensorView
+    package let attnQ: TensorView
+    package let attnK: TensorView
+    package let attnV: TensorView
+    package let attnOutput: TensorView
     /// `TensorView.empty` when the architecture has no sub-norms (llama, qwen3).
-    public let attnSubNorm: TensorView
-    public let ffnNorm: TensorView
-    public let ffnGate: TensorView
-    public let ffnUp: TensorView
-    public let ffnDown: TensorView
+    package let attnSubNorm: TensorView
+    package let ffnNorm: TensorView
+    package let ffnGate: TensorView
+    package let ffnUp: TensorView
+    package let ffnDown: TensorView
     /// `TensorView.empty` when the architecture has no sub-norms (llama, qwen3).
-    public let ffnSubNorm: TensorView
+    package let ffnSubNorm: TensorView
     /// Qwen3's per-head RMSNorm weights of queries and keys (head_dim each); nil elsewhere.
-    public let attnQNorm: TensorView?
-    public let attnKNorm: TensorView?
+    package let attnQNorm: TensorView?
+    package let attnKNorm: TensorView?
     /// Optional per-projection scalar scales (`blk.N.attn_q.scale`, ...).
-    public let scales: [Projection: TensorView]
+    package let scales: [Projection: TensorView]
 
-    public func weight(_ projection: Projection) -> TensorView {
+    package func weight(_ projection: Projection) -> TensorView {
         switch projection {
         case .q: attnQ
         case .k: attnK
@@ -83,7 +84,7 @@ public struct Layer: Sendable {
         }
     }
 
-    public func scale(_ projection: Projection) -> TensorView? { scales[projection] }
+    package func scale(_ projection: Projection) -> TensorView? { scales[projection] }
 }
 
 /// A loaded model: hyperparameters, metadata and views of every weight.
@@ -93,29 +94,31 @@ public struct Layer: Sendable {
 /// A vocab-only model has metadata only — `layers` is empty and the
 /// embedding/norm views are `TensorView.empty`.
 public final class Model: Sendable {
-    public let file: GGUFFile
-    public let hparams: HyperParameters
+    package let file: GGUFFile
+    package let hparams: HyperParameters
+    /// Loaded with `vocabOnly`: tokenizer and metadata only, cannot evaluate.
     public let isVocabOnly: Bool
     /// Loaded with `validateOnly`: every view is checked, no weights are prepared.
-    public let isValidateOnly: Bool
-    public let tokenEmbedding: TensorView
-    public let outputNorm: TensorView
+    package let isValidateOnly: Bool
+    package let tokenEmbedding: TensorView
+    package let outputNorm: TensorView
     /// The separate LM head; nil when it is tied to `tokenEmbedding`.
-    public let output: TensorView?
-    public let layers: [Layer]
+    package let output: TensorView?
+    package let layers: [Layer]
     /// The weights prepared for computing (repacked ternary matrices); nil for vocab-only and validate-only models.
-    public let weights: ModelWeights?
+    package let weights: ModelWeights?
     /// The text <-> token converter; nil only when the file has no `tokenizer.*` metadata.
     public let tokenizer: Tokenizer?
 
-    public var metadata: [String: GGUFValue] { file.metadata }
+    package var metadata: [String: GGUFValue] { file.metadata }
+    /// Size of the model file in bytes.
     public var fileSize: Int { file.fileSize }
     /// The matrix the logits come from: `output`, or the tied embedding.
-    public var lmHead: TensorView { output ?? tokenEmbedding }
+    package var lmHead: TensorView { output ?? tokenEmbedding }
     /// Total elements of all tensors in the file.
     public var parameterCount: Int { file.tensors.reduce(0) { $0 + $1.elementCount } }
     /// Storage type of the linear (BitLinear) weights, nil for vocab-only models.
-    public var weightType: GGMLType? { layers.first?.attnQ.type }
+    package var weightType: GGMLType? { layers.first?.attnQ.type }
 
     /// The prepared weights, or the error a vocab-only or validate-only model gives when asked to evaluate.
     func evaluableWeights() throws(BitNetError) -> ModelWeights {
@@ -126,7 +129,7 @@ public final class Model: Sendable {
     }
 
     /// Loads and validates the model at `path`.
-    public static func load(path: String, options: ModelLoadOptions = ModelLoadOptions()) throws(BitNetError) -> Model {
+    package static func load(path: String, options: ModelLoadOptions = ModelLoadOptions()) throws(BitNetError) -> Model {
         let progress = options.progress
         // Reading without mmap is the slow part: it gets 0...0.9 of the progress range.
         let readProgress: ((Double) -> Bool)? = progress.map { report in { report($0 * 0.9) } }
@@ -145,7 +148,7 @@ public final class Model: Sendable {
     /// Builds a model from an already parsed file (also used for in-memory files).
     /// `progress` (0...1, false cancels) covers repacking the weights;
     /// `validateOnly` stops after every structural check (see `ModelLoadOptions`).
-    public init(file: GGUFFile, vocabOnly: Bool = false, validateOnly: Bool = false, lmHead: LMHeadStorage = .automatic,
+    package init(file: GGUFFile, vocabOnly: Bool = false, validateOnly: Bool = false, lmHead: LMHeadStorage = .automatic,
                 hugePages: Bool = true, progress: ((Double) -> Bool)? = nil) throws(BitNetError) {
         self.file = file
         self.isVocabOnly = vocabOnly

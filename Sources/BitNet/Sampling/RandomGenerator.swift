@@ -4,7 +4,7 @@
 /// Our own generator rather than the stdlib's so that the same seed gives the
 /// same text on every platform and Swift version, and so that the whole state
 /// is four `UInt64`s a context file can save and restore.
-public struct RandomGenerator: Sendable, Hashable {
+package struct RandomGenerator: Sendable, Hashable {
     private var s0: UInt64
     private var s1: UInt64
     private var s2: UInt64
@@ -12,7 +12,7 @@ public struct RandomGenerator: Sendable, Hashable {
 
     /// Expands one 64-bit seed into the 256-bit state with splitmix64, as the
     /// xoshiro authors recommend; any seed, zero included, gives a valid state.
-    public init(seed: UInt64) {
+    package init(seed: UInt64) {
         var mixer = SplitMix64(state: seed)
         s0 = mixer.next()
         s1 = mixer.next()
@@ -21,7 +21,7 @@ public struct RandomGenerator: Sendable, Hashable {
     }
 
     /// Restores a state saved from `stateWords`.
-    public init(stateWords words: [UInt64]) throws(BitNetError) {
+    package init(stateWords words: [UInt64]) throws(BitNetError) {
         guard words.count == 4 else {
             throw .invalidArgument("random generator state needs 4 words, got \(words.count)")
         }
@@ -36,9 +36,9 @@ public struct RandomGenerator: Sendable, Hashable {
     }
 
     /// The complete state, for saving; `init(stateWords:)` resumes the sequence exactly.
-    public var stateWords: [UInt64] { [s0, s1, s2, s3] }
+    package var stateWords: [UInt64] { [s0, s1, s2, s3] }
 
-    public mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         let result = rotateLeft(s1 &* 5, by: 7) &* 9
         let shifted = s1 << 17
         s2 ^= s0
@@ -51,13 +51,13 @@ public struct RandomGenerator: Sendable, Hashable {
     }
 
     /// Uniform in [0, 1) with 53 random bits.
-    public mutating func nextUnitDouble() -> Double {
+    package mutating func nextUnitDouble() -> Double {
         Double(next() >> 11) * 0x1.0p-53
     }
 
     /// A seed from the operating system (the stdlib's system generator reads
     /// getrandom), for callers that ask for "any seed".
-    public static func entropySeed() -> UInt64 {
+    package static func entropySeed() -> UInt64 {
         var system = SystemRandomNumberGenerator()
         return system.next()
     }
@@ -70,13 +70,13 @@ public struct RandomGenerator: Sendable, Hashable {
 
 /// splitmix64 (Steele, Lea & Flood): turns consecutive seeds into well-mixed words.
 /// Also the project's generator of deterministic test and benchmark data.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    public var state: UInt64
+package struct SplitMix64: RandomNumberGenerator, Sendable {
+    package var state: UInt64
 
-    public init(state: UInt64) { self.state = state }
-    public init(seed: UInt64) { state = seed }
+    package init(state: UInt64) { self.state = state }
+    package init(seed: UInt64) { state = seed }
 
-    public mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

@@ -17,18 +17,18 @@ extension SamplerChain {
     /// Constrains the chain to `grammar` over `tokenizer`'s vocabulary; the
     /// `stopTokens` (EOS, EOT, ...) are allowed exactly where the grammar may end.
     /// `reset()` returns to the grammar's start.
-    public mutating func constrain(to grammar: Grammar, tokenizer: Tokenizer, stopTokens: some Sequence<Int32>) {
+    package mutating func constrain(to grammar: Grammar, tokenizer: Tokenizer, stopTokens: some Sequence<Int32>) {
         self.grammar = GrammarConstraint(grammar: grammar, tokenizer: tokenizer, stopTokens: stopTokens)
     }
 
     /// Moves the grammar past a generated token (no-op without a grammar).
     /// Prompt tokens do not go through the grammar: only call this for sampled ones.
-    public mutating func advanceGrammar(past token: Int32) throws(BitNetError) {
+    package mutating func advanceGrammar(past token: Int32) throws(BitNetError) {
         try grammar?.accept(token)
     }
 
     /// True when the grammar has matched a complete text that nothing may follow.
-    public mutating func grammarIsComplete() throws(BitNetError) -> Bool {
+    package mutating func grammarIsComplete() throws(BitNetError) -> Bool {
         try grammar?.isComplete() ?? false
     }
 

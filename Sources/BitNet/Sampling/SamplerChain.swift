@@ -17,22 +17,22 @@
 /// Reproducibility: same seed + same logits + same params gives the same
 /// tokens as long as each generation starts from a new chain or `reset()`.
 /// A value type: copying a chain copies its history and generator state.
-public struct SamplerChain: Sendable {
-    public let params: SamplingParams
+package struct SamplerChain: Sendable {
+    package let params: SamplingParams
     /// The seed actually used (differs from `params.seed` when that asked for a random one).
-    public let seed: UInt64
+    package let seed: UInt64
     var stages: [any SamplerStage]
     var random: RandomGenerator
     /// Whether `sample` computes `SampledToken.logprob`. The log-softmax needs
     /// one exp over the whole vocabulary (~0.15 ms at 128k on this machine);
     /// when false, `logprob` is NaN.
-    public var computesLogprob = true
+    package var computesLogprob = true
     /// Candidate storage reused across calls.
     var scratch: [TokenCandidate] = []
     /// The grammar stage, when generation is constrained (`SamplerChain+Grammar.swift`).
     var grammar: GrammarConstraint?
 
-    public init(_ params: SamplingParams) throws(BitNetError) {
+    package init(_ params: SamplingParams) throws(BitNetError) {
         try params.validate()
         self.params = params
         seed = params.seed == SamplingParams.randomSeed ? RandomGenerator.entropySeed() : params.seed
@@ -41,7 +41,7 @@ public struct SamplerChain: Sendable {
     }
 
     /// The stage names in order, e.g. ["top-k", "top-p", "temperature", "dist"].
-    public var stageNames: [String] { stages.map(\.name) }
+    package var stageNames: [String] { stages.map(\.name) }
 
     private static func stages(for params: SamplingParams) -> [any SamplerStage] {
         var stages: [any SamplerStage] = []
@@ -70,7 +70,7 @@ public struct SamplerChain: Sendable {
     /// −inf, +inf the largest finite float, and logit bias and penalties are
     /// added. Throws when the buffer is empty or no token can be chosen
     /// (every logit −inf, e.g. all banned by the bias).
-    public mutating func sample(logits: UnsafeMutableBufferPointer<Float>) throws(BitNetError) -> SampledToken {
+    package mutating func sample(logits: UnsafeMutableBufferPointer<Float>) throws(BitNetError) -> SampledToken {
         guard !logits.isEmpty else { throw .invalidArgument("sample: the logits buffer is empty") }
         guard logits.count <= Int(Int32.max) else {
             throw .invalidArgument("sample: \(logits.count) logits exceed the token id range")
@@ -104,7 +104,7 @@ public struct SamplerChain: Sendable {
     }
 
     /// Convenience for callers holding an array.
-    public mutating func sample(logits: inout [Float]) throws(BitNetError) -> SampledToken {
+    package mutating func sample(logits: inout [Float]) throws(BitNetError) -> SampledToken {
         var result: Result<SampledToken, BitNetError>
         result = logits.withUnsafeMutableBufferPointer { buffer in
             do throws(BitNetError) { return .success(try sample(logits: buffer)) } catch { return .failure(error) }
@@ -114,32 +114,32 @@ public struct SamplerChain: Sendable {
 
     /// Records a token that is now part of the sequence (prompt or generated)
     /// for the penalties' window.
-    public mutating func accept(_ token: Int32) {
+    package mutating func accept(_ token: Int32) {
         for index in stages.indices { stages[index].accept(token) }
     }
 
-    public mutating func accept(contentsOf tokens: some Sequence<Int32>) {
+    package mutating func accept(contentsOf tokens: some Sequence<Int32>) {
         for token in tokens { accept(token) }
     }
 
     /// Starts over: forgets the history and re-seeds the generator with `seed`
     /// (so a reset chain repeats its tokens exactly).
-    public mutating func reset() {
+    package mutating func reset() {
         for index in stages.indices { stages[index].reset() }
         grammar?.reset()
         random = RandomGenerator(seed: seed)
     }
 
     /// The generator's complete state (4 words), for saving with a context.
-    public var randomState: [UInt64] { random.stateWords }
+    package var randomState: [UInt64] { random.stateWords }
 
     /// Continues the random sequence from a saved `randomState`.
-    public mutating func restoreRandomState(_ words: [UInt64]) throws(BitNetError) {
+    package mutating func restoreRandomState(_ words: [UInt64]) throws(BitNetError) {
         random = try RandomGenerator(stateWords: words)
     }
 
     /// The penalties' window, oldest first (empty when penalties are off).
-    public var penaltyHistory: [Int32] {
+    package var penaltyHistory: [Int32] {
         for stage in stages {
             if let penalties = stage as? PenaltiesStage { return penalties.recentTokens }
         }
@@ -156,7 +156,7 @@ public struct SamplerChain: Sendable {
 extension SamplingParams {
     /// The checks of `validate()` plus those that need the vocabulary size
     /// (logit-bias token ids must exist).
-    public func validate(vocabularySize: Int) throws(BitNetError) {
+    package func validate(vocabularySize: Int) throws(BitNetError) {
         try validate()
         for (index, entry) in logitBias.enumerated() where Int(entry.token) >= vocabularySize {
             throw .invalidArgument(

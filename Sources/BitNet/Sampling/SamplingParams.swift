@@ -35,6 +35,7 @@ public struct SamplingParams: Sendable, Hashable {
     /// The seed value that means "pick one from the operating system".
     public static let randomSeed = UInt64.max
 
+    /// Parameters with the given settings; the defaults are ``balanced``.
     public init(
         temperature: Float = 0.7,
         topK: Int32 = 50,
@@ -74,14 +75,14 @@ public struct SamplingParams: Sendable, Hashable {
     /// Whether the chain picks the argmax instead of drawing.
     public var isGreedy: Bool { temperature == 0 }
 
-    public var penaltiesAreActive: Bool {
+    package var penaltiesAreActive: Bool {
         repeatLastN != 0 && (repetitionPenalty != 1 || presencePenalty != 0 || frequencyPenalty != 0)
     }
 
     // MARK: - Validation
 
     /// Checks every value a caller could get wrong; the message names the field.
-    public func validate() throws(BitNetError) {
+    package func validate() throws(BitNetError) {
         func check(_ ok: Bool, _ message: @autoclosure () -> String) throws(BitNetError) {
             if !ok { throw .invalidArgument(message()) }
         }
@@ -107,9 +108,12 @@ public struct SamplingParams: Sendable, Hashable {
 
 /// One entry of `SamplingParams.logitBias`.
 public struct LogitBias: Sendable, Hashable {
+    /// The token whose logit is shifted.
     public var token: Int32
+    /// Added to the token's logit; `-infinity` bans the token.
     public var bias: Float
 
+    /// Shifts `token`'s logit by `bias`.
     public init(token: Int32, bias: Float) {
         self.token = token
         self.bias = bias
@@ -117,15 +121,15 @@ public struct LogitBias: Sendable, Hashable {
 }
 
 /// What the chain returns: the token and its log-probability.
-public struct SampledToken: Sendable, Hashable {
-    public var token: Int32
+package struct SampledToken: Sendable, Hashable {
+    package var token: Int32
     /// Natural log of the token's probability under the softmax of the full
     /// vocabulary's logits *after* logit bias and penalties, *before*
     /// temperature and truncation (top-k/p, min-p, typical) — i.e. what the
     /// model, as adjusted by the caller, thinks of the token.
-    public var logprob: Float
+    package var logprob: Float
 
-    public init(token: Int32, logprob: Float) {
+    package init(token: Int32, logprob: Float) {
         self.token = token
         self.logprob = logprob
     }

@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Long-lived blocks that kernels stream every token (repacked weights, the
@@ -72,7 +74,14 @@ final class MappedRegion: @unchecked Sendable {
         let aligned = (Int(bitPattern: raw) + page - 1) / page * page
         base = raw + (aligned - Int(bitPattern: raw))
         // Advice only: a kernel without THP still gives us working memory.
+        #if os(Linux)
         hugePagesAdvised = madvise(base, length, MADV_HUGEPAGE) == 0
+        #else
+        // Darwin has no transparent huge pages to ask for (its superpages
+        // need VM_FLAGS_SUPERPAGE_SIZE_2MB through mach_vm_allocate, and
+        // Apple Silicon has 16 KB base pages): ordinary anonymous memory.
+        hugePagesAdvised = false
+        #endif
     }
 
     deinit { munmap(mapping, mappingLength) }

@@ -2,13 +2,13 @@ import Synchronization
 
 /// Process-wide logging, silent until a sink is installed (by the C API's
 /// `bitnet_set_log_callback` or by the CLI).
-public enum Log {
-    public enum Level: Int32, Sendable, Comparable {
+package enum Log {
+    package enum Level: Int32, Sendable, Comparable {
         case error = 0, warn = 1, info = 2, debug = 3
-        public static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
+        package static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
     }
 
-    public typealias Sink = @Sendable (Level, String) -> Void
+    package typealias Sink = @Sendable (Level, String) -> Void
 
     private struct State: Sendable {
         var sink: Sink?
@@ -17,18 +17,18 @@ public enum Log {
     private static let state = Mutex(State())
 
     /// Installs `sink` for messages at `maxLevel` or more severe; nil silences.
-    public static func setSink(_ sink: Sink?, maxLevel: Level) {
+    package static func setSink(_ sink: Sink?, maxLevel: Level) {
         state.withLock { $0 = State(sink: sink, maxLevel: maxLevel) }
     }
 
     /// Cheap when nobody listens: the message is built only if it will be delivered.
-    public static func message(_ level: Level, _ text: @autoclosure () -> String) {
+    package static func message(_ level: Level, _ text: @autoclosure () -> String) {
         let sink = state.withLock { s -> Sink? in level <= s.maxLevel ? s.sink : nil }
         sink?(level, text())
     }
 
-    public static func error(_ text: @autoclosure () -> String) { message(.error, text()) }
-    public static func warn(_ text: @autoclosure () -> String) { message(.warn, text()) }
-    public static func info(_ text: @autoclosure () -> String) { message(.info, text()) }
-    public static func debug(_ text: @autoclosure () -> String) { message(.debug, text()) }
+    package static func error(_ text: @autoclosure () -> String) { message(.error, text()) }
+    package static func warn(_ text: @autoclosure () -> String) { message(.warn, text()) }
+    package static func info(_ text: @autoclosure () -> String) { message(.info, text()) }
+    package static func debug(_ text: @autoclosure () -> String) { message(.debug, text()) }
 }

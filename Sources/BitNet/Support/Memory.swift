@@ -1,12 +1,14 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Large, aligned, zeroed allocations with clear errors instead of traps.
-public enum Memory {
+package enum Memory {
     /// Physical memory of the machine; requests beyond it are refused up front
     /// because Linux overcommit would otherwise grant them and kill us later.
-    public static let physicalBytes: Int = {
+    package static let physicalBytes: Int = {
         let pages = sysconf(Int32(_SC_PHYS_PAGES)), pageSize = sysconf(Int32(_SC_PAGESIZE))
         guard pages > 0, pageSize > 0 else { return Int.max }
         let (bytes, overflow) = pages.multipliedReportingOverflow(by: pageSize)
@@ -14,7 +16,7 @@ public enum Memory {
     }()
 
     /// Product of `factors`, or a BITNET_E_INVALID_ARGUMENT naming `what` on overflow.
-    public static func checkedProduct(_ factors: [Int], what: String) throws(BitNetError) -> Int {
+    package static func checkedProduct(_ factors: [Int], what: String) throws(BitNetError) -> Int {
         var result = 1
         for factor in factors {
             guard factor >= 0 else { throw .invalidArgument("\(what): negative size \(factor)") }
@@ -26,7 +28,7 @@ public enum Memory {
     }
 
     /// 64-byte aligned zeroed memory; free with `free()`.
-    public static func allocate(bytes: Int, what: String) throws(BitNetError) -> UnsafeMutableRawPointer {
+    package static func allocate(bytes: Int, what: String) throws(BitNetError) -> UnsafeMutableRawPointer {
         guard bytes <= physicalBytes else {
             throw .outOfMemory("\(what): needs \(bytes) bytes, more than the machine's \(physicalBytes)")
         }
@@ -41,7 +43,7 @@ public enum Memory {
     /// Drops the whole pages inside `range` of a read-only file mapping from
     /// this process (MADV_DONTNEED); touching them again reloads them from the
     /// file, so this is only a hint about residency, never a loss of data.
-    public static func releaseMappedPages(_ range: UnsafeRawBufferPointer) {
+    package static func releaseMappedPages(_ range: UnsafeRawBufferPointer) {
         guard let base = range.baseAddress, range.count > 0 else { return }
         let page = max(sysconf(Int32(_SC_PAGESIZE)), 1)
         let start = (Int(bitPattern: base) + page - 1) / page * page

@@ -2,6 +2,8 @@ import CBitNetKernels
 import Synchronization
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// A fixed set of persistent worker threads for data-parallel loops.
@@ -26,9 +28,9 @@ import Glibc
 ///
 /// Reentrancy: a `parallelFor` issued while the pool is busy (from a body, or
 /// from another thread) runs serially on its calling thread.
-public final class ThreadPool: @unchecked Sendable {
+package final class ThreadPool: @unchecked Sendable {
     /// Threads that execute a loop, the caller included.
-    public let threadCount: Int
+    package let threadCount: Int
     /// `pause` iterations before an idle thread sleeps.
     let spinIterations: Int
 
@@ -51,7 +53,7 @@ public final class ThreadPool: @unchecked Sendable {
     private var threads: [pthread_t] = []
 
     /// Online CPUs (at least 1).
-    public static var defaultThreadCount: Int {
+    package static var defaultThreadCount: Int {
         Swift.max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
     }
 
@@ -65,7 +67,7 @@ public final class ThreadPool: @unchecked Sendable {
     ///     before the other's (4000, ≈ 45 µs, let it fall asleep and pay a
     ///     futex wake-up per layer: tg32 at depth 1024 +3%, at 2048 within
     ///     the host's drift), still far below a scheduler time slice.
-    public init(threadCount: Int = ThreadPool.defaultThreadCount, pinToCPUs: Bool = true,
+    package init(threadCount: Int = ThreadPool.defaultThreadCount, pinToCPUs: Bool = true,
                 spinIterations: Int = 16000) throws(BitNetError) {
         guard threadCount >= 1, threadCount <= 1024 else {
             throw .invalidArgument("thread pool: thread count \(threadCount) out of range 1...1024")
@@ -84,8 +86,14 @@ public final class ThreadPool: @unchecked Sendable {
             let start = WorkerStart(pool: Unmanaged.passUnretained(self),
                                     cpu: pinToCPUs ? worker % cpus : -1)
             let context = Unmanaged.passRetained(start).toOpaque()
+            // The handle is an integer on Glibc, an optional pointer on Darwin.
+            #if canImport(Darwin)
+            var thread: pthread_t?
+            #else
             var thread = pthread_t()
+            #endif
             let created = pthread_create(&thread, nil, { raw in
+                let raw: UnsafeMutableRawPointer? = raw  // optional in Glibc's signature, maybe not in Darwin's
                 guard let raw else { return nil }
                 let start = Unmanaged<WorkerStart>.fromOpaque(raw).takeRetainedValue()
                 if start.cpu >= 0 { _ = bnk_pin_current_thread(Int32(start.cpu)) }
@@ -100,7 +108,11 @@ public final class ThreadPool: @unchecked Sendable {
                 shutDown()
                 throw .outOfMemory("thread pool: cannot create worker thread (error \(created))")
             }
+            #if canImport(Darwin)
+            if let thread { threads.append(thread) }
+            #else
             threads.append(thread)
+            #endif
         }
     }
 
@@ -128,7 +140,7 @@ public final class ThreadPool: @unchecked Sendable {
     /// Calls `body(i)` for every i in 0..<n, in parallel; returns when all
     /// calls have returned. Indices are handed out one at a time, so give each
     /// a sizeable chunk of work (e.g. a row range per index).
-    public func parallelFor(_ n: Int, _ body: (Int) -> Void) {
+    package func parallelFor(_ n: Int, _ body: (Int) -> Void) {
         guard n > 0 else { return }
         guard threadCount > 1, n > 1, n < Int(UInt32.max),
               busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
@@ -145,7 +157,7 @@ public final class ThreadPool: @unchecked Sendable {
     }
 
     /// `pool.parallelFor(n, body)`, or a plain loop on this thread without a pool.
-    public static func parallelFor(_ n: Int, on pool: ThreadPool?, _ body: (Int) -> Void) {
+    package static func parallelFor(_ n: Int, on pool: ThreadPool?, _ body: (Int) -> Void) {
         if let pool { pool.parallelFor(n, body) } else { for i in 0..<n { body(i) } }
     }
 

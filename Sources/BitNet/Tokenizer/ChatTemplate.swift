@@ -1,10 +1,13 @@
 /// One message of a conversation.
 public struct ChatMessage: Sendable, Equatable {
+    /// Who speaks: `system`, `user` or `assistant` (templates may capitalise it).
     public var role: String
+    /// What is said.
     public var content: String
     /// Calls an assistant turn made (rendered in the template's tool-call
     /// format by `apply(_:tools:addAssistant:)`); a `tool` turn's content is the result.
     public var toolCalls: [ToolCall]
+    /// A message from `role` saying `content` (an assistant turn may carry `toolCalls`).
     public init(role: String, content: String, toolCalls: [ToolCall] = []) {
         self.role = role
         self.content = content

@@ -15,14 +15,14 @@
 ///   `[\p{P}\$\+<=>\^~\|]+`, then the GPT-2 pattern without its final `\s+`,
 ///   then `\p{N}+`, then `[0-9][0-9][0-9]`. Each split keeps both the matches
 ///   and the text between them, and a later split only sees one piece at a time.
-public enum PreTokenizerKind: String, Sendable {
+package enum PreTokenizerKind: String, Sendable {
     case llama3
     case qwen2
     case gpt2
     case standard
 
     /// The kind for a `tokenizer.ggml.pre` value (nil: unknown to us).
-    public init?(preName: String) {
+    package init?(preName: String) {
         switch preName {
         case "llama3", "llama-v3", "llama-bpe", "falcon3": self = .llama3
         case "qwen2", "deepseek-r1-qwen": self = .qwen2

@@ -5,10 +5,13 @@
 /// back until the next token completes it; bytes that can never become valid
 /// UTF-8 are emitted as U+FFFD so a chunk is never invalid.
 public struct StreamingDetokenizer: Sendable {
+    /// The tokenizer whose pieces are joined.
     public let tokenizer: Tokenizer
+    /// Whether control tokens (`<|eot_id|>`) appear as text.
     public var renderSpecial: Bool
     private var pending: [UInt8] = []
 
+    /// An empty detokenizer for `tokenizer`.
     public init(tokenizer: Tokenizer, renderSpecial: Bool = false) {
         self.tokenizer = tokenizer
         self.renderSpecial = renderSpecial

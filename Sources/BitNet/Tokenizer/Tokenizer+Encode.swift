@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Text -> token ids: special-token partition, then BPE or SentencePiece.
@@ -15,7 +17,7 @@ extension Tokenizer {
     }
 
     /// Tokenizes UTF-8 bytes; invalid UTF-8 throws `.invalidArgument`.
-    public func encode(utf8 bytes: UnsafeBufferPointer<UInt8>, addBOS: Bool = false,
+    package func encode(utf8 bytes: UnsafeBufferPointer<UInt8>, addBOS: Bool = false,
                        parseSpecial: Bool = false) throws(BitNetError) -> [Int32] {
         if let offset = UTF8Validation.firstInvalidOffset(bytes) {
             throw .invalidArgument("text is not valid UTF-8 (byte offset \(offset))")

@@ -12,23 +12,28 @@
 /// and SentencePiece prepends a space to the text after each special token,
 /// as llama.cpp does).
 public final class Tokenizer: Sendable {
-    public enum Kind: Sendable {
+    package enum Kind: Sendable {
         /// Byte-level BPE (`gpt2`), with its pre-tokenizer.
         case bytePair(PreTokenizerKind)
         /// SentencePiece BPE (`llama`).
         case sentencePiece
     }
 
-    public let kind: Kind
+    package let kind: Kind
+    /// Number of tokens the tokenizer knows (ids `0..<vocabularySize`).
     public let vocabularySize: Int
+    /// Beginning-of-text token, if the vocabulary has one.
     public let bos: Int32?
+    /// End-of-text token: generation stops at it unless `ignoreEOS`.
     public let eos: Int32?
+    /// End-of-turn token (chat models), which also stops generation.
     public let eot: Int32?
+    /// Padding token, if any.
     public let pad: Int32?
     /// Whether the model expects a BOS at the start of a prompt.
     public let addsBOS: Bool
     /// SentencePiece: a space is prepended to text (and one dropped on decode).
-    public let addsSpacePrefix: Bool
+    package let addsSpacePrefix: Bool
     /// The chat template recognised in the file's metadata, if any.
     public let chatTemplate: ChatTemplate?
 
@@ -43,7 +48,7 @@ public final class Tokenizer: Sendable {
     let preTokenizer: PreTokenizer?
     let sentencePiece: SentencePieceEncoder?
 
-    public init(_ data: TokenizerData) throws(BitNetError) {
+    package init(_ data: TokenizerData) throws(BitNetError) {
         let n = data.tokens.count
         guard n > 0, n <= Int(Int32.max) else { throw .format("tokenizer: vocabulary has \(n) tokens") }
         guard data.tokenTypes.isEmpty || data.tokenTypes.count == n else {
@@ -136,7 +141,7 @@ public final class Tokenizer: Sendable {
 
     // MARK: - Token facts
 
-    public func tokenType(_ id: Int32) -> TokenType? {
+    package func tokenType(_ id: Int32) -> TokenType? {
         guard id >= 0, Int(id) < vocabularySize else { return nil }
         return types[Int(id)]
     }

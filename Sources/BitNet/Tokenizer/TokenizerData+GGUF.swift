@@ -1,7 +1,7 @@
 extension TokenizerData {
     /// Reads the `tokenizer.*` keys of a GGUF file; nil when the file has no
     /// tokenizer (`tokenizer.ggml.model` absent). Wrong value types throw.
-    public init?(metadata: [String: GGUFValue]) throws(BitNetError) {
+    package init?(metadata: [String: GGUFValue]) throws(BitNetError) {
         guard let modelValue = metadata["tokenizer.ggml.model"] else { return nil }
         func string(_ key: String) throws(BitNetError) -> String? {
             guard let value = metadata[key] else { return nil }
@@ -57,7 +57,7 @@ extension TokenizerData {
 
 extension Tokenizer {
     /// The tokenizer of a GGUF file, or nil when it has none.
-    public convenience init?(gguf: GGUFFile) throws(BitNetError) {
+    package convenience init?(gguf: GGUFFile) throws(BitNetError) {
         guard let data = try TokenizerData(metadata: gguf.metadata) else { return nil }
         try self.init(data)
     }

@@ -1,34 +1,34 @@
 /// The raw tokenizer description stored in a GGUF file's `tokenizer.ggml.*`
 /// metadata, before any tables are built. Plain values, so tests can build
 /// tiny vocabularies by hand and the GGUF layer only has to copy fields.
-public struct TokenizerData: Sendable {
+package struct TokenizerData: Sendable {
     /// `tokenizer.ggml.model`: "gpt2" (byte-level BPE) or "llama" (SentencePiece).
-    public var model: String
+    package var model: String
     /// `tokenizer.ggml.pre` (BPE only); nil when the key is absent.
-    public var pre: String?
+    package var pre: String?
     /// `general.architecture`, used to pick a pre-tokenizer when `pre` is absent.
-    public var architecture: String?
+    package var architecture: String?
     /// `tokenizer.ggml.tokens`: token texts, index = id.
-    public var tokens: [String]
+    package var tokens: [String]
     /// `tokenizer.ggml.token_type` (empty: all normal).
-    public var tokenTypes: [Int32]
+    package var tokenTypes: [Int32]
     /// `tokenizer.ggml.scores` (SentencePiece; empty: all zero).
-    public var scores: [Float]
+    package var scores: [Float]
     /// `tokenizer.ggml.merges`: "left right" in rank order (BPE).
-    public var merges: [String]
-    public var bosID: Int?
-    public var eosID: Int?
-    public var eotID: Int?
-    public var padID: Int?
-    public var unknownID: Int?
+    package var merges: [String]
+    package var bosID: Int?
+    package var eosID: Int?
+    package var eotID: Int?
+    package var padID: Int?
+    package var unknownID: Int?
     /// `tokenizer.ggml.add_bos_token`; nil: the model type's default.
-    public var addBOS: Bool?
+    package var addBOS: Bool?
     /// `tokenizer.ggml.add_space_prefix` (SentencePiece); nil: true.
-    public var addSpacePrefix: Bool?
+    package var addSpacePrefix: Bool?
     /// `tokenizer.chat_template` (a Jinja text we only recognise, never run).
-    public var chatTemplate: String?
+    package var chatTemplate: String?
 
-    public init(model: String, pre: String? = nil, architecture: String? = nil, tokens: [String],
+    package init(model: String, pre: String? = nil, architecture: String? = nil, tokens: [String],
                 tokenTypes: [Int32] = [], scores: [Float] = [], merges: [String] = [],
                 bosID: Int? = nil, eosID: Int? = nil, eotID: Int? = nil, padID: Int? = nil,
                 unknownID: Int? = nil, addBOS: Bool? = nil, addSpacePrefix: Bool? = nil,
@@ -52,7 +52,7 @@ public struct TokenizerData: Sendable {
 }
 
 /// `tokenizer.ggml.token_type` values (llama.cpp's numbering).
-public enum TokenType: Int32, Sendable {
+package enum TokenType: Int32, Sendable {
     case undefined = 0
     case normal = 1
     case unknown = 2

@@ -3,6 +3,8 @@ import Testing
 @testable import BitNet
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// The read() path of MappedFile under injected faults.

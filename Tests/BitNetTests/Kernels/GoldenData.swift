@@ -1,6 +1,8 @@
 import BitNet
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Test access to the golden BitLinear vectors (`m1.bitlinear.bin/.json`)

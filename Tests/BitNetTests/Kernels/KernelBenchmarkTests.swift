@@ -2,6 +2,8 @@ import Testing
 @testable import BitNet
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Not a timed test: prints kernel timings when BITNET_BENCH=1 (use a

@@ -2,6 +2,8 @@ import Testing
 @testable import BitNet
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Writes a 2B4T-shaped I2_S model (n_embd 2560, 30 layers, 20/5 heads, n_ff

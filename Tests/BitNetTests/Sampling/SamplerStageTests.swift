@@ -2,6 +2,8 @@ import Testing
 @testable import BitNet
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Each stage against a plain reference (full sorts, Double softmax) on fixed

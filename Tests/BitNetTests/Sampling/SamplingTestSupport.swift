@@ -1,6 +1,8 @@
 @testable import BitNet
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Helpers shared by the sampling tests: random logits from our own seeded

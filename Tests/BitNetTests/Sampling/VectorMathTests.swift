@@ -2,6 +2,8 @@ import Testing
 @testable import BitNet
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// The SIMD reductions against plain scalar loops (libm `exp` in Double).

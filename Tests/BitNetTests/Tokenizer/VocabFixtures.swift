@@ -1,5 +1,9 @@
 @testable import BitNet
+#if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Synchronization
 
 /// Loading of the shared tokenizer test vocabularies and their vectors.

@@ -28,7 +28,7 @@ func completion(_ endpoint: Endpoint, state: ServerState, request: Request,
                        param: nil, code: nil)
     }
     let parsed = try CompletionRequest(endpoint: endpoint, body: json, chatFormat: state.chatFormat,
-                                       vocabularySize: state.model.hparams.nVocab)
+                                       vocabularySize: state.model.vocabularySize)
     let prompt = tokenizer.encode(parsed.prompt, addBOS: parsed.params.addBOS, parseSpecial: parsed.parseSpecial)
     guard !prompt.isEmpty else { throw APIError.invalid("the prompt has no tokens", param: "prompt") }
     // One position must stay free for the first generated token.

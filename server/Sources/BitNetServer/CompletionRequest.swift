@@ -282,8 +282,7 @@ enum ChatFormat: Sendable {
     /// The same rule as `bitnet chat`: the file's template, or the core's
     /// guess from the architecture when the vocabulary has an end-of-turn token.
     init(model: Model) {
-        guard let tokenizer = model.tokenizer, let format = tokenizer.chatTemplate,
-              model.metadata["tokenizer.chat_template"] != nil || tokenizer.eot != nil else {
+        guard let format = model.chatTemplate else {
             self = .transcript
             return
         }

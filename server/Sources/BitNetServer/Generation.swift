@@ -61,7 +61,7 @@ func runGeneration(
             counted += chunk.tokens.count
             if !sawFirstToken && !chunk.tokens.isEmpty {
                 sawFirstToken = true
-                metrics.timeToFirstToken((ContinuousClock.now - arrived).secondsDouble)
+                metrics.timeToFirstToken(seconds(ContinuousClock.now - arrived))
             }
             try await emit(String(decoding: chunk.text, as: UTF8.self))
         }
@@ -97,3 +97,9 @@ private func poll(_ stream: GenerationStream) throws -> Poll {
 
 /// Chunks a generation may run ahead of its client.
 let bufferChunks = 4
+
+/// A duration in seconds, for metrics.
+func seconds(_ duration: Duration) -> Double {
+    let (whole, attoseconds) = duration.components
+    return Double(whole) + Double(attoseconds) * 1e-18
+}

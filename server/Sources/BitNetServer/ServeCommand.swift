@@ -68,7 +68,7 @@ struct ServeCommand: AsyncParsableCommand {
         let loaded: Model
         var contexts: [Context] = []
         do {
-            loaded = try Model.load(path: model)
+            loaded = try await Model.load(from: model)
             var options = ContextOptions()
             options.contextLength = ctx
             options.threads = threads

@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Locally typical sampling (Meister et al. 2022, as in llama.cpp's `typical`):
