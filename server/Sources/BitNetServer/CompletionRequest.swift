@@ -107,7 +107,7 @@ struct CompletionRequest: Sendable {
                 switch given {
                 case .string(let word) where ["auto", "required", "none"].contains(word): choice = try ToolChoice(word)
                 case .object: choice = try ToolChoice(String(decoding: given.bytes, as: UTF8.self))
-                default: throw BitNetError.invalidArgument("tool_choice must be \"auto\", \"required\", \"none\" or {\"type\": \"function\", \"function\": {\"name\": ...}}")
+                default: throw BitNetError(.invalidArgument, "tool_choice must be \"auto\", \"required\", \"none\" or {\"type\": \"function\", \"function\": {\"name\": ...}}")
                 }
                 try choice.validate(against: tools)
             } catch {
