@@ -765,8 +765,9 @@ BITNET_API int32_t bitnet_vocab_size(const bitnet_model *model);
  * the assistant's reply.
  *
  * template_name: "bitnet" (2B4T: "<|begin_of_text|>System: {s}<|eot_id|>User:
- * {u}<|eot_id|>Assistant: ", roles capitalised, contents trimmed) or "llama3"
- * ("<|begin_of_text|><|start_header_id|>{role}<|end_header_id|>\n\n{content}<|eot_id|>");
+ * {u}<|eot_id|>Assistant: ", roles capitalised, contents trimmed), "llama3"
+ * ("<|begin_of_text|><|start_header_id|>{role}<|end_header_id|>\n\n{content}<|eot_id|>")
+ * or "chatml" (Qwen: "<|im_start|>{role}\n{content}<|im_end|>\n");
  * NULL selects the model's own: its tokenizer.chat_template when recognised,
  * else "bitnet" for the bitnet-b1.58 / bitnet-25 architectures, else "llama3"
  * when the vocabulary has a <|start_header_id|> token. The prompt
