@@ -126,6 +126,13 @@ matmul_tile(const bnk_ternary_args *a, size_t tile, size_t t0, const int NT) {
     __m512i acc01[8], acc23[8];
     for (int t = 0; t < NT; t++) acc01[t] = acc23[t] = _mm512_setzero_si512();
     for (size_t blk = a->block_begin; blk < a->block_end; blk++, w += 128) {
+        /* The first token group streams the tile from memory (a batched
+         * decode step of 2..8 rows is that group alone, and bandwidth-bound
+         * like a one-token matvec); later groups find it in L1. */
+        if (t0 == 0) {
+            bnk_prefetch_stream(w);
+            bnk_prefetch_stream(w + 64);
+        }
         __m512i w01 = _mm512_load_si512((const void *)w);
         __m512i w23 = _mm512_load_si512((const void *)(w + 64));
         __m512i c01[4], c23[4];
