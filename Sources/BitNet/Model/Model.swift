@@ -176,7 +176,10 @@ public final class Model: Sendable {
         output = h.tiedOutput ? nil
             : try loader.tensor("output.weight", shape: [h.nEmbd, h.nVocab], allowed: WeightLoader.embeddingTypes)
         var layers = [Layer]()
-        layers.reserveCapacity(h.nLayer)
+        // block_count is the file's word: a huge one must fail at the first
+        // missing layer tensor, not reserve memory for layers that cannot exist
+        // (fuzz finding 6: block_count ~2^32 aborted on a 154 GB reservation).
+        layers.reserveCapacity(min(h.nLayer, file.tensors.count))
         for index in 0..<h.nLayer {
             layers.append(try loader.layer(index))
         }

@@ -21,4 +21,15 @@ import Testing
         #expect(viaString.value == viaBytes.value)
         #expect(junk.count == 64)
     }
+
+    /// fuzz_gguf_parse, campaign of 2026-12-02: a file whose block_count is
+    /// ~2^32 made the loader reserve room for that many layers (154 GB): the
+    /// allocation failure aborts the host. Now it fails with a format error
+    /// at the first missing layer tensor.
+    @Test func hugeBlockCountFailsCleanly() throws {
+        let path = SharedData.root + "/../../Fuzz/regressions/gguf_parse/finding-6-huge-block-count"
+        var options = ModelLoadOptions()
+        options.validateOnly = true
+        #expect(throws: BitNetError.self) { try Model.load(path: path, options: options) }
+    }
 }
