@@ -47,6 +47,34 @@ BNK_AVX512 static inline __m512 exp_nonpositive(__m512 x) {
 BNK_AVX512 static void tile_scores(const float *qt, size_t rp, const float *k, size_t keys, size_t dim, float *s,
                                    const bnk_attention_prefetch *next) {
     size_t j = 0;
+    if (rp < 64) {
+        /* Decode-shaped calls (one position: a KV head's few query rows in
+         * one or two vectors): 8 keys per block, so 8 independent FMA chains
+         * cover the FMA latency. Each (key, row) chain is the same as below. */
+        for (; j + 8 <= keys; j += 8) {
+            prefetch_next(next, j, 8);
+            const float *k0 = k + j * dim;
+            for (size_t r = 0; r < rp; r += 16) {
+                __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+                for (size_t d = 0; d < dim; d++) {
+                    __m512 q = _mm512_loadu_ps(qt + d * rp + r);
+                    a0 = _mm512_fmadd_ps(_mm512_set1_ps(k0[d]), q, a0);
+                    a1 = _mm512_fmadd_ps(_mm512_set1_ps(k0[dim + d]), q, a1);
+                    a2 = _mm512_fmadd_ps(_mm512_set1_ps(k0[2 * dim + d]), q, a2);
+                    a3 = _mm512_fmadd_ps(_mm512_set1_ps(k0[3 * dim + d]), q, a3);
+                    a4 = _mm512_fmadd_ps(_mm512_set1_ps(k0[4 * dim + d]), q, a4);
+                    a5 = _mm512_fmadd_ps(_mm512_set1_ps(k0[5 * dim + d]), q, a5);
+                    a6 = _mm512_fmadd_ps(_mm512_set1_ps(k0[6 * dim + d]), q, a6);
+                    a7 = _mm512_fmadd_ps(_mm512_set1_ps(k0[7 * dim + d]), q, a7);
+                }
+                float *o = s + j * rp + r;
+                _mm512_storeu_ps(o, a0); _mm512_storeu_ps(o + rp, a1);
+                _mm512_storeu_ps(o + 2 * rp, a2); _mm512_storeu_ps(o + 3 * rp, a3);
+                _mm512_storeu_ps(o + 4 * rp, a4); _mm512_storeu_ps(o + 5 * rp, a5);
+                _mm512_storeu_ps(o + 6 * rp, a6); _mm512_storeu_ps(o + 7 * rp, a7);
+            }
+        }
+    }
     for (; j + 4 <= keys; j += 4) {
         prefetch_next(next, j, 4);
         const float *k0 = k + j * dim, *k1 = k0 + dim, *k2 = k1 + dim, *k3 = k2 + dim;

@@ -73,6 +73,15 @@ void bnk_attention_tile_neon(const float *qt, size_t rows_padded, const float *k
                              float *row_max, float *row_sum, float *o, float *scratch,
                              const bnk_attention_prefetch *next);
 
+/* Merges state b of one row into state a (the caller computed the row's new
+ * max M, scale_a = exp(max_a - M) and scale_b = exp(max_b - M)):
+ *   a[d] = fma(b[d], scale_b, a[d] * scale_a)   for d < dim
+ * The same bits in every version (one rounding for the product, one for the
+ * fused add); attention_merge.c says why decode needs it. */
+void bnk_attention_merge_avx512(float *a, float scale_a, const float *b, float scale_b, size_t dim);
+void bnk_attention_merge_avx2(float *a, float scale_a, const float *b, float scale_b, size_t dim);
+void bnk_attention_merge_neon(float *a, float scale_a, const float *b, float scale_b, size_t dim);
+
 #ifdef __cplusplus
 }
 #endif
