@@ -83,13 +83,16 @@ final class TiledAttention {
         let limit: UnsafeMutablePointer<Int32>
         let main, superblock: State
         let decode: State
+        /// Scratch of bnk_attention_decode4_avx512 for one key tile.
+        let decode4: UnsafeMutablePointer<Float>
 
         init(dim: Int, rows: Int, keys tile: Int, heads: Int, decodeRows: Int) throws(BitNetError) {
             let kernelCount = AttentionTile.scratchCount(keys: tile, rowsPadded: rows)
             let decodeStates = try Memory.checkedProduct([heads, decodeRows], what: "attention scratch")
             let decodeOutput = try Memory.checkedProduct([decodeStates, dim], what: "attention scratch")
             let counts = [dim * rows, tile * dim, tile * dim, rows * dim, rows, rows, rows, kernelCount,
-                          rows * dim, rows, rows, decodeOutput, decodeStates, decodeStates]
+                          rows * dim, rows, rows, decodeOutput, decodeStates, decodeStates,
+                          bnk_attention_decode4_scratch(tile, dim)]
             // Each part starts on a 64-byte boundary (16 floats).
             let rounded = counts.map { ($0 + 15) / 16 * 16 }
             var total = 0
@@ -119,6 +122,7 @@ final class TiledAttention {
             main = State(rowMax: rowMax, rowSum: rowSum, output: output)
             superblock = State(rowMax: base + offsets[9], rowSum: base + offsets[10], output: base + offsets[8])
             decode = State(rowMax: base + offsets[12], rowSum: base + offsets[13], output: base + offsets[11])
+            decode4 = base + offsets[14]
         }
 
         deinit { free(memory) }
@@ -381,6 +385,14 @@ final class TiledAttention {
                       scratch: scratch)
                 let state = State(rowMax: scratch.decode.rowMax + g * rp, rowSum: scratch.decode.rowSum + g * rp,
                                   output: scratch.decode.output + g * rp * dp)
+                #if !arch(arm64)
+                if kernel == .avx512, groupSize == 4 {
+                    // Four rows: (row, key) pairs in the lanes, the same bits.
+                    bnk_attention_decode4_avx512(decodeQueries + g * dp * rp, scratch.keys, scratch.values, keys, dp,
+                                                 Int32(keys), state.rowMax, state.rowSum, state.output, scratch.decode4)
+                    continue
+                }
+                #endif
                 step(qt: decodeQueries + g * dp * rp, state: state, scratch: scratch, keys: keys, rowsPadded: rp)
             }
             tileStart += TiledAttention.keyTile

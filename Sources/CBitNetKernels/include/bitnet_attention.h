@@ -73,6 +73,15 @@ void bnk_attention_tile_neon(const float *qt, size_t rows_padded, const float *k
                              float *row_max, float *row_sum, float *o, float *scratch,
                              const bnk_attention_prefetch *next);
 
+/* The tile step for one decode position of a KV head with exactly four
+ * query rows, the same bits as bnk_attention_tile_avx512 with rows_padded 16
+ * (rows 0..3 share `limit`, rows 4..15 are not touched), with (row, key)
+ * pairs in the vector lanes instead of rows; attention_decode4.c. Needs
+ * bnk_attention_decode4_scratch(keys, dim) floats of scratch. */
+size_t bnk_attention_decode4_scratch(size_t keys, size_t dim);
+void bnk_attention_decode4_avx512(const float *qt, const float *k, const float *v, size_t keys, size_t dim,
+                                  int32_t limit, float *row_max, float *row_sum, float *o, float *scratch);
+
 /* Merges state b of one row into state a (the caller computed the row's new
  * max M, scale_a = exp(max_a - M) and scale_b = exp(max_b - M)):
  *   a[d] = fma(b[d], scale_b, a[d] * scale_a)   for d < dim

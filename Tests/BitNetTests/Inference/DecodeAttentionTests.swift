@@ -165,6 +165,37 @@ import CBitNetKernels
         #expect(full.max == empty.max && full.sum == empty.sum && full.out == empty.out)
     }
 
+    #if !arch(arm64)
+    /// The four-row decode kernel against the tile kernel's Swift twin over
+    /// consecutive tiles: full and partial tiles, limits below the key count.
+    @Test(arguments: [(16, 64), (48, 61), (128, 64), (128, 3), (32, 1)])
+    func decode4MatchesTwin(dim: Int, keys: Int) throws {
+        try #require(AttentionTile.Kernel.avx512.isSupportedByCPU)
+        let rp = 16
+        var rng = SplitMix64(seed: UInt64(dim * 100 + keys))
+        var qt = [Float](repeating: 0, count: dim * rp)
+        for d in 0..<dim { for r in 0..<4 { qt[d * rp + r] = Float(rng.nextUnit() - 0.5) } }
+        var fast = (max: [Float](repeating: -.infinity, count: rp), sum: [Float](repeating: 0, count: rp),
+                    out: [Float](repeating: 0, count: rp * dim))
+        var slow = fast
+        var scratch = [Float](repeating: .nan, count: bnk_attention_decode4_scratch(keys, dim))
+        var twinScratch = [Float](repeating: 0, count: AttentionTile.scratchCount(keys: keys, rowsPadded: rp))
+        for (tile, limit) in [keys, max(1, keys - 2), keys, max(1, keys / 2)].enumerated() {
+            let k = TiledAttentionTests.random(keys * dim, &rng, scale: 2 + Float(tile))
+            let v = TiledAttentionTests.random(keys * dim, &rng)
+            let limits = (0..<rp).map { Int32($0 < 4 ? limit : 0) }
+            bnk_attention_decode4_avx512(qt, k, v, keys, dim, Int32(limit), &fast.max, &fast.sum, &fast.out, &scratch)
+            AttentionTile.stepReference(qt: qt, rowsPadded: rp, keys: k, values: v, count: keys, dim: dim,
+                                        limit: limits, rowMax: &slow.max, rowSum: &slow.sum, output: &slow.out,
+                                        scratch: &twinScratch)
+        }
+        #expect(fast.max.map(\.bitPattern) == slow.max.map(\.bitPattern))
+        #expect(fast.sum.map(\.bitPattern) == slow.sum.map(\.bitPattern))
+        #expect(fast.out.map(\.bitPattern) == slow.out.map(\.bitPattern))
+        #expect(slow.sum[0] > 0)
+    }
+    #endif
+
     /// The vector int8 → float head expansion against its Swift twin.
     @Test func q8ExpandMatchesTwin() {
         var rng = SplitMix64(seed: 3)
