@@ -1,5 +1,5 @@
 /*
- * The tile step of bnk_attention_tile_avx512 for decode-shaped calls with
+ * The tile step of bnk_attention_tile_avx512 (and _avx2) for decode-shaped calls with
  * four query rows (one position of a KV head shared by four query heads, as
  * in 2B4T and Llama 3): the same bits, a quarter of the score work.
  *
@@ -30,27 +30,7 @@ size_t bnk_attention_decode4_scratch(size_t keys, size_t dim) {
 #include <immintrin.h>
 #include <math.h>
 
-#define BNK_AVX512 __attribute__((target("avx512f,fma")))
-
-/* exp(x) for x <= 0, the same instruction sequence as attention_tile.c's. */
-BNK_AVX512 static inline __m512 exp_nonpositive(__m512 x) {
-    const __m512 lowest = _mm512_set1_ps(-87.0f);
-    __mmask16 underflow = _mm512_cmp_ps_mask(x, lowest, _CMP_LT_OQ);
-    x = _mm512_max_ps(x, lowest);
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    __m512 y = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r);
-    y = _mm512_add_ps(y, _mm512_set1_ps(1.0f));
-    return _mm512_maskz_mov_ps((__mmask16)~underflow, _mm512_scalef_ps(y, n));
-}
+#include "attention_exp.h"
 
 /* Key block b (keys 4b..4b+3, zero rows past `keys`) transposed: for each
  * 16-dimension chunk c, 4 vectors whose 128-bit lane L holds dimension
@@ -206,8 +186,169 @@ BNK_AVX512 void bnk_attention_decode4_avx512(const float *qt, const float *k, co
     }
 }
 
+/* ---------------------------------------------------------------------------
+ * The same with AVX2 + FMA: the 16 lanes of the AVX-512 version as two
+ * vectors, rows 0-1 and rows 2-3 (the same staged key blocks, the same
+ * score layout), every lane doing what the AVX2 tile kernel does for that
+ * (row, key), so the bits are the same again.
+ * ------------------------------------------------------------------------- */
+
+/* stage_block with 8-lane vectors: the unpacks work per 128-bit lane, so the
+ * low half (dimensions 16c..16c+7) gives lanes L = 0, 1 and the high half L = 2, 3. */
+BNK_AVX2 static void stage_block_avx2(const float *k, size_t keys, size_t dim, size_t b, float *kt) {
+    const __m256 zero = _mm256_setzero_ps();
+    const float *rows[4];
+    for (size_t i = 0; i < 4; i++) rows[i] = 4 * b + i < keys ? k + (4 * b + i) * dim : NULL;
+    for (size_t c = 0; c < dim / 16; c++) {
+        for (size_t half = 0; half < 2; half++) {
+            size_t at = 16 * c + 8 * half;
+            __m256 a0 = rows[0] ? _mm256_loadu_ps(rows[0] + at) : zero;
+            __m256 a1 = rows[1] ? _mm256_loadu_ps(rows[1] + at) : zero;
+            __m256 a2 = rows[2] ? _mm256_loadu_ps(rows[2] + at) : zero;
+            __m256 a3 = rows[3] ? _mm256_loadu_ps(rows[3] + at) : zero;
+            __m256 t0 = _mm256_unpacklo_ps(a0, a1), t1 = _mm256_unpackhi_ps(a0, a1);
+            __m256 t2 = _mm256_unpacklo_ps(a2, a3), t3 = _mm256_unpackhi_ps(a2, a3);
+            float *out = kt + c * 64 + 8 * half;
+            _mm256_storeu_ps(out, _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(t0), _mm256_castps_pd(t2))));
+            _mm256_storeu_ps(out + 16, _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(t0), _mm256_castps_pd(t2))));
+            _mm256_storeu_ps(out + 32, _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(t1), _mm256_castps_pd(t3))));
+            _mm256_storeu_ps(out + 48, _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(t1), _mm256_castps_pd(t3))));
+        }
+    }
+}
+
+#define BROADCAST4_AVX2(p) _mm256_broadcast_ps((const __m128 *)(p))
+
+/* Lanes of key slot j (0..3) valid: 4b + j < valid, as an all-ones mask. */
+BNK_AVX2 static inline __m256 keys_valid_avx2(size_t b, size_t valid) {
+    const __m256i lane_key = _mm256_set_epi32(3, 2, 1, 0, 3, 2, 1, 0);
+    __m256i key = _mm256_add_epi32(lane_key, _mm256_set1_epi32((int32_t)(4 * b)));
+    return _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32((int32_t)valid), key));
+}
+
+BNK_AVX2 void bnk_attention_decode4_avx2(const float *qt, const float *k, const float *v, size_t keys, size_t dim,
+                                         int32_t limit, float *row_max, float *row_sum, float *o, float *scratch) {
+    if (keys == 0 || limit <= 0) return;
+    const size_t blocks = (keys + 3) / 4, block_floats = 4 * dim;
+    const size_t valid = (size_t)limit < keys ? (size_t)limit : keys;
+    float *kt = scratch, *qrep = kt + blocks * block_floats, *s = qrep + dim * 16;
+
+    /* qrep[d]: rows 0-1 then rows 2-3, each row's query 4 times. */
+    const __m256i low = _mm256_set_epi32(1, 1, 1, 1, 0, 0, 0, 0), high = _mm256_set_epi32(3, 3, 3, 3, 2, 2, 2, 2);
+    for (size_t d = 0; d < dim; d++) {
+        __m256 q = _mm256_castps128_ps256(_mm_loadu_ps(qt + d * 16));
+        _mm256_storeu_ps(qrep + d * 16, _mm256_permutevar8x32_ps(q, low));
+        _mm256_storeu_ps(qrep + d * 16 + 8, _mm256_permutevar8x32_ps(q, high));
+    }
+    for (size_t b = 0; b < blocks; b++) stage_block_avx2(k, keys, dim, b, kt + b * block_floats);
+
+    /* Scores, 4 blocks (16 keys, 8 chains) at a time. */
+    size_t b = 0;
+    for (; b + 4 <= blocks; b += 4) {
+        __m256 l0 = _mm256_setzero_ps(), l1 = l0, l2 = l0, l3 = l0, h0 = l0, h1 = l0, h2 = l0, h3 = l0;
+        const float *kb = kt + b * block_floats;
+        for (size_t d = 0; d < dim; d++) {
+            const __m256 ql = _mm256_loadu_ps(qrep + d * 16), qh = _mm256_loadu_ps(qrep + d * 16 + 8);
+            const float *kd = kb + staged_offset(d);
+            __m256 kv = BROADCAST4_AVX2(kd);
+            l0 = _mm256_fmadd_ps(kv, ql, l0); h0 = _mm256_fmadd_ps(kv, qh, h0);
+            kv = BROADCAST4_AVX2(kd + block_floats);
+            l1 = _mm256_fmadd_ps(kv, ql, l1); h1 = _mm256_fmadd_ps(kv, qh, h1);
+            kv = BROADCAST4_AVX2(kd + 2 * block_floats);
+            l2 = _mm256_fmadd_ps(kv, ql, l2); h2 = _mm256_fmadd_ps(kv, qh, h2);
+            kv = BROADCAST4_AVX2(kd + 3 * block_floats);
+            l3 = _mm256_fmadd_ps(kv, ql, l3); h3 = _mm256_fmadd_ps(kv, qh, h3);
+        }
+        float *out = s + b * 16;
+        _mm256_storeu_ps(out, l0); _mm256_storeu_ps(out + 8, h0);
+        _mm256_storeu_ps(out + 16, l1); _mm256_storeu_ps(out + 24, h1);
+        _mm256_storeu_ps(out + 32, l2); _mm256_storeu_ps(out + 40, h2);
+        _mm256_storeu_ps(out + 48, l3); _mm256_storeu_ps(out + 56, h3);
+    }
+    for (; b < blocks; b++) {
+        __m256 l = _mm256_setzero_ps(), h = l;
+        const float *kb = kt + b * block_floats;
+        for (size_t d = 0; d < dim; d++) {
+            __m256 kv = BROADCAST4_AVX2(kb + staged_offset(d));
+            l = _mm256_fmadd_ps(kv, _mm256_loadu_ps(qrep + d * 16), l);
+            h = _mm256_fmadd_ps(kv, _mm256_loadu_ps(qrep + d * 16 + 8), h);
+        }
+        _mm256_storeu_ps(s + b * 16, l);
+        _mm256_storeu_ps(s + b * 16 + 8, h);
+    }
+
+    /* Softmax, as tile_softmax_avx2 per lane; half 0 = rows 0-1, half 1 = rows 2-3. */
+    float corr[16], sums[16], maxes[16];
+    for (size_t half = 0; half < 2; half++) {
+        const __m256i pick = half == 0 ? low : high;
+        const __m256 old_max = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_loadu_ps(row_max)), pick);
+        __m256 m = old_max;
+        for (b = 0; b < blocks; b++) {
+            __m256 ok = keys_valid_avx2(b, valid);
+            m = _mm256_blendv_ps(m, _mm256_max_ps(m, _mm256_loadu_ps(s + b * 16 + 8 * half)), ok);
+        }
+        m = _mm256_max_ps(m, _mm256_permute_ps(m, 0xB1));
+        m = _mm256_max_ps(m, _mm256_permute_ps(m, 0x4E));
+        const __m256 seen = _mm256_cmp_ps(m, _mm256_set1_ps(-INFINITY), _CMP_NEQ_OQ);
+        const __m256 c = exp_nonpositive_avx2(_mm256_and_ps(seen, _mm256_sub_ps(old_max, m)));
+        __m256 total = _mm256_setzero_ps();
+        for (b = 0; b < blocks; b++) {
+            __m256 ok = keys_valid_avx2(b, valid);
+            float *sb = s + b * 16 + 8 * half;
+            __m256 x = _mm256_and_ps(ok, _mm256_sub_ps(_mm256_loadu_ps(sb), m));
+            __m256 e = _mm256_and_ps(ok, exp_nonpositive_avx2(x));
+            _mm256_storeu_ps(sb, e);
+            if (4 * b + 0 < valid) total = _mm256_add_ps(total, _mm256_permute_ps(e, 0x00));
+            if (4 * b + 1 < valid) total = _mm256_add_ps(total, _mm256_permute_ps(e, 0x55));
+            if (4 * b + 2 < valid) total = _mm256_add_ps(total, _mm256_permute_ps(e, 0xAA));
+            if (4 * b + 3 < valid) total = _mm256_add_ps(total, _mm256_permute_ps(e, 0xFF));
+        }
+        const __m256 old_sum = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_loadu_ps(row_sum)), pick);
+        _mm256_storeu_ps(sums + 8 * half, _mm256_fmadd_ps(old_sum, c, total));
+        _mm256_storeu_ps(maxes + 8 * half, m);
+        _mm256_storeu_ps(corr + 8 * half, c);
+    }
+    for (size_t r = 0; r < 4; r++) {
+        row_sum[r] = sums[4 * r];
+        row_max[r] = maxes[4 * r];
+    }
+
+    /* Values: tile_values_avx2's loop for rows 0..3. */
+    const __m256 c0 = _mm256_set1_ps(corr[0]), c1 = _mm256_set1_ps(corr[4]);
+    const __m256 c2 = _mm256_set1_ps(corr[8]), c3 = _mm256_set1_ps(corr[12]);
+    float *o0 = o, *o1 = o0 + dim, *o2 = o1 + dim, *o3 = o2 + dim;
+    for (size_t col = 0; col < dim; col += 16) {
+        __m256 a00 = _mm256_mul_ps(_mm256_loadu_ps(o0 + col), c0), a01 = _mm256_mul_ps(_mm256_loadu_ps(o0 + col + 8), c0);
+        __m256 a10 = _mm256_mul_ps(_mm256_loadu_ps(o1 + col), c1), a11 = _mm256_mul_ps(_mm256_loadu_ps(o1 + col + 8), c1);
+        __m256 a20 = _mm256_mul_ps(_mm256_loadu_ps(o2 + col), c2), a21 = _mm256_mul_ps(_mm256_loadu_ps(o2 + col + 8), c2);
+        __m256 a30 = _mm256_mul_ps(_mm256_loadu_ps(o3 + col), c3), a31 = _mm256_mul_ps(_mm256_loadu_ps(o3 + col + 8), c3);
+        for (int32_t j = 0; j < limit && (size_t)j < keys; j++) {
+            const float *vj = v + (size_t)j * dim + col;
+            __m256 v0 = _mm256_loadu_ps(vj), v1 = _mm256_loadu_ps(vj + 8);
+            const float *pj = s + (size_t)(j / 4) * 16 + j % 4;
+            __m256 bb = _mm256_broadcast_ss(pj);
+            a00 = _mm256_fmadd_ps(bb, v0, a00); a01 = _mm256_fmadd_ps(bb, v1, a01);
+            bb = _mm256_broadcast_ss(pj + 4);
+            a10 = _mm256_fmadd_ps(bb, v0, a10); a11 = _mm256_fmadd_ps(bb, v1, a11);
+            bb = _mm256_broadcast_ss(pj + 8);
+            a20 = _mm256_fmadd_ps(bb, v0, a20); a21 = _mm256_fmadd_ps(bb, v1, a21);
+            bb = _mm256_broadcast_ss(pj + 12);
+            a30 = _mm256_fmadd_ps(bb, v0, a30); a31 = _mm256_fmadd_ps(bb, v1, a31);
+        }
+        _mm256_storeu_ps(o0 + col, a00); _mm256_storeu_ps(o0 + col + 8, a01);
+        _mm256_storeu_ps(o1 + col, a10); _mm256_storeu_ps(o1 + col + 8, a11);
+        _mm256_storeu_ps(o2 + col, a20); _mm256_storeu_ps(o2 + col + 8, a21);
+        _mm256_storeu_ps(o3 + col, a30); _mm256_storeu_ps(o3 + col + 8, a31);
+    }
+}
+
 #else
-/* Not x86: the CPU check fails, so this is never called. */
+/* Not x86: the CPU checks fail, so these are never called. */
+void bnk_attention_decode4_avx2(const float *qt, const float *k, const float *v, size_t keys, size_t dim,
+                                int32_t limit, float *row_max, float *row_sum, float *o, float *scratch) {
+    (void)qt; (void)k; (void)v; (void)keys; (void)dim; (void)limit; (void)row_max; (void)row_sum; (void)o;
+    (void)scratch;
+}
 void bnk_attention_decode4_avx512(const float *qt, const float *k, const float *v, size_t keys, size_t dim,
                                   int32_t limit, float *row_max, float *row_sum, float *o, float *scratch) {
     (void)qt; (void)k; (void)v; (void)keys; (void)dim; (void)limit; (void)row_max; (void)row_sum; (void)o;

@@ -5,7 +5,7 @@
 #include <immintrin.h>
 #include <math.h>
 
-#define BNK_AVX512 __attribute__((target("avx512f,fma")))
+#include "attention_exp.h"
 
 /* Prefetches rows first..first+count-1 of the next tile (keys and values),
  * every cache line they touch. Spread over the score loop, a few rows per
@@ -18,28 +18,6 @@ static inline void prefetch_next(const bnk_attention_prefetch *next, size_t firs
         for (uintptr_t line = k & ~(uintptr_t)63; line <= k_end; line += 64) _mm_prefetch((const char *)line, _MM_HINT_T0);
         for (uintptr_t line = v & ~(uintptr_t)63; line <= v_end; line += 64) _mm_prefetch((const char *)line, _MM_HINT_T0);
     }
-}
-
-/* exp(x) for x <= 0 (Cephes' expf: x = n ln2 + r, |r| <= ln2/2, degree-5
- * polynomial, then 2^n by scalef); about 1 ulp. Inputs below -87 (and
- * -infinity) give exactly 0, which the masked and first-tile cases rely on. */
-BNK_AVX512 static inline __m512 exp_nonpositive(__m512 x) {
-    const __m512 lowest = _mm512_set1_ps(-87.0f);
-    __mmask16 underflow = _mm512_cmp_ps_mask(x, lowest, _CMP_LT_OQ);
-    x = _mm512_max_ps(x, lowest);
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    __m512 y = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r);
-    y = _mm512_add_ps(y, _mm512_set1_ps(1.0f));
-    return _mm512_maskz_mov_ps((__mmask16)~underflow, _mm512_scalef_ps(y, n));
 }
 
 /* s[j * rp + r] = sum_d k[j][d] * qt[d][r] for all j < keys, r < rp.
@@ -244,28 +222,7 @@ BNK_AVX512 void bnk_attention_tile_avx512(const float *qt, size_t rows_padded, c
  * both kernels and the Swift twin agree bit for bit.
  * ------------------------------------------------------------------------- */
 
-#define BNK_AVX2 __attribute__((target("avx2,fma")))
 #define BNK_F16C __attribute__((target("avx2,f16c")))
-
-BNK_AVX2 static inline __m256 exp_nonpositive_avx2(__m256 x) {
-    const __m256 lowest = _mm256_set1_ps(-87.0f);
-    __m256 underflow = _mm256_cmp_ps(x, lowest, _CMP_LT_OQ);
-    x = _mm256_max_ps(x, lowest);
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-    __m256 y = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r);
-    y = _mm256_add_ps(y, _mm256_set1_ps(1.0f));
-    __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_andnot_ps(underflow, _mm256_mul_ps(y, _mm256_castsi256_ps(bits)));
-}
 
 /* Scores, 4 keys x 16 rows per block (8 accumulators). */
 BNK_AVX2 static void tile_scores_avx2(const float *qt, size_t rp, const float *k, size_t keys, size_t dim, float *s,

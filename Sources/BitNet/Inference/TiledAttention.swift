@@ -386,10 +386,11 @@ final class TiledAttention {
                 let state = State(rowMax: scratch.decode.rowMax + g * rp, rowSum: scratch.decode.rowSum + g * rp,
                                   output: scratch.decode.output + g * rp * dp)
                 #if !arch(arm64)
-                if kernel == .avx512, groupSize == 4 {
+                if groupSize == 4, kernel != .reference {
                     // Four rows: (row, key) pairs in the lanes, the same bits.
-                    bnk_attention_decode4_avx512(decodeQueries + g * dp * rp, scratch.keys, scratch.values, keys, dp,
-                                                 Int32(keys), state.rowMax, state.rowSum, state.output, scratch.decode4)
+                    let decode4 = kernel == .avx512 ? bnk_attention_decode4_avx512 : bnk_attention_decode4_avx2
+                    decode4(decodeQueries + g * dp * rp, scratch.keys, scratch.values, keys, dp,
+                            Int32(keys), state.rowMax, state.rowSum, state.output, scratch.decode4)
                     continue
                 }
                 #endif

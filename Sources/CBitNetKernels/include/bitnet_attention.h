@@ -81,6 +81,9 @@ void bnk_attention_tile_neon(const float *qt, size_t rows_padded, const float *k
 size_t bnk_attention_decode4_scratch(size_t keys, size_t dim);
 void bnk_attention_decode4_avx512(const float *qt, const float *k, const float *v, size_t keys, size_t dim,
                                   int32_t limit, float *row_max, float *row_sum, float *o, float *scratch);
+/* The same with AVX2 + FMA (the bits of bnk_attention_tile_avx2, which are the same). */
+void bnk_attention_decode4_avx2(const float *qt, const float *k, const float *v, size_t keys, size_t dim,
+                                int32_t limit, float *row_max, float *row_sum, float *o, float *scratch);
 
 /* Merges state b of one row into state a (the caller computed the row's new
  * max M, scale_a = exp(max_a - M) and scale_b = exp(max_b - M)):

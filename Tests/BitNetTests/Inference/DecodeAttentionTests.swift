@@ -168,9 +168,11 @@ import CBitNetKernels
     #if !arch(arm64)
     /// The four-row decode kernel against the tile kernel's Swift twin over
     /// consecutive tiles: full and partial tiles, limits below the key count.
-    @Test(arguments: [(16, 64), (48, 61), (128, 64), (128, 3), (32, 1)])
-    func decode4MatchesTwin(dim: Int, keys: Int) throws {
-        try #require(AttentionTile.Kernel.avx512.isSupportedByCPU)
+    @Test(arguments: [AttentionTile.Kernel.avx512, .avx2], [(16, 64), (48, 61), (128, 64), (128, 3), (32, 1)])
+    func decode4MatchesTwin(kernel: AttentionTile.Kernel, shape: (dim: Int, keys: Int)) throws {
+        try #require(kernel.isSupportedByCPU)
+        let (dim, keys) = shape
+        let decode4 = kernel == .avx512 ? bnk_attention_decode4_avx512 : bnk_attention_decode4_avx2
         let rp = 16
         var rng = SplitMix64(seed: UInt64(dim * 100 + keys))
         var qt = [Float](repeating: 0, count: dim * rp)
@@ -184,7 +186,7 @@ import CBitNetKernels
             let k = TiledAttentionTests.random(keys * dim, &rng, scale: 2 + Float(tile))
             let v = TiledAttentionTests.random(keys * dim, &rng)
             let limits = (0..<rp).map { Int32($0 < 4 ? limit : 0) }
-            bnk_attention_decode4_avx512(qt, k, v, keys, dim, Int32(limit), &fast.max, &fast.sum, &fast.out, &scratch)
+            decode4(qt, k, v, keys, dim, Int32(limit), &fast.max, &fast.sum, &fast.out, &scratch)
             AttentionTile.stepReference(qt: qt, rowsPadded: rp, keys: k, values: v, count: keys, dim: dim,
                                         limit: limits, rowMax: &slow.max, rowSum: &slow.sum, output: &slow.out,
                                         scratch: &twinScratch)
