@@ -17,7 +17,7 @@
  *
  * Contract: as bnk_attention_tile_avx512 with rows_padded = 16, rows 4..15
  * limit 0 (untouched), rows 0..3 one common `limit`; dim a multiple of 16;
- * scratch bnk_attention_decode4_scratch(keys, dim) floats, 64-byte aligned.
+ * scratch: bnk_attention_decode4_scratch(keys, dim) floats.
  */
 #include "bitnet_attention.h"
 

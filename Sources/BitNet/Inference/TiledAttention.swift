@@ -83,7 +83,7 @@ final class TiledAttention {
         let limit: UnsafeMutablePointer<Int32>
         let main, superblock: State
         let decode: State
-        /// Scratch of bnk_attention_decode4_avx512 for one key tile.
+        /// Scratch of bnk_attention_decode4_* for one key tile.
         let decode4: UnsafeMutablePointer<Float>
 
         init(dim: Int, rows: Int, keys tile: Int, heads: Int, decodeRows: Int) throws(BitNetError) {
