@@ -6,6 +6,7 @@
 #include <math.h>
 
 #include "attention_exp.h"
+#include "stream_prefetch.h"
 
 /* Prefetches rows first..first+count-1 of the next tile (keys and values),
  * every cache line they touch. Spread over the score loop, a few rows per
@@ -353,6 +354,22 @@ BNK_F16C void bnk_attention_stage_f16(const uint16_t *k, const uint16_t *v, size
     }
 }
 
+BNK_F16C void bnk_attention_stage_f16_heads(const uint16_t *k, const uint16_t *v, size_t stride, size_t rows,
+                                            size_t heads, size_t dim, float *k_out, float *v_out, size_t out_stride,
+                                            size_t head_stride) {
+    for (size_t i = 0; i < rows; i++) {
+        const uint16_t *kr = k + i * stride, *vr = v + i * stride;
+        for (size_t line = 0; line < heads * dim * 2; line += 64) {
+            bnk_prefetch_stream((const uint8_t *)kr + line);
+            bnk_prefetch_stream((const uint8_t *)vr + line);
+        }
+        for (size_t g = 0; g < heads; g++) {
+            convert_row_f16(kr + g * dim, k_out + g * head_stride + i * out_stride, dim);
+            convert_row_f16(vr + g * dim, v_out + g * head_stride + i * out_stride, dim);
+        }
+    }
+}
+
 #else
 
 /* Not x86: the CPU checks fail, so these are never called (the Swift twin runs). */
@@ -375,6 +392,12 @@ void bnk_attention_tile_avx2(const float *qt, size_t rows_padded, const float *k
 void bnk_attention_stage_f16(const uint16_t *k, const uint16_t *v, size_t stride, size_t rows, size_t dim,
                              float *k_out, float *v_out, size_t out_stride) {
     (void)k; (void)v; (void)stride; (void)rows; (void)dim; (void)k_out; (void)v_out; (void)out_stride;
+}
+void bnk_attention_stage_f16_heads(const uint16_t *k, const uint16_t *v, size_t stride, size_t rows,
+                                   size_t heads, size_t dim, float *k_out, float *v_out, size_t out_stride,
+                                   size_t head_stride) {
+    (void)k; (void)v; (void)stride; (void)rows; (void)heads; (void)dim; (void)k_out; (void)v_out;
+    (void)out_stride; (void)head_stride;
 }
 #endif
 

@@ -85,6 +85,8 @@ final class TiledAttention {
         let decode: State
         /// Scratch of bnk_attention_decode4_* for one key tile.
         let decode4: UnsafeMutablePointer<Float>
+        /// Decode: one key tile of every KV head, [heads][keyTile][paddedDim] (keys, values).
+        let headKeys, headValues: UnsafeMutablePointer<Float>
 
         init(dim: Int, rows: Int, keys tile: Int, heads: Int, decodeRows: Int) throws(BitNetError) {
             let kernelCount = AttentionTile.scratchCount(keys: tile, rowsPadded: rows)
@@ -92,7 +94,7 @@ final class TiledAttention {
             let decodeOutput = try Memory.checkedProduct([decodeStates, dim], what: "attention scratch")
             let counts = [dim * rows, tile * dim, tile * dim, rows * dim, rows, rows, rows, kernelCount,
                           rows * dim, rows, rows, decodeOutput, decodeStates, decodeStates,
-                          bnk_attention_decode4_scratch(tile, dim)]
+                          bnk_attention_decode4_scratch(tile, dim), heads * tile * dim, heads * tile * dim]
             // Each part starts on a 64-byte boundary (16 floats).
             let rounded = counts.map { ($0 + 15) / 16 * 16 }
             var total = 0
@@ -123,6 +125,8 @@ final class TiledAttention {
             superblock = State(rowMax: base + offsets[9], rowSum: base + offsets[10], output: base + offsets[8])
             decode = State(rowMax: base + offsets[12], rowSum: base + offsets[13], output: base + offsets[11])
             decode4 = base + offsets[14]
+            headKeys = base + offsets[15]
+            headValues = base + offsets[16]
         }
 
         deinit { free(memory) }
@@ -279,9 +283,11 @@ final class TiledAttention {
 
     @inline(__always)
     private func step(qt: UnsafePointer<Float>, state: State, scratch: Scratch, keys: Int, rowsPadded: Int,
+                      staged: (keys: UnsafePointer<Float>, values: UnsafePointer<Float>)? = nil,
                       prefetch next: UnsafePointer<bnk_attention_prefetch>? = nil) {
         AttentionTile.step(kernel, qt: qt, rowsPadded: rowsPadded,
-                           keys: scratch.keys, values: scratch.values, count: keys, dim: paddedDim,
+                           keys: staged?.keys ?? UnsafePointer(scratch.keys),
+                           values: staged?.values ?? UnsafePointer(scratch.values), count: keys, dim: paddedDim,
                            limit: scratch.limit, rowMax: state.rowMax, rowSum: state.rowSum,
                            output: state.output, scratch: scratch.kernel, prefetch: next)
     }
@@ -376,25 +382,39 @@ final class TiledAttention {
         }
         let start = b * TiledAttention.superblock
         let end = min(position + 1, start + TiledAttention.superblock)
+        // An item of every KV head stages each tile's rows whole, in order.
+        let wholeRows = kvHeads.count == nHeadKV && nHeadKV > 1
         var tileStart = start
         while tileStart < end {
             let keys = min(TiledAttention.keyTile, end - tileStart)
             for r in 0..<rp { scratch.limit[r] = r < groupSize ? Int32(keys) : 0 }
+            if wholeRows {
+                stageHeads(cache: cache, layer: layer, tileStart: tileStart, keys: keys, query: position,
+                           scratch: scratch)
+            }
             for g in kvHeads {
-                stage(cache: cache, layer: layer, kvHead: g, tileStart: tileStart, keys: keys, query: position,
-                      scratch: scratch)
+                let staged: (keys: UnsafePointer<Float>, values: UnsafePointer<Float>)
+                if wholeRows {
+                    let offset = g * TiledAttention.keyTile * dp
+                    staged = (UnsafePointer(scratch.headKeys + offset), UnsafePointer(scratch.headValues + offset))
+                } else {
+                    stage(cache: cache, layer: layer, kvHead: g, tileStart: tileStart, keys: keys, query: position,
+                          scratch: scratch)
+                    staged = (UnsafePointer(scratch.keys), UnsafePointer(scratch.values))
+                }
                 let state = State(rowMax: scratch.decode.rowMax + g * rp, rowSum: scratch.decode.rowSum + g * rp,
                                   output: scratch.decode.output + g * rp * dp)
                 #if !arch(arm64)
                 if groupSize == 4, kernel != .reference {
                     // Four rows: (row, key) pairs in the lanes, the same bits.
                     let decode4 = kernel == .avx512 ? bnk_attention_decode4_avx512 : bnk_attention_decode4_avx2
-                    decode4(decodeQueries + g * dp * rp, scratch.keys, scratch.values, keys, dp,
+                    decode4(decodeQueries + g * dp * rp, staged.keys, staged.values, keys, dp,
                             Int32(keys), state.rowMax, state.rowSum, state.output, scratch.decode4)
                     continue
                 }
                 #endif
-                step(qt: decodeQueries + g * dp * rp, state: state, scratch: scratch, keys: keys, rowsPadded: rp)
+                step(qt: decodeQueries + g * dp * rp, state: state, scratch: scratch, keys: keys, rowsPadded: rp,
+                     staged: staged)
             }
             tileStart += TiledAttention.keyTile
         }
@@ -457,27 +477,55 @@ final class TiledAttention {
             return
         }
         for j in 0..<keys {
-            let t = tileStart + j
-            let k = scratch.keys + j * dp, v = scratch.values + j * dp
-            switch cache.type {
-            case .f16:
-                HalfVector.load(cache.keys(layer: layer, position: t).assumingMemoryBound(to: UInt16.self) + g * dim, k, dim)
-                HalfVector.load(cache.values(layer: layer, position: t).assumingMemoryBound(to: UInt16.self) + g * dim, v, dim)
-            case .f32:
-                k.update(from: cache.keys(layer: layer, position: t).assumingMemoryBound(to: Float.self) + g * dim, count: dim)
-                v.update(from: cache.values(layer: layer, position: t).assumingMemoryBound(to: Float.self) + g * dim, count: dim)
-            case .q8:
-                if let recent = cache.recent(layer: layer, position: t, query: query) {
-                    HalfVector.load(recent.keys + g * dim, k, dim)
-                    HalfVector.load(recent.values + g * dim, v, dim)
-                } else {
-                    let (ks, kq) = KVQuantization.head(cache.keys(layer: layer, position: t),
-                                                       heads: nHeadKV, headDim: dim, head: g)
-                    let (vs, vq) = KVQuantization.head(cache.values(layer: layer, position: t),
-                                                       heads: nHeadKV, headDim: dim, head: g)
-                    KVQuantization.expand(ks, kq, k, dim)
-                    KVQuantization.expand(vs, vq, v, dim)
-                }
+            stageRow(cache: cache, layer: layer, kvHead: g, position: tileStart + j, query: query,
+                     keys: scratch.keys + j * dp, values: scratch.values + j * dp)
+        }
+    }
+
+    /// `stage` for every KV head at once, in cache-row order (each row's heads
+    /// are adjacent, so the tile is read as one stretch): head g's rows go to
+    /// scratch.headKeys/headValues + g · keyTile · paddedDim.
+    private func stageHeads(cache: KVCache, layer: Int, tileStart: Int, keys: Int, query: Int, scratch: Scratch) {
+        let dim = headDim, dp = paddedDim, headStride = TiledAttention.keyTile * dp
+        if cache.type == .f16, KernelSet.usesVectorHelpers {
+            bnk_attention_stage_f16_heads(
+                cache.keys(layer: layer, position: tileStart).assumingMemoryBound(to: UInt16.self),
+                cache.values(layer: layer, position: tileStart).assumingMemoryBound(to: UInt16.self),
+                cache.rowBytes / 2, keys, nHeadKV, dim, scratch.headKeys, scratch.headValues, dp, headStride)
+            return
+        }
+        for j in 0..<keys {
+            for g in 0..<nHeadKV {
+                stageRow(cache: cache, layer: layer, kvHead: g, position: tileStart + j, query: query,
+                         keys: scratch.headKeys + g * headStride + j * dp,
+                         values: scratch.headValues + g * headStride + j * dp)
+            }
+        }
+    }
+
+    /// Key and value of one position, KV head g, as f32 (`headDim` floats each).
+    @inline(__always)
+    private func stageRow(cache: KVCache, layer: Int, kvHead g: Int, position t: Int, query: Int,
+                          keys k: UnsafeMutablePointer<Float>, values v: UnsafeMutablePointer<Float>) {
+        let dim = headDim
+        switch cache.type {
+        case .f16:
+            HalfVector.load(cache.keys(layer: layer, position: t).assumingMemoryBound(to: UInt16.self) + g * dim, k, dim)
+            HalfVector.load(cache.values(layer: layer, position: t).assumingMemoryBound(to: UInt16.self) + g * dim, v, dim)
+        case .f32:
+            k.update(from: cache.keys(layer: layer, position: t).assumingMemoryBound(to: Float.self) + g * dim, count: dim)
+            v.update(from: cache.values(layer: layer, position: t).assumingMemoryBound(to: Float.self) + g * dim, count: dim)
+        case .q8:
+            if let recent = cache.recent(layer: layer, position: t, query: query) {
+                HalfVector.load(recent.keys + g * dim, k, dim)
+                HalfVector.load(recent.values + g * dim, v, dim)
+            } else {
+                let (ks, kq) = KVQuantization.head(cache.keys(layer: layer, position: t),
+                                                   heads: nHeadKV, headDim: dim, head: g)
+                let (vs, vq) = KVQuantization.head(cache.values(layer: layer, position: t),
+                                                   heads: nHeadKV, headDim: dim, head: g)
+                KVQuantization.expand(ks, kq, k, dim)
+                KVQuantization.expand(vs, vq, v, dim)
             }
         }
     }

@@ -58,6 +58,14 @@ typedef struct {
  * f16 -> f32 path. */
 void bnk_attention_stage_f16(const uint16_t *k, const uint16_t *v, size_t stride, size_t rows, size_t dim,
                              float *k_out, float *v_out, size_t out_stride);
+/* The same for every head of `rows` whole cache rows (`heads` x `dim` halves,
+ * `stride` halves apart): head g of row i goes to out + g * head_stride +
+ * i * out_stride. Decode reads a tile's rows for all KV heads this way, one
+ * contiguous stretch in row order with a software prefetch ahead
+ * (stream_prefetch.h), instead of head by head in strided 256-byte pieces. */
+void bnk_attention_stage_f16_heads(const uint16_t *k, const uint16_t *v, size_t stride, size_t rows,
+                                   size_t heads, size_t dim, float *k_out, float *v_out, size_t out_stride,
+                                   size_t head_stride);
 
 void bnk_attention_tile_avx512(const float *qt, size_t rows_padded, const float *k, const float *v,
                                size_t keys, size_t dim, const int32_t *limit,

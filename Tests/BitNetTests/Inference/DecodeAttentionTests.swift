@@ -73,15 +73,24 @@ import CBitNetKernels
             let width = shape.nHead * shape.headDim
             let queries = TiledAttentionTests.random(total * width, &rng)
             var decoded: [[Float]] = [], prompts: [[Float]] = []
+            let positions = [0, 255, 256, 600, 1024, total - 1]
             for threads in 1...3 {
                 let pool = try ThreadPool(threadCount: threads)
                 let attention = try TiledAttention(nHead: shape.nHead, nHeadKV: shape.nHeadKV,
                                                    headDim: shape.headDim, threads: threads, kernel: kernel)
-                decoded.append([0, 255, 256, 600, 1024, total - 1].flatMap {
+                decoded.append(positions.flatMap {
                     Self.decode(attention, cache, queries: queries, position: $0, pool: pool)
                 })
                 prompts.append(TiledAttentionTests.tiled(attention, cache, queries: Array(queries[(1000 * width)...]),
                                                          start: 1000, count: total - 1000, pool: pool))
+                // Here decode items take whole superblocks (every KV head, rows staged in
+                // cache order): still the prompt path's bits.
+                for (index, position) in positions.enumerated() where position >= 1000 {
+                    let single = decoded[threads - 1][(index * width)..<((index + 1) * width)]
+                    let batched = prompts[threads - 1][((position - 1000) * width)..<((position - 999) * width)]
+                    #expect(single.map(\.bitPattern) == batched.map(\.bitPattern),
+                            "\(kv) \(shape) \(threads) threads, position \(position)")
+                }
             }
             for threads in 2...3 {
                 #expect(decoded[threads - 1].map(\.bitPattern) == decoded[0].map(\.bitPattern), "\(kv) \(shape) decode")
