@@ -5,7 +5,8 @@
 #include <immintrin.h>
 #include <math.h>
 
-#define BNK_AVX512 __attribute__((target("avx512f,fma")))
+#include "attention_exp.h"
+#include "stream_prefetch.h"
 
 /* Prefetches rows first..first+count-1 of the next tile (keys and values),
  * every cache line they touch. Spread over the score loop, a few rows per
@@ -20,33 +21,39 @@ static inline void prefetch_next(const bnk_attention_prefetch *next, size_t firs
     }
 }
 
-/* exp(x) for x <= 0 (Cephes' expf: x = n ln2 + r, |r| <= ln2/2, degree-5
- * polynomial, then 2^n by scalef); about 1 ulp. Inputs below -87 (and
- * -infinity) give exactly 0, which the masked and first-tile cases rely on. */
-BNK_AVX512 static inline __m512 exp_nonpositive(__m512 x) {
-    const __m512 lowest = _mm512_set1_ps(-87.0f);
-    __mmask16 underflow = _mm512_cmp_ps_mask(x, lowest, _CMP_LT_OQ);
-    x = _mm512_max_ps(x, lowest);
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    __m512 y = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r);
-    y = _mm512_add_ps(y, _mm512_set1_ps(1.0f));
-    return _mm512_maskz_mov_ps((__mmask16)~underflow, _mm512_scalef_ps(y, n));
-}
-
 /* s[j * rp + r] = sum_d k[j][d] * qt[d][r] for all j < keys, r < rp.
  * Register block: 4 keys x 64 rows (16 accumulators), then narrower tails. */
 BNK_AVX512 static void tile_scores(const float *qt, size_t rp, const float *k, size_t keys, size_t dim, float *s,
                                    const bnk_attention_prefetch *next) {
     size_t j = 0;
+    if (rp < 64) {
+        /* Decode-shaped calls (one position: a KV head's few query rows in
+         * one or two vectors): 8 keys per block, so 8 independent FMA chains
+         * cover the FMA latency. Each (key, row) chain is the same as below. */
+        for (; j + 8 <= keys; j += 8) {
+            prefetch_next(next, j, 8);
+            const float *k0 = k + j * dim;
+            for (size_t r = 0; r < rp; r += 16) {
+                __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+                for (size_t d = 0; d < dim; d++) {
+                    __m512 q = _mm512_loadu_ps(qt + d * rp + r);
+                    a0 = _mm512_fmadd_ps(_mm512_set1_ps(k0[d]), q, a0);
+                    a1 = _mm512_fmadd_ps(_mm512_set1_ps(k0[dim + d]), q, a1);
+                    a2 = _mm512_fmadd_ps(_mm512_set1_ps(k0[2 * dim + d]), q, a2);
+                    a3 = _mm512_fmadd_ps(_mm512_set1_ps(k0[3 * dim + d]), q, a3);
+                    a4 = _mm512_fmadd_ps(_mm512_set1_ps(k0[4 * dim + d]), q, a4);
+                    a5 = _mm512_fmadd_ps(_mm512_set1_ps(k0[5 * dim + d]), q, a5);
+                    a6 = _mm512_fmadd_ps(_mm512_set1_ps(k0[6 * dim + d]), q, a6);
+                    a7 = _mm512_fmadd_ps(_mm512_set1_ps(k0[7 * dim + d]), q, a7);
+                }
+                float *o = s + j * rp + r;
+                _mm512_storeu_ps(o, a0); _mm512_storeu_ps(o + rp, a1);
+                _mm512_storeu_ps(o + 2 * rp, a2); _mm512_storeu_ps(o + 3 * rp, a3);
+                _mm512_storeu_ps(o + 4 * rp, a4); _mm512_storeu_ps(o + 5 * rp, a5);
+                _mm512_storeu_ps(o + 6 * rp, a6); _mm512_storeu_ps(o + 7 * rp, a7);
+            }
+        }
+    }
     for (; j + 4 <= keys; j += 4) {
         prefetch_next(next, j, 4);
         const float *k0 = k + j * dim, *k1 = k0 + dim, *k2 = k1 + dim, *k3 = k2 + dim;
@@ -216,28 +223,7 @@ BNK_AVX512 void bnk_attention_tile_avx512(const float *qt, size_t rows_padded, c
  * both kernels and the Swift twin agree bit for bit.
  * ------------------------------------------------------------------------- */
 
-#define BNK_AVX2 __attribute__((target("avx2,fma")))
 #define BNK_F16C __attribute__((target("avx2,f16c")))
-
-BNK_AVX2 static inline __m256 exp_nonpositive_avx2(__m256 x) {
-    const __m256 lowest = _mm256_set1_ps(-87.0f);
-    __m256 underflow = _mm256_cmp_ps(x, lowest, _CMP_LT_OQ);
-    x = _mm256_max_ps(x, lowest);
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-    __m256 y = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r);
-    y = _mm256_add_ps(y, _mm256_set1_ps(1.0f));
-    __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_andnot_ps(underflow, _mm256_mul_ps(y, _mm256_castsi256_ps(bits)));
-}
 
 /* Scores, 4 keys x 16 rows per block (8 accumulators). */
 BNK_AVX2 static void tile_scores_avx2(const float *qt, size_t rp, const float *k, size_t keys, size_t dim, float *s,
@@ -368,6 +354,22 @@ BNK_F16C void bnk_attention_stage_f16(const uint16_t *k, const uint16_t *v, size
     }
 }
 
+BNK_F16C void bnk_attention_stage_f16_heads(const uint16_t *k, const uint16_t *v, size_t stride, size_t rows,
+                                            size_t heads, size_t dim, float *k_out, float *v_out, size_t out_stride,
+                                            size_t head_stride) {
+    for (size_t i = 0; i < rows; i++) {
+        const uint16_t *kr = k + i * stride, *vr = v + i * stride;
+        for (size_t line = 0; line < heads * dim * 2; line += 64) {
+            bnk_prefetch_stream((const uint8_t *)kr + line);
+            bnk_prefetch_stream((const uint8_t *)vr + line);
+        }
+        for (size_t g = 0; g < heads; g++) {
+            convert_row_f16(kr + g * dim, k_out + g * head_stride + i * out_stride, dim);
+            convert_row_f16(vr + g * dim, v_out + g * head_stride + i * out_stride, dim);
+        }
+    }
+}
+
 #else
 
 /* Not x86: the CPU checks fail, so these are never called (the Swift twin runs). */
@@ -390,6 +392,12 @@ void bnk_attention_tile_avx2(const float *qt, size_t rows_padded, const float *k
 void bnk_attention_stage_f16(const uint16_t *k, const uint16_t *v, size_t stride, size_t rows, size_t dim,
                              float *k_out, float *v_out, size_t out_stride) {
     (void)k; (void)v; (void)stride; (void)rows; (void)dim; (void)k_out; (void)v_out; (void)out_stride;
+}
+void bnk_attention_stage_f16_heads(const uint16_t *k, const uint16_t *v, size_t stride, size_t rows,
+                                   size_t heads, size_t dim, float *k_out, float *v_out, size_t out_stride,
+                                   size_t head_stride) {
+    (void)k; (void)v; (void)stride; (void)rows; (void)heads; (void)dim; (void)k_out; (void)v_out;
+    (void)out_stride; (void)head_stride;
 }
 #endif
 

@@ -10,6 +10,8 @@
 #include <arm_neon.h>
 #include <math.h>
 
+#include "stream_prefetch.h"
+
 /* Prefetches rows first..first+count-1 of the next tile (keys and values),
  * every 64-byte line they touch, as attention_tile.c does on x86. */
 static inline void prefetch_next(const bnk_attention_prefetch *next, size_t first, size_t count) {
@@ -165,6 +167,22 @@ void bnk_attention_stage_f16(const uint16_t *k, const uint16_t *v, size_t stride
     for (size_t i = 0; i < rows; i++) {
         convert_row_f16(k + i * stride, k_out + i * out_stride, dim);
         convert_row_f16(v + i * stride, v_out + i * out_stride, dim);
+    }
+}
+
+void bnk_attention_stage_f16_heads(const uint16_t *k, const uint16_t *v, size_t stride, size_t rows,
+                                   size_t heads, size_t dim, float *k_out, float *v_out, size_t out_stride,
+                                   size_t head_stride) {
+    for (size_t i = 0; i < rows; i++) {
+        const uint16_t *kr = k + i * stride, *vr = v + i * stride;
+        for (size_t line = 0; line < heads * dim * 2; line += 64) {
+            bnk_prefetch_stream((const uint8_t *)kr + line);
+            bnk_prefetch_stream((const uint8_t *)vr + line);
+        }
+        for (size_t g = 0; g < heads; g++) {
+            convert_row_f16(kr + g * dim, k_out + g * head_stride + i * out_stride, dim);
+            convert_row_f16(vr + g * dim, v_out + g * head_stride + i * out_stride, dim);
+        }
     }
 }
 

@@ -35,8 +35,16 @@ BNK_AVX2 void bnk_axpy_i8_f32_avx2(float alpha, const int8_t *x, float *y, size_
     for (; i < n; i++) y[i] += alpha * (float)x[i];
 }
 
+BNK_AVX2 void bnk_scale_i8_f32_avx2(float scale, const int8_t *q, float *out, size_t n) {
+    __m256 vs = _mm256_set1_ps(scale);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, _mm256_mul_ps(vs, widen8(q + i)));
+    for (; i < n; i++) out[i] = scale * (float)q[i];
+}
+
 #else
 /* Non-x86 builds never call these (bnk_cpu_has_avx2() is 0); they exist so the symbols link. */
 float bnk_dot_i8_f32_avx2(const int8_t *a, const float *b, size_t n) { (void)a; (void)b; (void)n; return 0; }
 void bnk_axpy_i8_f32_avx2(float alpha, const int8_t *x, float *y, size_t n) { (void)alpha; (void)x; (void)y; (void)n; }
+void bnk_scale_i8_f32_avx2(float scale, const int8_t *q, float *out, size_t n) { (void)scale; (void)q; (void)out; (void)n; }
 #endif

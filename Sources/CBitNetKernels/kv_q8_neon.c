@@ -47,8 +47,21 @@ void bnk_axpy_i8_f32_neon(float alpha, const int8_t *x, float *y, size_t n) {
     for (; i < n; i++) y[i] = __builtin_fmaf(alpha, (float)x[i], y[i]);
 }
 
+void bnk_scale_i8_f32_neon(float scale, const int8_t *x, float *out, size_t n) {
+    const float32x4_t vs = vdupq_n_f32(scale);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        float32x4_t lo, hi;
+        widen8(x + i, &lo, &hi);
+        vst1q_f32(out + i, vmulq_f32(vs, lo));
+        vst1q_f32(out + i + 4, vmulq_f32(vs, hi));
+    }
+    for (; i < n; i++) out[i] = scale * (float)x[i];
+}
+
 #else
 /* Not AArch64: never called (bnk_cpu_has_neon() is 0); they exist so the symbols link. */
 float bnk_dot_i8_f32_neon(const int8_t *a, const float *b, size_t n) { (void)a; (void)b; (void)n; return 0; }
 void bnk_axpy_i8_f32_neon(float alpha, const int8_t *x, float *y, size_t n) { (void)alpha; (void)x; (void)y; (void)n; }
+void bnk_scale_i8_f32_neon(float scale, const int8_t *x, float *out, size_t n) { (void)scale; (void)x; (void)out; (void)n; }
 #endif

@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "bitnet_attention.h"
+#include "bitnet_kv_q8.h"
 #include "check.h"
 #include "reference.h"
 
@@ -86,6 +87,37 @@ static const char *exp_case(char *note, size_t size) {
     return NULL;
 }
 
+/* The superblock state merge, a[d] = fma(b[d], cb, a[d] * ca), against the
+ * scalar form (AttentionState.mergeReference), and the q8 head expansion
+ * out = scale * q, both bit for bit, at lengths that leave vector tails. */
+static const char *merge_case(char *note, size_t size) {
+    static const size_t lengths[] = {1, 3, 4, 7, 16, 37, 128};
+    check_rng rng = {31};
+    float a[128], b[128], e[128], out[128];
+    int8_t q[128];
+    for (size_t t = 0; t < sizeof lengths / sizeof lengths[0]; t++)
+        for (int round = 0; round < 50; round++) {
+            const size_t n = lengths[t];
+            const float ca = rng_float(&rng, 0.0f, 1.0f), cb = rng_float(&rng, 0.0f, 1.0f);
+            const float scale = rng_float(&rng, 0.0f, 0.05f);
+            for (size_t i = 0; i < n; i++) {
+                a[i] = rng_float(&rng, -50.0f, 50.0f);
+                b[i] = rng_float(&rng, -50.0f, 50.0f);
+                e[i] = fmaf(b[i], cb, a[i] * ca);
+                q[i] = (int8_t)rng_int(&rng, -127, 127);
+            }
+            bnk_attention_merge_neon(a, ca, b, cb, n);
+            bnk_scale_i8_f32_neon(scale, q, out, n);
+            for (size_t i = 0; i < n; i++) {
+                if (float_bits(a[i]) != float_bits(e[i]))
+                    return check_note(note, size, "merge n %zu at %zu: %.9g, reference %.9g", n, i, a[i], e[i]);
+                if (float_bits(out[i]) != float_bits(scale * (float)q[i]))
+                    return check_note(note, size, "q8 expand n %zu at %zu: %.9g", n, i, out[i]);
+            }
+        }
+    return NULL;
+}
+
 int main(void) {
     char note[512], name[160];
     static const size_t dims[] = {16, 32, 64, 80, 128};
@@ -103,5 +135,6 @@ int main(void) {
     snprintf(name, sizeof name, "attention tile (neon): %d tile sequences, bit-exact state", cases);
     check_case(name, bad);
     check_case("attention exp (neon): 64000 arguments in [-100, 0], bit-exact", exp_case(note, sizeof note));
+    check_case("attention state merge and q8 expansion (neon): 350 rows, bit-exact", merge_case(note, sizeof note));
     return check_summary();
 }

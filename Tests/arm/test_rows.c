@@ -97,6 +97,18 @@ static const char *half_conversion_case(char *note, size_t size) {
             if (float_bits(k_out[row * 40 + d]) != float_bits(ref_half_to_float(h[1000 + row * 37 + d])) ||
                 float_bits(v_out[row * 40 + d]) != float_bits(ref_half_to_float(h[30000 + row * 37 + d])))
                 return check_note(note, size, "attention stage row %zu col %zu", row, d);
+    /* And a tile of whole rows, 3 heads of 37, split per head (decode's staging). */
+    float *hk = check_alloc(2 * 3 * 8 * 40 * 4), *hv = hk + 3 * 8 * 40;
+    bnk_attention_stage_f16_heads(h + 1000, h + 30000, 3 * 37, 8, 3, 37, hk, hv, 40, 8 * 40);
+    for (size_t g = 0; g < 3; g++)
+        for (size_t row = 0; row < 8; row++)
+            for (size_t d = 0; d < 37; d++) {
+                size_t at = g * 8 * 40 + row * 40 + d, from = row * 3 * 37 + g * 37 + d;
+                if (float_bits(hk[at]) != float_bits(ref_half_to_float(h[1000 + from])) ||
+                    float_bits(hv[at]) != float_bits(ref_half_to_float(h[30000 + from])))
+                    return check_note(note, size, "attention stage (heads) head %zu row %zu col %zu", g, row, d);
+            }
+    free(hk);
     free(h); free(back); free(f); free(x); free(y); free(k_out);
     return NULL;
 }

@@ -65,7 +65,21 @@ package enum KVQuantization {
         if KernelSet.usesSIMDHelpers { bnk_axpy_i8_f32_avx2(alpha, x, y, n) } else { axpyReference(alpha, x, y, n) }
     }
 
+    /// out[i] = scale·x[i]: one head of an 8-bit row as floats (the same single
+    /// rounding as `dequantize`, so every path reads the same keys).
+    @inline(__always)
+    static func expand(_ scale: Float, _ x: UnsafePointer<Int8>, _ out: UnsafeMutablePointer<Float>, _ n: Int) {
+        #if arch(arm64)
+        if KernelSet.usesNEONHelpers { return bnk_scale_i8_f32_neon(scale, x, out, n) }
+        #endif
+        if KernelSet.usesSIMDHelpers { bnk_scale_i8_f32_avx2(scale, x, out, n) } else { expandReference(scale, x, out, n) }
+    }
+
     // MARK: - Reference twins
+
+    static func expandReference(_ scale: Float, _ x: UnsafePointer<Int8>, _ out: UnsafeMutablePointer<Float>, _ n: Int) {
+        for i in 0..<n { out[i] = scale * Float(x[i]) }
+    }
 
     package static func dotReference(_ a: UnsafePointer<Int8>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
         var sum: Float = 0

@@ -17,13 +17,24 @@ import Darwin
 /// softmax (running max and sum per row, `AttentionTile`) folds them into f32
 /// accumulators. Query position p sees keys 0...p.
 ///
-/// Because key tiles sit at fixed absolute positions and rows are independent,
-/// the result of a position does not depend on how the prompt was split into
-/// batches (the prefix-cache tests demand bit-identical logits).
+/// Keys are also grouped in superblocks of `superblock` keys (4 tiles, at
+/// fixed absolute positions): each row folds the tiles of one superblock into
+/// a fresh online-softmax state and merges the superblocks' states in order
+/// (`AttentionState`). Decode (one position) computes the superblocks'
+/// states as separate work items, (superblock, KV heads), so both threads
+/// stay busy whatever the number of KV heads, then merges them in the same
+/// order; the prompt path merges at the same boundaries. Because tiles and
+/// superblocks sit at fixed absolute positions and rows are independent, the
+/// result of a position depends neither on how the prompt was split into
+/// batches (the prefix-cache tests demand bit-identical logits) nor on the
+/// thread count.
 ///
 /// `Attention.attend` (per query, full score row) is the reference twin.
 final class TiledAttention {
     static let keyTile = 64
+    /// Keys per superblock, a multiple of keyTile: the unit decode splits the
+    /// key range into. Fixed by the data, never by the thread count.
+    static let superblock = 256
     /// Query rows (positions × group heads) per work item.
     static let targetRows = 64
 
@@ -38,21 +49,54 @@ final class TiledAttention {
     let rowsPadded: Int
     let kernel: AttentionTile.Kernel
 
+    /// Query rows of one KV head at one position (groupSize) rounded up to 16.
+    let decodeRows: Int
+
     private let threads: Int
     private let slots: [Scratch]
     private let nextItem = Atomic<Int>(0)
+    /// Decode: the scaled queries of every KV head, [nHeadKV][paddedDim][decodeRows]
+    /// (the kernel's transposed layout), shared by the threads.
+    private let decodeQueries: UnsafeMutablePointer<Float>
+    /// Decode: each (superblock, KV head)'s state, groupSize rows:
+    /// max and sum [superblocks][nHeadKV][groupSize], output [...][groupSize][paddedDim].
+    private var parts: UnsafeMutablePointer<Float>?
+    private var partsSuperblocks = 0
+
+    /// One online-softmax state of `rows` rows: max, sum, output[rows][paddedDim].
+    private struct State {
+        let rowMax, rowSum, output: UnsafeMutablePointer<Float>
+
+        func reset(rows: Int, dim: Int) {
+            rowMax.initialize(repeating: -.infinity, count: rows)
+            rowSum.initialize(repeating: 0, count: rows)
+            output.initialize(repeating: 0, count: rows * dim)
+        }
+    }
 
     /// Per-thread scratch (all f32 unless noted, 64-byte aligned):
     /// qt[paddedDim][rowsPadded], keys/values[keyTile][paddedDim],
-    /// output[rowsPadded][paddedDim], rowMax/rowSum/limit[rowsPadded], kernel scratch.
+    /// output[rowsPadded][paddedDim], rowMax/rowSum/limit[rowsPadded], kernel scratch,
+    /// then the state of the current superblock (same shapes as output/rowMax/rowSum)
+    /// and the decode states of every KV head, [heads][decodeRows]([paddedDim]).
     private final class Scratch {
         let memory: UnsafeMutableRawPointer
         let qt, keys, values, output, rowMax, rowSum, kernel: UnsafeMutablePointer<Float>
         let limit: UnsafeMutablePointer<Int32>
+        let main, superblock: State
+        let decode: State
+        /// Scratch of bnk_attention_decode4_* for one key tile.
+        let decode4: UnsafeMutablePointer<Float>
+        /// Decode: one key tile of every KV head, [heads][keyTile][paddedDim] (keys, values).
+        let headKeys, headValues: UnsafeMutablePointer<Float>
 
-        init(dim: Int, rows: Int, keys tile: Int) throws(BitNetError) {
+        init(dim: Int, rows: Int, keys tile: Int, heads: Int, decodeRows: Int) throws(BitNetError) {
             let kernelCount = AttentionTile.scratchCount(keys: tile, rowsPadded: rows)
-            let counts = [dim * rows, tile * dim, tile * dim, rows * dim, rows, rows, rows, kernelCount]
+            let decodeStates = try Memory.checkedProduct([heads, decodeRows], what: "attention scratch")
+            let decodeOutput = try Memory.checkedProduct([decodeStates, dim], what: "attention scratch")
+            let counts = [dim * rows, tile * dim, tile * dim, rows * dim, rows, rows, rows, kernelCount,
+                          rows * dim, rows, rows, decodeOutput, decodeStates, decodeStates,
+                          bnk_attention_decode4_scratch(tile, dim), heads * tile * dim, heads * tile * dim]
             // Each part starts on a 64-byte boundary (16 floats).
             let rounded = counts.map { ($0 + 15) / 16 * 16 }
             var total = 0
@@ -79,6 +123,12 @@ final class TiledAttention {
             rowSum = base + offsets[5]
             limit = UnsafeMutableRawPointer(base + offsets[6]).assumingMemoryBound(to: Int32.self)
             kernel = base + offsets[7]
+            main = State(rowMax: rowMax, rowSum: rowSum, output: output)
+            superblock = State(rowMax: base + offsets[9], rowSum: base + offsets[10], output: base + offsets[8])
+            decode = State(rowMax: base + offsets[12], rowSum: base + offsets[13], output: base + offsets[11])
+            decode4 = base + offsets[14]
+            headKeys = base + offsets[15]
+            headValues = base + offsets[16]
         }
 
         deinit { free(memory) }
@@ -101,11 +151,23 @@ final class TiledAttention {
         positionsPerTile = max(1, TiledAttention.targetRows / groupSize)
         paddedDim = (headDim + 15) / 16 * 16
         rowsPadded = (positionsPerTile * groupSize + 15) / 16 * 16
+        decodeRows = (groupSize + 15) / 16 * 16
         var slots: [Scratch] = []
         for _ in 0..<threads {
-            slots.append(try Scratch(dim: paddedDim, rows: rowsPadded, keys: TiledAttention.keyTile))
+            slots.append(try Scratch(dim: paddedDim, rows: rowsPadded, keys: TiledAttention.keyTile,
+                                     heads: nHeadKV, decodeRows: decodeRows))
         }
         self.slots = slots
+        let queryCount = try Memory.checkedProduct([nHeadKV, paddedDim, decodeRows, MemoryLayout<Float>.size],
+                                                   what: "attention scratch")
+        decodeQueries = try Memory.allocate(bytes: queryCount, what: "attention scratch")
+            .bindMemory(to: Float.self, capacity: queryCount / MemoryLayout<Float>.size)
+        decodeQueries.initialize(repeating: 0, count: queryCount / MemoryLayout<Float>.size)
+    }
+
+    deinit {
+        free(decodeQueries)
+        free(parts)
     }
 
     /// output[i][h·headDim ..< (h+1)·headDim] = attention of head h for the
@@ -116,6 +178,10 @@ final class TiledAttention {
                 queries: UnsafePointer<Float>, queryStride: Int,
                 output: UnsafeMutablePointer<Float>, outputStride: Int, pool: ThreadPool) {
         guard n > 0 else { return }
+        if n == 1, reserveParts(superblocks: startPosition / TiledAttention.superblock + 1) {
+            decode(cache: cache, layer: layer, position: startPosition, query: queries, output: output, pool: pool)
+            return
+        }
         let tiles = (n + positionsPerTile - 1) / positionsPerTile
         let items = tiles * nHeadKV
         let workers = min(pool.threadCount, threads, items)
@@ -155,14 +221,17 @@ final class TiledAttention {
                 for d in 0..<dim { scratch.qt[d * rp + r] = q[d] * scale }
             }
         }
-        scratch.rowMax.initialize(repeating: -.infinity, count: rp)
-        scratch.rowSum.initialize(repeating: 0, count: rp)
-        scratch.output.initialize(repeating: 0, count: rp * dp)
+        scratch.main.reset(rows: rp, dim: dp)
 
         let firstPosition = startPosition + batchRows.lowerBound
         let lastPosition = startPosition + batchRows.upperBound - 1
         var tileStart = 0
         while tileStart <= lastPosition {
+            // The first superblock folds straight into the running state (the
+            // same as merging its fresh state into an empty one); later ones
+            // start fresh and are merged when they end.
+            let state = tileStart < TiledAttention.superblock ? scratch.main : scratch.superblock
+            if tileStart % TiledAttention.superblock == 0, tileStart > 0 { state.reset(rows: rp, dim: dp) }
             let keys = min(TiledAttention.keyTile, lastPosition + 1 - tileStart)
             if cache.type == .q8,
                readsDiffer(cache: cache, tileStart: tileStart, keys: keys, from: firstPosition, to: lastPosition) {
@@ -176,7 +245,7 @@ final class TiledAttention {
                         let own = r / groupSize == local && r < batchRows.count * groupSize
                         scratch.limit[r] = own ? Int32(max(0, min(keys, position + 1 - tileStart))) : 0
                     }
-                    step(scratch: scratch, keys: keys, rowsPadded: rp)
+                    step(qt: scratch.qt, state: state, scratch: scratch, keys: keys, rowsPadded: rp)
                 }
             } else {
                 stage(cache: cache, layer: layer, kvHead: g, tileStart: tileStart, keys: keys,
@@ -189,9 +258,18 @@ final class TiledAttention {
                 }
                 var next = nextTile(cache: cache, layer: layer, kvHead: g,
                                     tileStart: tileStart + TiledAttention.keyTile, lastPosition: lastPosition)
-                step(scratch: scratch, keys: keys, rowsPadded: rp, prefetch: &next)
+                step(qt: scratch.qt, state: state, scratch: scratch, keys: keys, rowsPadded: rp, prefetch: &next)
             }
             tileStart += TiledAttention.keyTile
+            let ends = tileStart % TiledAttention.superblock == 0 || tileStart > lastPosition
+            if ends, tileStart > TiledAttention.superblock {
+                for r in 0..<rp {
+                    AttentionState.merge(kernel, max: &scratch.main.rowMax[r], sum: &scratch.main.rowSum[r],
+                                         output: scratch.main.output + r * dp,
+                                         max: state.rowMax[r], sum: state.rowSum[r],
+                                         output: state.output + r * dp, dim: dp)
+                }
+            }
         }
 
         for (local, i) in batchRows.enumerated() {
@@ -206,12 +284,153 @@ final class TiledAttention {
     }
 
     @inline(__always)
-    private func step(scratch: Scratch, keys: Int, rowsPadded: Int,
+    private func step(qt: UnsafePointer<Float>, state: State, scratch: Scratch, keys: Int, rowsPadded: Int,
+                      staged: (keys: UnsafePointer<Float>, values: UnsafePointer<Float>)? = nil,
                       prefetch next: UnsafePointer<bnk_attention_prefetch>? = nil) {
-        AttentionTile.step(kernel, qt: scratch.qt, rowsPadded: rowsPadded,
-                           keys: scratch.keys, values: scratch.values, count: keys, dim: paddedDim,
-                           limit: scratch.limit, rowMax: scratch.rowMax, rowSum: scratch.rowSum,
-                           output: scratch.output, scratch: scratch.kernel, prefetch: next)
+        AttentionTile.step(kernel, qt: qt, rowsPadded: rowsPadded,
+                           keys: staged?.keys ?? UnsafePointer(scratch.keys),
+                           values: staged?.values ?? UnsafePointer(scratch.values), count: keys, dim: paddedDim,
+                           limit: scratch.limit, rowMax: state.rowMax, rowSum: state.rowSum,
+                           output: state.output, scratch: scratch.kernel, prefetch: next)
+    }
+
+    // MARK: - Decode (one position)
+
+    /// Makes room for the states of `superblocks` superblocks; false when the
+    /// memory is not there (the caller then takes the prompt path, which gives
+    /// the same bits).
+    private func reserveParts(superblocks: Int) -> Bool {
+        if superblocks <= partsSuperblocks { return true }
+        let wanted = max(superblocks, 2 * partsSuperblocks)
+        guard let count = try? Memory.checkedProduct([wanted, nHeadKV, groupSize, paddedDim + 2, MemoryLayout<Float>.size],
+                                                     what: "attention states"),
+              let memory = try? Memory.allocate(bytes: count, what: "attention states") else { return false }
+        free(parts)
+        parts = memory.bindMemory(to: Float.self, capacity: count / MemoryLayout<Float>.size)
+        partsSuperblocks = wanted
+        return true
+    }
+
+    /// The (superblock b, KV head g) state's rows in `parts`.
+    @inline(__always)
+    private func part(_ b: Int, _ g: Int) -> (rowMax: UnsafeMutablePointer<Float>, rowSum: UnsafeMutablePointer<Float>,
+                                              output: UnsafeMutablePointer<Float>) {
+        let base = parts.unsafelyUnwrapped, states = partsSuperblocks * nHeadKV * groupSize
+        let index = (b * nHeadKV + g) * groupSize
+        return (base + index, base + states + index, base + 2 * states + index * paddedDim)
+    }
+
+    /// Attention of one position: work items are (superblock, KV heads), each
+    /// computing those heads' state over the superblock's keys; the states are
+    /// then merged per row in superblock order, as the prompt path does.
+    private func decode(cache: KVCache, layer: Int, position: Int, query: UnsafePointer<Float>,
+                        output: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        let rp = decodeRows, dp = paddedDim, dim = headDim
+        let scale = 1 / Float(dim).squareRoot()
+        for g in 0..<nHeadKV {
+            let qt = decodeQueries + g * dp * rp
+            for member in 0..<groupSize {
+                let q = query + (g * groupSize + member) * dim
+                for d in 0..<dim { qt[d * rp + member] = q[d] * scale }
+            }
+        }
+        let superblocks = position / TiledAttention.superblock + 1
+        let available = min(pool.threadCount, threads)
+        // A superblock's keys and values of all KV heads are one contiguous
+        // stretch of the cache per layer: an item reads it whole whenever
+        // there are two superblocks or more (the last one is partial, so two
+        // threads still split the work about evenly), else each KV head is an
+        // item. Head by head, a tile is read in strided pieces that wait on
+        // memory (tg32 at depth 512 was ~15% slower that way).
+        let headsPerItem = superblocks >= 2 ? nHeadKV : 1
+        let itemsPerSuperblock = nHeadKV / headsPerItem
+        let items = superblocks * itemsPerSuperblock
+        let workers = min(available, items)
+        nextItem.store(0, ordering: .relaxed)
+        pool.parallelFor(workers) { worker in
+            let scratch = slots[worker]
+            while true {
+                let item = nextItem.wrappingAdd(1, ordering: .relaxed).oldValue
+                guard item < items else { break }
+                let first = (item % itemsPerSuperblock) * headsPerItem
+                decodeItem(cache: cache, layer: layer, position: position, superblock: item / itemsPerSuperblock,
+                           kvHeads: first..<(first + headsPerItem), scratch: scratch)
+            }
+        }
+        for g in 0..<nHeadKV {
+            for member in 0..<groupSize {
+                let first = part(0, g)
+                var m = first.rowMax[member], sum = first.rowSum[member]
+                let accumulator = first.output + member * dp
+                for b in 1..<superblocks {
+                    let other = part(b, g)
+                    AttentionState.merge(kernel, max: &m, sum: &sum, output: accumulator,
+                                         max: other.rowMax[member], sum: other.rowSum[member],
+                                         output: other.output + member * dp, dim: dp)
+                }
+                let o = output + (g * groupSize + member) * dim
+                let inverse = 1 / sum
+                for d in 0..<dim { o[d] = accumulator[d] * inverse }
+            }
+        }
+    }
+
+    /// One decode item: the states of KV heads `kvHeads` over superblock `b`,
+    /// tile by tile, every head of a tile in turn (so the item reads the
+    /// tile's cache rows as one stretch), stored in `parts`.
+    private func decodeItem(cache: KVCache, layer: Int, position: Int, superblock b: Int, kvHeads: Range<Int>,
+                            scratch: Scratch) {
+        let rp = decodeRows, dp = paddedDim
+        for g in kvHeads {
+            State(rowMax: scratch.decode.rowMax + g * rp, rowSum: scratch.decode.rowSum + g * rp,
+                  output: scratch.decode.output + g * rp * dp).reset(rows: rp, dim: dp)
+        }
+        let start = b * TiledAttention.superblock
+        let end = min(position + 1, start + TiledAttention.superblock)
+        // An item of every KV head stages each tile's rows whole, in order.
+        let wholeRows = kvHeads.count == nHeadKV && nHeadKV > 1
+        var tileStart = start
+        while tileStart < end {
+            let keys = min(TiledAttention.keyTile, end - tileStart)
+            for r in 0..<rp { scratch.limit[r] = r < groupSize ? Int32(keys) : 0 }
+            if wholeRows {
+                stageHeads(cache: cache, layer: layer, tileStart: tileStart, keys: keys, query: position,
+                           scratch: scratch)
+            }
+            for g in kvHeads {
+                let staged: (keys: UnsafePointer<Float>, values: UnsafePointer<Float>)
+                if wholeRows {
+                    let offset = g * TiledAttention.keyTile * dp
+                    staged = (UnsafePointer(scratch.headKeys + offset), UnsafePointer(scratch.headValues + offset))
+                } else {
+                    stage(cache: cache, layer: layer, kvHead: g, tileStart: tileStart, keys: keys, query: position,
+                          scratch: scratch)
+                    staged = (UnsafePointer(scratch.keys), UnsafePointer(scratch.values))
+                }
+                let state = State(rowMax: scratch.decode.rowMax + g * rp, rowSum: scratch.decode.rowSum + g * rp,
+                                  output: scratch.decode.output + g * rp * dp)
+                #if !arch(arm64)
+                if groupSize == 4, kernel != .reference {
+                    // Four rows: (row, key) pairs in the lanes, the same bits.
+                    let decode4 = kernel == .avx512 ? bnk_attention_decode4_avx512 : bnk_attention_decode4_avx2
+                    decode4(decodeQueries + g * dp * rp, staged.keys, staged.values, keys, dp,
+                            Int32(keys), state.rowMax, state.rowSum, state.output, scratch.decode4)
+                    continue
+                }
+                #endif
+                step(qt: decodeQueries + g * dp * rp, state: state, scratch: scratch, keys: keys, rowsPadded: rp,
+                     staged: staged)
+            }
+            tileStart += TiledAttention.keyTile
+        }
+        for g in kvHeads {
+            let target = part(b, g)
+            for member in 0..<groupSize {
+                target.rowMax[member] = scratch.decode.rowMax[g * rp + member]
+                target.rowSum[member] = scratch.decode.rowSum[g * rp + member]
+                (target.output + member * dp).update(from: scratch.decode.output + (g * rp + member) * dp, count: dp)
+            }
+        }
     }
 
     /// The cache rows (KV head g) of the key tile starting at `tileStart`, for
@@ -263,29 +482,55 @@ final class TiledAttention {
             return
         }
         for j in 0..<keys {
-            let t = tileStart + j
-            let k = scratch.keys + j * dp, v = scratch.values + j * dp
-            switch cache.type {
-            case .f16:
-                HalfVector.load(cache.keys(layer: layer, position: t).assumingMemoryBound(to: UInt16.self) + g * dim, k, dim)
-                HalfVector.load(cache.values(layer: layer, position: t).assumingMemoryBound(to: UInt16.self) + g * dim, v, dim)
-            case .f32:
-                k.update(from: cache.keys(layer: layer, position: t).assumingMemoryBound(to: Float.self) + g * dim, count: dim)
-                v.update(from: cache.values(layer: layer, position: t).assumingMemoryBound(to: Float.self) + g * dim, count: dim)
-            case .q8:
-                if let recent = cache.recent(layer: layer, position: t, query: query) {
-                    HalfVector.load(recent.keys + g * dim, k, dim)
-                    HalfVector.load(recent.values + g * dim, v, dim)
-                } else {
-                    let (ks, kq) = KVQuantization.head(cache.keys(layer: layer, position: t),
-                                                       heads: nHeadKV, headDim: dim, head: g)
-                    let (vs, vq) = KVQuantization.head(cache.values(layer: layer, position: t),
-                                                       heads: nHeadKV, headDim: dim, head: g)
-                    for d in 0..<dim {
-                        k[d] = ks * Float(kq[d])
-                        v[d] = vs * Float(vq[d])
-                    }
-                }
+            stageRow(cache: cache, layer: layer, kvHead: g, position: tileStart + j, query: query,
+                     keys: scratch.keys + j * dp, values: scratch.values + j * dp)
+        }
+    }
+
+    /// `stage` for every KV head at once, in cache-row order (each row's heads
+    /// are adjacent, so the tile is read as one stretch): head g's rows go to
+    /// scratch.headKeys/headValues + g · keyTile · paddedDim.
+    private func stageHeads(cache: KVCache, layer: Int, tileStart: Int, keys: Int, query: Int, scratch: Scratch) {
+        let dim = headDim, dp = paddedDim, headStride = TiledAttention.keyTile * dp
+        if cache.type == .f16, KernelSet.usesVectorHelpers {
+            bnk_attention_stage_f16_heads(
+                cache.keys(layer: layer, position: tileStart).assumingMemoryBound(to: UInt16.self),
+                cache.values(layer: layer, position: tileStart).assumingMemoryBound(to: UInt16.self),
+                cache.rowBytes / 2, keys, nHeadKV, dim, scratch.headKeys, scratch.headValues, dp, headStride)
+            return
+        }
+        for j in 0..<keys {
+            for g in 0..<nHeadKV {
+                stageRow(cache: cache, layer: layer, kvHead: g, position: tileStart + j, query: query,
+                         keys: scratch.headKeys + g * headStride + j * dp,
+                         values: scratch.headValues + g * headStride + j * dp)
+            }
+        }
+    }
+
+    /// Key and value of one position, KV head g, as f32 (`headDim` floats each).
+    @inline(__always)
+    private func stageRow(cache: KVCache, layer: Int, kvHead g: Int, position t: Int, query: Int,
+                          keys k: UnsafeMutablePointer<Float>, values v: UnsafeMutablePointer<Float>) {
+        let dim = headDim
+        switch cache.type {
+        case .f16:
+            HalfVector.load(cache.keys(layer: layer, position: t).assumingMemoryBound(to: UInt16.self) + g * dim, k, dim)
+            HalfVector.load(cache.values(layer: layer, position: t).assumingMemoryBound(to: UInt16.self) + g * dim, v, dim)
+        case .f32:
+            k.update(from: cache.keys(layer: layer, position: t).assumingMemoryBound(to: Float.self) + g * dim, count: dim)
+            v.update(from: cache.values(layer: layer, position: t).assumingMemoryBound(to: Float.self) + g * dim, count: dim)
+        case .q8:
+            if let recent = cache.recent(layer: layer, position: t, query: query) {
+                HalfVector.load(recent.keys + g * dim, k, dim)
+                HalfVector.load(recent.values + g * dim, v, dim)
+            } else {
+                let (ks, kq) = KVQuantization.head(cache.keys(layer: layer, position: t),
+                                                   heads: nHeadKV, headDim: dim, head: g)
+                let (vs, vq) = KVQuantization.head(cache.values(layer: layer, position: t),
+                                                   heads: nHeadKV, headDim: dim, head: g)
+                KVQuantization.expand(ks, kq, k, dim)
+                KVQuantization.expand(vs, vq, v, dim)
             }
         }
     }

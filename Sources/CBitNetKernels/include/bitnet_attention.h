@@ -58,6 +58,14 @@ typedef struct {
  * f16 -> f32 path. */
 void bnk_attention_stage_f16(const uint16_t *k, const uint16_t *v, size_t stride, size_t rows, size_t dim,
                              float *k_out, float *v_out, size_t out_stride);
+/* The same for every head of `rows` whole cache rows (`heads` x `dim` halves,
+ * `stride` halves apart): head g of row i goes to out + g * head_stride +
+ * i * out_stride. Decode reads a tile's rows for all KV heads this way, one
+ * contiguous stretch in row order with a software prefetch ahead
+ * (stream_prefetch.h), instead of head by head in strided 256-byte pieces. */
+void bnk_attention_stage_f16_heads(const uint16_t *k, const uint16_t *v, size_t stride, size_t rows,
+                                   size_t heads, size_t dim, float *k_out, float *v_out, size_t out_stride,
+                                   size_t head_stride);
 
 void bnk_attention_tile_avx512(const float *qt, size_t rows_padded, const float *k, const float *v,
                                size_t keys, size_t dim, const int32_t *limit,
@@ -72,6 +80,27 @@ void bnk_attention_tile_neon(const float *qt, size_t rows_padded, const float *k
                              size_t keys, size_t dim, const int32_t *limit,
                              float *row_max, float *row_sum, float *o, float *scratch,
                              const bnk_attention_prefetch *next);
+
+/* The tile step for one decode position of a KV head with exactly four
+ * query rows, the same bits as bnk_attention_tile_avx512 with rows_padded 16
+ * (rows 0..3 share `limit`, rows 4..15 are not touched), with (row, key)
+ * pairs in the vector lanes instead of rows; attention_decode4.c. Needs
+ * bnk_attention_decode4_scratch(keys, dim) floats of scratch. */
+size_t bnk_attention_decode4_scratch(size_t keys, size_t dim);
+void bnk_attention_decode4_avx512(const float *qt, const float *k, const float *v, size_t keys, size_t dim,
+                                  int32_t limit, float *row_max, float *row_sum, float *o, float *scratch);
+/* The same with AVX2 + FMA (the bits of bnk_attention_tile_avx2, which are the same). */
+void bnk_attention_decode4_avx2(const float *qt, const float *k, const float *v, size_t keys, size_t dim,
+                                int32_t limit, float *row_max, float *row_sum, float *o, float *scratch);
+
+/* Merges state b of one row into state a (the caller computed the row's new
+ * max M, scale_a = exp(max_a - M) and scale_b = exp(max_b - M)):
+ *   a[d] = fma(b[d], scale_b, a[d] * scale_a)   for d < dim
+ * The same bits in every version (one rounding for the product, one for the
+ * fused add); attention_merge.c says why decode needs it. */
+void bnk_attention_merge_avx512(float *a, float scale_a, const float *b, float scale_b, size_t dim);
+void bnk_attention_merge_avx2(float *a, float scale_a, const float *b, float scale_b, size_t dim);
+void bnk_attention_merge_neon(float *a, float scale_a, const float *b, float scale_b, size_t dim);
 
 #ifdef __cplusplus
 }

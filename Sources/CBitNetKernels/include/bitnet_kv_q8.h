@@ -18,7 +18,11 @@ extern "C" {
 float bnk_dot_i8_f32_avx2(const int8_t *a, const float *b, size_t n);
 /** y[i] += alpha·x[i] with x int8 (alpha already includes the head's scale). */
 void bnk_axpy_i8_f32_avx2(float alpha, const int8_t *x, float *y, size_t n);
-/* The same two on AArch64 (plain NEON): axpy one fused multiply-add per element. */
+/** out[i] = scale·x[i]: one head of an 8-bit row as floats (one rounding, as in Swift). */
+void bnk_scale_i8_f32_avx2(float scale, const int8_t *x, float *out, size_t n);
+/* The same on AArch64 (plain NEON). */
+void bnk_scale_i8_f32_neon(float scale, const int8_t *x, float *out, size_t n);
+/* The dot and axpy on AArch64 (plain NEON): axpy one fused multiply-add per element. */
 float bnk_dot_i8_f32_neon(const int8_t *a, const float *b, size_t n);
 void bnk_axpy_i8_f32_neon(float alpha, const int8_t *x, float *y, size_t n);
 

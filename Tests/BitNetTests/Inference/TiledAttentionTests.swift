@@ -174,7 +174,7 @@ import CBitNetKernels
     /// The C tile kernels (AVX-512 and AVX2, or NEON) against `AttentionTile.stepReference`
     /// over several consecutive tiles, with limits of 0, partial and full.
     @Test(arguments: AttentionTile.Kernel.allCases.filter { $0 != .reference },
-          [(16, 16, 64), (80, 48, 17), (64, 128, 64), (32, 16, 3)])
+          [(16, 16, 64), (80, 48, 17), (64, 128, 64), (32, 16, 3), (16, 128, 64), (48, 32, 61)])
     func kernelMatchesTwin(kernel: AttentionTile.Kernel, shape: (Int, Int, Int)) throws {
         try #require(kernel.isSupportedByCPU)
         let (rp, dim, keys) = shape
