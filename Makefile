@@ -69,7 +69,11 @@ $(BUILD)/bin/bitnet: $(SWIFTPM_RELEASE)/bitnet-cli
 # own build directory, so the library and the CLI never resolve Hummingbird.
 SERVER_SWIFTPM_RELEASE := server/.build/release
 
+# The build plan is dropped first: SwiftPM reuses server/.build's plan when only
+# the root package's files changed, so a source file added there (a path
+# dependency) was not compiled into the server ("cannot find ... in scope").
 $(SERVER_SWIFTPM_RELEASE)/bitnet-server: FORCE
+	rm -f server/.build/release.yaml
 	cd server && $(SWIFT) build -c release --static-swift-stdlib --scratch-path .build --product bitnet-server $(SWIFT_BUILD_FLAGS)
 
 $(BUILD)/bin/bitnet-server: $(SERVER_SWIFTPM_RELEASE)/bitnet-server

@@ -49,7 +49,7 @@ static void describe_all(void) {
     ffi_type *u32 = &ffi_type_uint32, *i32 = &ffi_type_sint32, *u64 = &ffi_type_uint64, *f = &ffi_type_float,
              *p = &ffi_type_pointer, *sz = FFI_SIZE_T, *d = &ffi_type_double;
     ffi_type *cp[] = {u32, u32, u32, i32, i32, i32, u64, i32, i32, i32, i32, p};
-    ffi_type *gp[] = {u32, f, i32, f, f, f, f, i32, f, f, u64, i32, p, sz, p, sz, p, sz, i32, i32, i32, p, p, p, p};
+    ffi_type *gp[] = {u32, f, i32, f, f, f, f, i32, f, f, u64, i32, p, sz, p, sz, p, sz, i32, i32, i32, p, p, p, p, p, p, p};
     ffi_type *ti[] = {u32, p, p, sz, i32, i32};
     ffi_type *gr[] = {u32, i32, i32, i32, i32, i32, i32, i32, d, d, d};
     describe(&context_params, cp, sizeof cp / sizeof *cp);

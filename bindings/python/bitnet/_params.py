@@ -185,7 +185,7 @@ def generation_params(keywords: Mapping[str, Any]) -> PreparedParams:
     if unknown:
         raise _unknown("generation", unknown)
     if "preset" in given:
-        check(lib.bitnet_generation_params_preset(ctypes.byref(struct), _enum(given["preset"], PRESETS, "preset")))
+        check(lib.bitnet_generation_params_preset(ctypes.byref(struct), enum_value(given["preset"], PRESETS, "preset")))
     for field in _SAMPLING_FIELDS:
         if field in given:
             _set_plain(struct, field, given[field])
