@@ -71,7 +71,7 @@ struct Bench: ParsableCommand {
     @Flag(help: "Skip the memory bandwidth probe.")
     var noProbe = false
 
-    @Option(help: "Context depths for generation tests, comma-separated list: tokens evaluated (untimed) before the timed ones, like llama-bench's -d; a test at depth D > 0 is named tgN@dD.")
+    @Option(help: "Context depths, comma-separated list: tokens evaluated (untimed) before each timed prompt and generation test, like llama-bench's -d; a test at depth D > 0 is named ppN@dD or tgN@dD.")
     var depth = CountList([0])
 
     @Option(help: "Concurrent sequences for batched generation tests, comma-separated list: S contexts in one batch, each on its own thread, each generating -n tokens after a 16-token prompt (like llama-batched-bench -npl). The row tgN×S gives the aggregate t/s; per-stream t/s and the mean batch size follow the table.")
@@ -87,8 +87,9 @@ struct Bench: ParsableCommand {
         let speeds: [Double]
         /// Prompt tests: milliseconds until the last position's logits, per run.
         let firstTokenMilliseconds: [Double]?
-        /// Generation tests: the generated tokens and the depth they started at.
+        /// Generation tests: the generated tokens (0 for prompt tests).
         var generated = 0
+        /// Tokens already in the context when the timed part started.
         var depth = 0
         /// Batched tests: concurrent sequences, each one's rate, sequences per step.
         var sequences = 1
@@ -121,7 +122,8 @@ struct Bench: ParsableCommand {
         let longestPrompt = prompt.values.max() ?? 0, longestGeneration = n.values.max() ?? 0
         var rng = SplitMix64(seed: 42)
         let deepest = depth.values.max() ?? 0
-        let promptTokens = (0..<max(longestPrompt, deepest)).map { _ in Int32(rng.next() % UInt64(vocab)) }
+        // The depth's tokens come first, then the timed prompt's (a new turn after a long chat).
+        let promptTokens = (0..<(longestPrompt + deepest)).map { _ in Int32(rng.next() % UInt64(vocab)) }
         let warmupLength = max(1, min(longestPrompt, 8))
 
         var results: [Result] = []
@@ -132,7 +134,7 @@ struct Bench: ParsableCommand {
             options.batchSize = batch
             options.kvType = kv == "f32" ? .f32 : kv == "q8" ? .q8 : .f16
             // Room for the longest prompt + generation, and for the warm-up's tokens.
-            options.contextLength = max(longestPrompt + longestGeneration, deepest + longestGeneration, warmupLength + 1)
+            options.contextLength = max(deepest + max(longestPrompt, longestGeneration), warmupLength + 1)
             let context = try Context(model: loaded, options: options)
             let threadCount = context.threadCount
 
@@ -141,36 +143,39 @@ struct Bench: ParsableCommand {
                 try promptTokens.prefix(warmupLength).withUnsafeBufferPointer { try context.eval($0) }
                 try [Int32(1)].withUnsafeBufferPointer { try context.eval($0) }
             }
-            for length in prompt.values where length > 0 {
-                var speeds: [Double] = [], firstToken: [Double] = []
-                for _ in 0..<repetitions {
-                    context.reset()
-                    let start = ContinuousClock.now
-                    try promptTokens[..<length].withUnsafeBufferPointer { try context.eval($0) }
-                    let elapsed = seconds(since: start)  // eval returns with the last position's logits
-                    speeds.append(Double(length) / elapsed)
-                    firstToken.append(elapsed * 1000)
+            for depth in depth.values {
+                for length in prompt.values where length > 0 {
+                    var speeds: [Double] = [], firstToken: [Double] = []
+                    for _ in 0..<repetitions {
+                        context.reset()
+                        if depth > 0 { try promptTokens[..<depth].withUnsafeBufferPointer { try context.eval($0) } }
+                        let start = ContinuousClock.now
+                        try promptTokens[depth..<(depth + length)].withUnsafeBufferPointer { try context.eval($0) }
+                        let elapsed = seconds(since: start)  // eval returns with the last position's logits
+                        speeds.append(Double(length) / elapsed)
+                        firstToken.append(elapsed * 1000)
+                    }
+                    results.append(Result(name: Self.testName("pp", length, depth: depth), threads: threadCount,
+                                          speeds: speeds, firstTokenMilliseconds: firstToken, depth: depth))
                 }
-                results.append(Result(name: "pp\(length)", threads: threadCount, speeds: speeds,
-                                      firstTokenMilliseconds: firstToken))
             }
             for depth in depth.values {
-            for count in n.values where count > 0 {
-                var speeds: [Double] = []
-                for _ in 0..<repetitions {
-                    context.reset()
-                    if depth > 0 { try promptTokens[..<depth].withUnsafeBufferPointer { try context.eval($0) } }
-                    var token: [Int32] = [Int32(rng.next() % UInt64(vocab))]
-                    let start = ContinuousClock.now
-                    for _ in 0..<count {
-                        try token.withUnsafeBufferPointer { try context.eval($0) }
-                        token[0] = Int32(rng.next() % UInt64(vocab))
+                for count in n.values where count > 0 {
+                    var speeds: [Double] = []
+                    for _ in 0..<repetitions {
+                        context.reset()
+                        if depth > 0 { try promptTokens[..<depth].withUnsafeBufferPointer { try context.eval($0) } }
+                        var token: [Int32] = [Int32(rng.next() % UInt64(vocab))]
+                        let start = ContinuousClock.now
+                        for _ in 0..<count {
+                            try token.withUnsafeBufferPointer { try context.eval($0) }
+                            token[0] = Int32(rng.next() % UInt64(vocab))
+                        }
+                        speeds.append(Double(count) / seconds(since: start))
                     }
-                    speeds.append(Double(count) / seconds(since: start))
+                    results.append(Result(name: Self.testName("tg", count, depth: depth), threads: threadCount,
+                                          speeds: speeds, firstTokenMilliseconds: nil, generated: count, depth: depth))
                 }
-                results.append(Result(name: depth > 0 ? "tg\(count)@d\(depth)" : "tg\(count)", threads: threadCount, speeds: speeds,
-                                      firstTokenMilliseconds: nil, generated: count, depth: depth))
-            }
             }
             for count in sequences.values where count > 0 {
                 for generatedCount in n.values where generatedCount > 0 {
@@ -202,6 +207,11 @@ struct Bench: ParsableCommand {
         if json { printJSON(results, floors, model: model) } else { printTable(results, floors, model: model) }
     }
 
+    /// llama-bench's names: pp512, tg128, and pp512@d4096 at a depth.
+    static func testName(_ kind: String, _ count: Int, depth: Int) -> String {
+        depth > 0 ? "\(kind)\(count)@d\(depth)" : "\(kind)\(count)"
+    }
+
     private func printJSON(_ results: [Result], _ floors: [Floor], model: String) {
         let entries = results.map { result in
             let (mean, sd) = meanAndDeviation(result.speeds)
@@ -216,6 +226,7 @@ struct Bench: ParsableCommand {
                     + "\"mean_batch_size\":\(meanAndDeviation(result.meanBatchSize).0)"
             }
             if let ttft = result.firstTokenMilliseconds {
+                if result.depth > 0 { entry += ",\"depth\":\(result.depth)" }
                 let (mean, sd) = meanAndDeviation(ttft)
                 entry += ",\"mean_ttft_ms\":\(mean),\"sd_ttft_ms\":\(sd),"
                     + "\"ttft_ms_samples\":[\(ttft.map { "\($0)" }.joined(separator: ","))]"

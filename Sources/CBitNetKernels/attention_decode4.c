@@ -195,17 +195,39 @@ BNK_AVX512 void bnk_attention_decode4_avx512(const float *qt, const float *k, co
 
 /* stage_block with 8-lane vectors: the unpacks work per 128-bit lane, so the
  * low half (dimensions 16c..16c+7) gives lanes L = 0, 1 and the high half L = 2, 3. */
-BNK_AVX2 static void stage_block_avx2(const float *k, size_t keys, size_t dim, size_t b, float *kt) {
+/* Where an AVX2 decode4 call reads its keys and values: staged f32 rows
+ * (`stride` = dim floats apart) or, in place, the f16 cache rows of one KV
+ * head (`stride` halves apart). The f16 -> f32 conversion is exact, so both
+ * give the kernel the same floats and the same bits. */
+/* F16C too: the in-place variant converts f16 rows, and the staged one shares its code. */
+#define BNK_AVX2_F16C __attribute__((target("avx2,fma,f16c")))
+
+typedef struct {
+    const void *k, *v;
+    size_t stride;
+    int f16;
+} decode4_rows;
+
+/* Floats at..at+7 of row `row` (keys or values). */
+BNK_AVX2_F16C static inline __attribute__((always_inline)) __m256 load_row8(const decode4_rows *src, const void *base,
+                                                                        size_t row, size_t at) {
+    if (src->f16)
+        return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)base + row * src->stride + at)));
+    return _mm256_loadu_ps((const float *)base + row * src->stride + at);
+}
+
+BNK_AVX2_F16C static inline __attribute__((always_inline)) void stage_block_avx2(const decode4_rows *src, size_t keys,
+                                                                             size_t dim, size_t b, float *kt) {
     const __m256 zero = _mm256_setzero_ps();
-    const float *rows[4];
-    for (size_t i = 0; i < 4; i++) rows[i] = 4 * b + i < keys ? k + (4 * b + i) * dim : NULL;
+    int present[4];
+    for (size_t i = 0; i < 4; i++) present[i] = 4 * b + i < keys;
     for (size_t c = 0; c < dim / 16; c++) {
         for (size_t half = 0; half < 2; half++) {
             size_t at = 16 * c + 8 * half;
-            __m256 a0 = rows[0] ? _mm256_loadu_ps(rows[0] + at) : zero;
-            __m256 a1 = rows[1] ? _mm256_loadu_ps(rows[1] + at) : zero;
-            __m256 a2 = rows[2] ? _mm256_loadu_ps(rows[2] + at) : zero;
-            __m256 a3 = rows[3] ? _mm256_loadu_ps(rows[3] + at) : zero;
+            __m256 a0 = present[0] ? load_row8(src, src->k, 4 * b, at) : zero;
+            __m256 a1 = present[1] ? load_row8(src, src->k, 4 * b + 1, at) : zero;
+            __m256 a2 = present[2] ? load_row8(src, src->k, 4 * b + 2, at) : zero;
+            __m256 a3 = present[3] ? load_row8(src, src->k, 4 * b + 3, at) : zero;
             __m256 t0 = _mm256_unpacklo_ps(a0, a1), t1 = _mm256_unpackhi_ps(a0, a1);
             __m256 t2 = _mm256_unpacklo_ps(a2, a3), t3 = _mm256_unpackhi_ps(a2, a3);
             float *out = kt + c * 64 + 8 * half;
@@ -214,6 +236,16 @@ BNK_AVX2 static void stage_block_avx2(const float *k, size_t keys, size_t dim, s
             _mm256_storeu_ps(out + 32, _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(t1), _mm256_castps_pd(t3))));
             _mm256_storeu_ps(out + 48, _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(t1), _mm256_castps_pd(t3))));
         }
+    }
+}
+
+/* Prefetches bytes [first, first + count) of the next tile's stretch into L2
+ * (it is larger than L1: a tile of every KV head's rows). */
+static inline void prefetch_stretch(const bnk_attention_stretch *next, size_t first, size_t count) {
+    if (next == NULL) return;
+    for (size_t at = first; at < first + count && at < next->bytes; at += 64) {
+        _mm_prefetch((const char *)next->keys + at, _MM_HINT_T1);
+        _mm_prefetch((const char *)next->values + at, _MM_HINT_T1);
     }
 }
 
@@ -226,8 +258,9 @@ BNK_AVX2 static inline __m256 keys_valid_avx2(size_t b, size_t valid) {
     return _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32((int32_t)valid), key));
 }
 
-BNK_AVX2 void bnk_attention_decode4_avx2(const float *qt, const float *k, const float *v, size_t keys, size_t dim,
-                                         int32_t limit, float *row_max, float *row_sum, float *o, float *scratch) {
+BNK_AVX2_F16C static inline __attribute__((always_inline)) void
+decode4_avx2(const float *qt, const decode4_rows *src, size_t keys, size_t dim, int32_t limit, float *row_max,
+             float *row_sum, float *o, float *scratch, const bnk_attention_stretch *next) {
     if (keys == 0 || limit <= 0) return;
     const size_t blocks = (keys + 3) / 4, block_floats = 4 * dim;
     const size_t valid = (size_t)limit < keys ? (size_t)limit : keys;
@@ -240,13 +273,18 @@ BNK_AVX2 void bnk_attention_decode4_avx2(const float *qt, const float *k, const 
         _mm256_storeu_ps(qrep + d * 16, _mm256_permutevar8x32_ps(q, low));
         _mm256_storeu_ps(qrep + d * 16 + 8, _mm256_permutevar8x32_ps(q, high));
     }
-    for (size_t b = 0; b < blocks; b++) stage_block_avx2(k, keys, dim, b, kt + b * block_floats);
+    for (size_t b = 0; b < blocks; b++) stage_block_avx2(src, keys, dim, b, kt + b * block_floats);
+    /* The next tile's share of prefetches, spread over the score blocks. */
+    const size_t share = next == NULL ? 0 : (next->bytes + (blocks + 3) / 4 * 64 - 1) / ((blocks + 3) / 4 * 64) * 64;
+    size_t prefetched = 0;
 
     /* Scores, 4 blocks (16 keys, 8 chains) at a time. */
     size_t b = 0;
     for (; b + 4 <= blocks; b += 4) {
         __m256 l0 = _mm256_setzero_ps(), l1 = l0, l2 = l0, l3 = l0, h0 = l0, h1 = l0, h2 = l0, h3 = l0;
         const float *kb = kt + b * block_floats;
+        prefetch_stretch(next, prefetched, share);
+        prefetched += share;
         for (size_t d = 0; d < dim; d++) {
             const __m256 ql = _mm256_loadu_ps(qrep + d * 16), qh = _mm256_loadu_ps(qrep + d * 16 + 8);
             const float *kd = kb + staged_offset(d);
@@ -265,6 +303,7 @@ BNK_AVX2 void bnk_attention_decode4_avx2(const float *qt, const float *k, const 
         _mm256_storeu_ps(out + 32, l2); _mm256_storeu_ps(out + 40, h2);
         _mm256_storeu_ps(out + 48, l3); _mm256_storeu_ps(out + 56, h3);
     }
+    if (next != NULL && prefetched < next->bytes) prefetch_stretch(next, prefetched, next->bytes - prefetched);
     for (; b < blocks; b++) {
         __m256 l = _mm256_setzero_ps(), h = l;
         const float *kb = kt + b * block_floats;
@@ -323,8 +362,7 @@ BNK_AVX2 void bnk_attention_decode4_avx2(const float *qt, const float *k, const 
         __m256 a20 = _mm256_mul_ps(_mm256_loadu_ps(o2 + col), c2), a21 = _mm256_mul_ps(_mm256_loadu_ps(o2 + col + 8), c2);
         __m256 a30 = _mm256_mul_ps(_mm256_loadu_ps(o3 + col), c3), a31 = _mm256_mul_ps(_mm256_loadu_ps(o3 + col + 8), c3);
         for (int32_t j = 0; j < limit && (size_t)j < keys; j++) {
-            const float *vj = v + (size_t)j * dim + col;
-            __m256 v0 = _mm256_loadu_ps(vj), v1 = _mm256_loadu_ps(vj + 8);
+            __m256 v0 = load_row8(src, src->v, (size_t)j, col), v1 = load_row8(src, src->v, (size_t)j, col + 8);
             const float *pj = s + (size_t)(j / 4) * 16 + j % 4;
             __m256 bb = _mm256_broadcast_ss(pj);
             a00 = _mm256_fmadd_ps(bb, v0, a00); a01 = _mm256_fmadd_ps(bb, v1, a01);
@@ -342,6 +380,19 @@ BNK_AVX2 void bnk_attention_decode4_avx2(const float *qt, const float *k, const 
     }
 }
 
+BNK_AVX2_F16C void bnk_attention_decode4_avx2(const float *qt, const float *k, const float *v, size_t keys, size_t dim,
+                                         int32_t limit, float *row_max, float *row_sum, float *o, float *scratch) {
+    const decode4_rows src = {k, v, dim, 0};
+    decode4_avx2(qt, &src, keys, dim, limit, row_max, row_sum, o, scratch, NULL);
+}
+
+BNK_AVX2_F16C void bnk_attention_decode4_f16_avx2(const float *qt, const uint16_t *k, const uint16_t *v, size_t stride,
+                                             size_t keys, size_t dim, int32_t limit, float *row_max, float *row_sum,
+                                             float *o, float *scratch, const bnk_attention_stretch *next) {
+    const decode4_rows src = {k, v, stride, 1};
+    decode4_avx2(qt, &src, keys, dim, limit, row_max, row_sum, o, scratch, next);
+}
+
 #else
 /* Not x86: the CPU checks fail, so these are never called. */
 void bnk_attention_decode4_avx2(const float *qt, const float *k, const float *v, size_t keys, size_t dim,
@@ -353,5 +404,11 @@ void bnk_attention_decode4_avx512(const float *qt, const float *k, const float *
                                   int32_t limit, float *row_max, float *row_sum, float *o, float *scratch) {
     (void)qt; (void)k; (void)v; (void)keys; (void)dim; (void)limit; (void)row_max; (void)row_sum; (void)o;
     (void)scratch;
+}
+void bnk_attention_decode4_f16_avx2(const float *qt, const uint16_t *k, const uint16_t *v, size_t stride,
+                                    size_t keys, size_t dim, int32_t limit, float *row_max, float *row_sum,
+                                    float *o, float *scratch, const bnk_attention_stretch *next) {
+    (void)qt; (void)k; (void)v; (void)stride; (void)keys; (void)dim; (void)limit; (void)row_max; (void)row_sum;
+    (void)o; (void)scratch; (void)next;
 }
 #endif

@@ -64,11 +64,13 @@ def test_bench_lists_depth_and_time_to_first_token(tmp_path, make_model):
     result = json.loads(run("bench", "-m", str(model), "-p", "8,16", "-n", "4", "-t", "1,2", "-r", "2",
                             "--depth", "20", "--no-probe", "--json"))
     rows = {(r["test"], r["threads"]) for r in result["results"]}
-    assert rows == {(t, n) for t in ("pp8", "pp16", "tg4@d20") for n in (1, 2)}
+    # Like llama-bench -d, the depth applies to prompt tests too (a new turn after a long chat).
+    assert rows == {(t, n) for t in ("pp8@d20", "pp16@d20", "tg4@d20") for n in (1, 2)}
     for r in result["results"]:
         assert r["mean_tps"] > 0 and len(r["samples"]) == 2
         assert ("mean_ttft_ms" in r) == r["test"].startswith("pp")
-    prompt = [r for r in result["results"] if r["test"] == "pp16"][0]
+    prompt = [r for r in result["results"] if r["test"] == "pp16@d20"][0]
+    assert prompt["depth"] == 20
     for tps, ttft in zip(prompt["samples"], prompt["ttft_ms_samples"]):  # one elapsed time, two views
         assert abs(ttft - 16 / tps * 1000) <= 1e-6 * ttft
 

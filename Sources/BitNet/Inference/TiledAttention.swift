@@ -389,10 +389,19 @@ final class TiledAttention {
         let end = min(position + 1, start + TiledAttention.superblock)
         // An item of every KV head stages each tile's rows whole, in order.
         let wholeRows = kvHeads.count == nHeadKV && nHeadKV > 1
+        let inPlace = readsF16InPlace(cache)
         var tileStart = start
         while tileStart < end {
             let keys = min(TiledAttention.keyTile, end - tileStart)
             for r in 0..<rp { scratch.limit[r] = r < groupSize ? Int32(keys) : 0 }
+            #if !arch(arm64)
+            if inPlace {
+                decodeTileInPlace(cache: cache, layer: layer, tileStart: tileStart, keys: keys, end: end,
+                                  kvHeads: kvHeads, scratch: scratch)
+                tileStart += TiledAttention.keyTile
+                continue
+            }
+            #endif
             if wholeRows {
                 stageHeads(cache: cache, layer: layer, tileStart: tileStart, keys: keys, query: position,
                            scratch: scratch)
@@ -432,6 +441,50 @@ final class TiledAttention {
             }
         }
     }
+
+    /// Whether decode reads this f16 cache in place (four query rows per KV
+    /// head on AVX2, head rows a multiple of 16 halves): the kernel converts
+    /// rows as it loads them, so the f32 staging pass is skipped, with the
+    /// same bits.
+    private func readsF16InPlace(_ cache: KVCache) -> Bool {
+        #if arch(arm64)
+        return false
+        #else
+        return cache.type == .f16 && kernel == .avx2 && groupSize == 4 && headDim == paddedDim
+        #endif
+    }
+
+    #if !arch(arm64)
+    /// One key tile of decode for KV heads `kvHeads`, read from the f16
+    /// cache in place. The first head's call prefetches the next tile's rows
+    /// of every head (one contiguous stretch) into L2, so the heads after it,
+    /// reading their 256-byte pieces of each row, find them there.
+    private func decodeTileInPlace(cache: KVCache, layer: Int, tileStart: Int, keys: Int, end: Int,
+                                   kvHeads: Range<Int>, scratch: Scratch) {
+        let rp = decodeRows, dp = paddedDim, stride = cache.rowBytes / 2
+        let keyRows = cache.keys(layer: layer, position: tileStart).assumingMemoryBound(to: UInt16.self)
+        let valueRows = cache.values(layer: layer, position: tileStart).assumingMemoryBound(to: UInt16.self)
+        let nextStart = tileStart + TiledAttention.keyTile
+        var next = bnk_attention_stretch(keys: nil, values: nil, bytes: 0)  // var: passed by pointer
+        if nextStart < end {
+            next = bnk_attention_stretch(
+                keys: UnsafePointer(cache.keys(layer: layer, position: nextStart).assumingMemoryBound(to: UInt8.self)),
+                values: UnsafePointer(cache.values(layer: layer, position: nextStart)
+                    .assumingMemoryBound(to: UInt8.self)),
+                bytes: min(TiledAttention.keyTile, end - nextStart) * cache.rowBytes)
+        }
+        let prefetching = next.bytes > 0
+        withUnsafePointer(to: &next) { nextPointer in
+            for g in kvHeads {
+                bnk_attention_decode4_f16_avx2(
+                    decodeQueries + g * dp * rp, keyRows + g * headDim, valueRows + g * headDim, stride, keys, dp,
+                    Int32(keys), scratch.decode.rowMax + g * rp, scratch.decode.rowSum + g * rp,
+                    scratch.decode.output + g * rp * dp, scratch.decode4,
+                    g == kvHeads.lowerBound && prefetching ? nextPointer : nil)
+            }
+        }
+    }
+    #endif
 
     /// The cache rows (KV head g) of the key tile starting at `tileStart`, for
     /// the kernel to prefetch while it computes the current tile: decode reads

@@ -35,9 +35,8 @@ import CBitNetKernels
     /// Decode equals the same position inside one prompt batch bit for bit, and
     /// the per-query reference within 1e-5, at depths past several superblocks
     /// (not a multiple of 256), for every cache type and kernel.
-    @Test(arguments: KVType.allCases, AttentionTile.Kernel.allCases)
+    @Test(arguments: KVType.allCases, AttentionTile.Kernel.supportedCases)
     func decodeMatchesPromptPathAndReference(kv: KVType, kernel: AttentionTile.Kernel) throws {
-        try #require(kernel.isSupportedByCPU)
         let pool = try ThreadPool(threadCount: 2)
         var rng = SplitMix64(seed: 101 + UInt64(kv.rawValue))
         // The Swift twin runs unoptimized in debug tests: small heads for it.
@@ -145,9 +144,8 @@ import CBitNetKernels
     }
 
     /// The C state merges against the Swift twin, bit for bit, odd lengths included.
-    @Test(arguments: AttentionTile.Kernel.allCases.filter { $0 != .reference }, [1, 7, 16, 37, 128])
+    @Test(arguments: AttentionTile.Kernel.supportedCases.filter { $0 != .reference }, [1, 7, 16, 37, 128])
     func mergeMatchesTwin(kernel: AttentionTile.Kernel, dim: Int) throws {
-        try #require(kernel.isSupportedByCPU)
         var rng = SplitMix64(seed: UInt64(dim))
         for _ in 0..<20 {
             let a = TiledAttentionTests.random(dim, &rng, scale: 50), b = TiledAttentionTests.random(dim, &rng, scale: 50)
@@ -177,9 +175,8 @@ import CBitNetKernels
     #if !arch(arm64)
     /// The four-row decode kernel against the tile kernel's Swift twin over
     /// consecutive tiles: full and partial tiles, limits below the key count.
-    @Test(arguments: [AttentionTile.Kernel.avx512, .avx2], [(16, 64), (48, 61), (128, 64), (128, 3), (32, 1)])
+    @Test(arguments: AttentionTile.Kernel.supportedCases.filter { $0 != .reference }, [(16, 64), (48, 61), (128, 64), (128, 3), (32, 1)])
     func decode4MatchesTwin(kernel: AttentionTile.Kernel, shape: (dim: Int, keys: Int)) throws {
-        try #require(kernel.isSupportedByCPU)
         let (dim, keys) = shape
         let decode4 = kernel == .avx512 ? bnk_attention_decode4_avx512 : bnk_attention_decode4_avx2
         let rp = 16
@@ -196,6 +193,53 @@ import CBitNetKernels
             let v = TiledAttentionTests.random(keys * dim, &rng)
             let limits = (0..<rp).map { Int32($0 < 4 ? limit : 0) }
             decode4(qt, k, v, keys, dim, Int32(limit), &fast.max, &fast.sum, &fast.out, &scratch)
+            AttentionTile.stepReference(qt: qt, rowsPadded: rp, keys: k, values: v, count: keys, dim: dim,
+                                        limit: limits, rowMax: &slow.max, rowSum: &slow.sum, output: &slow.out,
+                                        scratch: &twinScratch)
+        }
+        #expect(fast.max.map(\.bitPattern) == slow.max.map(\.bitPattern))
+        #expect(fast.sum.map(\.bitPattern) == slow.sum.map(\.bitPattern))
+        #expect(fast.out.map(\.bitPattern) == slow.out.map(\.bitPattern))
+        #expect(slow.sum[0] > 0)
+    }
+
+    /// The in-place f16 variant against the twin on the same (f16-rounded)
+    /// keys and values, read from rows of several heads with a row stride
+    /// (as in the cache), with and without a prefetch stretch.
+    @Test(.enabled(if: AttentionTile.Kernel.avx2.isSupportedByCPU),
+          arguments: [(16, 64), (48, 61), (128, 64), (128, 3), (32, 1), (64, 17)], [false, true])
+    func decode4ReadsF16RowsInPlace(shape: (dim: Int, keys: Int), prefetching: Bool) throws {
+        let (dim, keys) = shape
+        let heads = 3, head = 1, stride = heads * dim + 8  // a row of every head, plus padding
+        let rp = 16
+        var rng = SplitMix64(seed: UInt64(dim * 1000 + keys))
+        var qt = [Float](repeating: 0, count: dim * rp)
+        for d in 0..<dim { for r in 0..<4 { qt[d * rp + r] = Float(rng.nextUnit() - 0.5) } }
+        var fast = (max: [Float](repeating: -.infinity, count: rp), sum: [Float](repeating: 0, count: rp),
+                    out: [Float](repeating: 0, count: rp * dim))
+        var slow = fast
+        var scratch = [Float](repeating: .nan, count: bnk_attention_decode4_scratch(keys, dim))
+        var twinScratch = [Float](repeating: 0, count: AttentionTile.scratchCount(keys: keys, rowsPadded: rp))
+        for (tile, limit) in [keys, max(1, keys - 2), keys, max(1, keys / 2)].enumerated() {
+            let k16 = TiledAttentionTests.random(keys * stride, &rng, scale: 2 + Float(tile)).map { Float16($0).bitPattern }
+            let v16 = TiledAttentionTests.random(keys * stride, &rng).map { Float16($0).bitPattern }
+            // The head's rows as f32, exactly what the kernel converts them to.
+            let k = (0..<keys * dim).map { HalfPrecision.float(fromHalf: k16[($0 / dim) * stride + head * dim + $0 % dim]) }
+            let v = (0..<keys * dim).map { HalfPrecision.float(fromHalf: v16[($0 / dim) * stride + head * dim + $0 % dim]) }
+            let limits = (0..<rp).map { Int32($0 < 4 ? limit : 0) }
+            k16.withUnsafeBufferPointer { kp in
+                v16.withUnsafeBufferPointer { vp in
+                    var next = bnk_attention_stretch(
+                        keys: UnsafeRawPointer(kp.baseAddress!).assumingMemoryBound(to: UInt8.self),
+                        values: UnsafeRawPointer(vp.baseAddress!).assumingMemoryBound(to: UInt8.self),
+                        bytes: keys * stride * 2)
+                    withUnsafePointer(to: &next) { nextPointer in
+                        bnk_attention_decode4_f16_avx2(qt, kp.baseAddress! + head * dim, vp.baseAddress! + head * dim,
+                                                       stride, keys, dim, Int32(limit), &fast.max, &fast.sum,
+                                                       &fast.out, &scratch, prefetching ? nextPointer : nil)
+                    }
+                }
+            }
             AttentionTile.stepReference(qt: qt, rowsPadded: rp, keys: k, values: v, count: keys, dim: dim,
                                         limit: limits, rowMax: &slow.max, rowSum: &slow.sum, output: &slow.out,
                                         scratch: &twinScratch)
