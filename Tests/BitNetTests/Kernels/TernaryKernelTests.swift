@@ -16,7 +16,7 @@ import Testing
         var activations: QuantizedActivations
     }
 
-    static func makeCase(rows: Int, cols: Int, tokens: Int, seed: UInt64) throws -> Case {
+    static func makeCase(rows: Int, cols: Int, tokens: Int, seed: UInt64, groupColumns: Int? = nil) throws -> Case {
         var random = TestRandom(seed: seed)
         let values = (0..<rows * cols).map { _ in Int8(random.int(-1...1)) }
         let rowScales = (0..<rows).map { _ in random.float(0.01...2) }
@@ -24,7 +24,7 @@ import Testing
             try PackedTernaryMatrix(ternary: $0, rows: rows, cols: cols, rowScales: rowScales)
         }
         let x = (0..<tokens * cols).map { _ in random.float(-3...3) }
-        let activations = try QuantizedActivations(cols: cols, capacity: tokens)
+        let activations = try QuantizedActivations(cols: cols, capacity: tokens, groupColumns: groupColumns)
         x.withUnsafeBufferPointer { activations.quantize($0.baseAddress!, tokens: tokens, stride: cols) }
         return Case(values: values, rowScales: rowScales, matrix: matrix, activations: activations)
     }
@@ -63,7 +63,8 @@ import Testing
     @Test(arguments: simdSets)
     func simdMatchesReferenceExactly(kernels: KernelSet) throws {
         for (index, shape) in Self.shapes.enumerated() {
-            for tokens in [1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 19] {
+            // Token counts around the kernels' groups (4 and 8 per pass, 16 per chunk).
+            for tokens in [1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 17, 19] {
                 let c = try Self.makeCase(rows: shape.rows, cols: shape.cols, tokens: tokens,
                                           seed: UInt64(100 * index + tokens))
                 let expected = Self.run(c, .reference)
@@ -74,32 +75,60 @@ import Testing
         }
     }
 
+    /// Row ranges that start and end inside a tile, over short rows (3 blocks)
+    /// and rows of several 16-block runs (20 and 54 blocks), for token counts
+    /// that leave partial token groups and chunks.
     @Test(arguments: simdSets)
     func rowRangesWriteOnlyTheirRows(kernels: KernelSet) throws {
-        let c = try Self.makeCase(rows: 37, cols: 384, tokens: 5, seed: 7)
-        let full = Self.run(c, .reference)
-        var random = TestRandom(seed: 11)
-        for _ in 0..<40 {
-            let lower = random.int(0...36)
-            let upper = random.int(lower...37)
-            let part = Self.run(c, kernels, rows: lower..<upper)
-            let stride = 40
-            for t in 0..<5 {
-                for r in 0..<37 {
-                    let value = part[t * stride + r]
-                    if (lower..<upper).contains(r) {
-                        #expect(value == full[t * stride + r])
-                    } else {
-                        #expect(value.isNaN, "row \(r) outside \(lower)..<\(upper) written")
+        for (cols, tokens, trials) in [(384, 5, 40), (2560, 9, 12), (6912, 17, 6)] {
+            let c = try Self.makeCase(rows: 37, cols: cols, tokens: tokens, seed: UInt64(7 + cols))
+            let full = Self.run(c, .reference)
+            var random = TestRandom(seed: 11)
+            for _ in 0..<trials {
+                let lower = random.int(0...36)
+                let upper = random.int(lower...37)
+                let part = Self.run(c, kernels, rows: lower..<upper)
+                let stride = 40
+                for t in 0..<tokens {
+                    for r in 0..<37 {
+                        let value = part[t * stride + r]
+                        if (lower..<upper).contains(r) {
+                            #expect(value == full[t * stride + r], "cols \(cols) tokens \(tokens) t\(t) r\(r)")
+                        } else {
+                            #expect(value.isNaN, "row \(r) outside \(lower)..<\(upper) written")
+                        }
                     }
                 }
             }
         }
+        let c = try Self.makeCase(rows: 37, cols: 384, tokens: 5, seed: 7)
         // Tile-aligned splits cover every row exactly once.
         for parts in 1...5 {
             let ranges = (0..<parts).map { c.matrix.rowRange(part: $0, of: parts) }
             #expect(ranges.flatMap { Array($0) } == Array(0..<37))
             #expect(ranges.allSatisfy { $0.lowerBound % PackedTernaryMatrix.tileRows == 0 || $0.isEmpty })
+        }
+    }
+
+    /// Activations with a scale per 256 columns run the kernels once per
+    /// group: block ranges that are not the whole row (2 blocks, or 1 for the
+    /// last group of 384 columns), and every group after the first in
+    /// accumulate mode.
+    @Test(arguments: simdSets)
+    func blockRangesAndAccumulateMatchReference(kernels: KernelSet) throws {
+        for (rows, cols) in [(9, 384), (6, 2560), (5, 6912)] {
+            for tokens in [1, 2, 4, 5, 8, 9, 17] {
+                let c = try Self.makeCase(rows: rows, cols: cols, tokens: tokens,
+                                          seed: UInt64(1000 + cols + tokens), groupColumns: 256)
+                let expected = Self.run(c, .reference)
+                let actual = Self.run(c, kernels)
+                #expect(actual.elementsEqual(expected, by: { $0 == $1 || ($0.isNaN && $1.isNaN) }),
+                        "\(kernels) \(rows)x\(cols) tokens \(tokens)")
+                let inner = Self.run(c, kernels, rows: 1..<rows - 1)
+                let innerExpected = Self.run(c, .reference, rows: 1..<rows - 1)
+                #expect(inner.elementsEqual(innerExpected, by: { $0 == $1 || ($0.isNaN && $1.isNaN) }),
+                        "\(kernels) \(rows)x\(cols) tokens \(tokens) rows 1..<\(rows - 1)")
+            }
         }
     }
 
@@ -162,14 +191,14 @@ import Testing
                 let matrix = try values.withUnsafeBufferPointer {
                     try PackedTernaryMatrix(ternary: $0, rows: rows, cols: cols, rowScales: Array(repeating: 1, count: rows))
                 }
-                let activations = try QuantizedActivations(cols: cols, capacity: 4)
-                for t in 0..<4 {
+                let activations = try QuantizedActivations(cols: cols, capacity: 17)
+                for t in 0..<17 {
                     let q = activations.values.typed(Int8.self) + t * cols
                     for k in 0..<cols { q[k] = qValue }
                     activations.sums.typed(Int32.self)[t] = Int32(qValue) * Int32(cols)
                     activations.inverseScales.typed(Float.self)[t] = 1
                 }
-                for tokens in [1, 4] {
+                for tokens in [1, 4, 8, 17] {
                     activations.setCountForTesting(tokens)
                     var y = [Float](repeating: .nan, count: tokens * rows)
                     y.withUnsafeMutableBufferPointer {
