@@ -25,7 +25,10 @@ public struct ContextOptions: Sendable {
     public var keepOnShift: Int = 4
     /// Keep the logits of every position an `eval` computes, not only the last.
     package var allLogits: Bool = false
-    /// The int8 and dense kernels to run; tests compare sets within one process.
+    /// The kernel set of everything this context runs: the int8, dense and
+    /// attention kernels and the float helpers of its forward pass, KV cache
+    /// and activation quantization (tests pin a whole context to one set and
+    /// compare sets within one process). `KernelSet.selected` is only the default.
     package var kernels: KernelSet = .selected
     /// The batch whose steps evaluate this context (nil: alone, on its own
     /// threads). A batched context uses the batch's threads, kernels and
@@ -34,6 +37,10 @@ public struct ContextOptions: Sendable {
     public var batch: Batch?
 
     public init() {}
+
+    /// The kernel set the context runs: its batch's when it has one (the
+    /// batch's steps run its forward pass), else `kernels`.
+    package var effectiveKernels: KernelSet { batch?.options.kernels ?? kernels }
 
     /// The options with defaults filled in for a model (n_ctx 0, batch beyond n_ctx).
     package func resolved(for hp: HyperParameters) throws(BitNetError) -> ContextOptions {
@@ -113,7 +120,7 @@ public final class Context: @unchecked Sendable {
         chunkSize = options.batchSize
         rope = RoPE(model: hp)
         cache = try KVCache(layers: hp.nLayer, capacity: capacity, heads: hp.nHeadKV, headDim: hp.headDim,
-                            type: options.kvType, batch: options.batchSize)
+                            type: options.kvType, batch: options.batchSize, kernels: options.effectiveKernels)
         if let batch = options.batch {
             prefixCache = batch.prefixCache
             pool = try ThreadPool(threadCount: 1)  // no workers: the batch's steps do the work
