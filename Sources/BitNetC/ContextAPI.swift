@@ -23,8 +23,8 @@ private func contextOptions(_ params: UnsafePointer<bitnet_context_params>?,
     guard let overflow = OverflowPolicy(rawValue: p.overflow_policy) else {
         throw .invalidArgument("\(function): overflow_policy \(p.overflow_policy) is not a BITNET_OVERFLOW_* value")
     }
-    guard p.n_threads >= 0 else { throw .invalidArgument("\(function): n_threads is negative (\(p.n_threads))") }
-    guard p.n_keep >= 0 else { throw .invalidArgument("\(function): n_keep is negative (\(p.n_keep))") }
+    // Counts (n_threads, n_keep, n_ctx, n_batch) are checked by the core
+    // (`ContextOptions.resolved`), before anything is allocated.
     var options = ContextOptions()
     options.contextLength = Int(p.n_ctx)
     options.batchSize = p.n_batch == 0 ? 64 : Int(p.n_batch)

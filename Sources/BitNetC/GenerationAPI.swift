@@ -93,9 +93,6 @@ struct GenerationRequest {
             let entries = try require(p.logit_bias, "params->logit_bias", in: function)
             sampling.logitBias = (0..<p.n_logit_bias).map { LogitBias(token: entries[$0].token, bias: entries[$0].bias) }
         }
-        guard p.max_new_tokens >= 0 else {
-            throw .invalidArgument("\(function): max_new_tokens must be >= 0 (0 = no limit), got \(p.max_new_tokens)")
-        }
         var stops: [String] = []
         if p.n_stop_sequences > 0 {
             guard p.n_stop_sequences <= 1 << 16 else { throw .invalidArgument("\(function): n_stop_sequences is absurd") }
@@ -114,6 +111,9 @@ struct GenerationRequest {
         params = GenerationParams(sampling: sampling, maxNewTokens: Int(p.max_new_tokens), stopSequences: stops,
                                   stopTokens: stopTokens, ignoreEOS: p.ignore_eos != 0, addBOS: p.add_bos != 0,
                                   parseSpecial: p.parse_special != 0)
+        // The core's check of the values (sampling, max_new_tokens, stop
+        // tokens), here so a bad request fails before a paused generation is dropped.
+        try params.validate(vocabularySize: model.hparams.nVocab)
         params.grammar = try compileGrammar(p.grammar, p.json_schema, function: function)
         if let tools = try compileToolGrammar(p, model: model, function: function) { params.grammar = tools }
         if let callback = p.progress {

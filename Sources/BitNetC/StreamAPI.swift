@@ -14,8 +14,7 @@ public func bitnet_stream_start(_ ctx: OpaquePointer?, _ prompt: UnsafePointer<C
         let out = try require(out, "out", in: "bitnet_stream_start")
         out.pointee = nil
         let context = Handle<Context>.borrow(try require(ctx, "ctx", in: "bitnet_stream_start"))
-        guard capacity >= 1 else { throw .invalidArgument("bitnet_stream_start: capacity must be at least 1") }
-        guard capacity <= 1 << 20 else { throw .invalidArgument("bitnet_stream_start: capacity \(capacity) is absurd") }
+        try GenerationStream.check(capacity: capacity)
         let request = try GenerationRequest(params, model: context.model, function: "bitnet_stream_start")
         let prompt = try generationPrompt(prompt, function: "bitnet_stream_start")
         // Tokenizing and checking happen here, on the caller's thread, so bad

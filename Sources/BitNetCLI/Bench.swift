@@ -244,6 +244,8 @@ struct Bench: ParsableCommand {
             floorJSON = ",\"probes\":[" + floors.map { "{\"threads\":\($0.threads)," + floorFields($0) + "}" }
                 .joined(separator: ",") + "]"
         }
+        // The bench's contexts and batches keep the default kernel set
+        // (`ContextOptions.kernels` = `KernelSet.selected`), so that is the set measured.
         print("{\"model\":\"\(model)\",\"kernels\":\"\(KernelSet.selected.rawValue)\"\(floorJSON),\"results\":[\(entries.joined(separator: ","))]}")
     }
 

@@ -13,7 +13,8 @@ public struct BatchOptions: Sendable {
     /// Budget of the prefix cache shared by the batch's contexts; 0 disables it.
     public var prefixCacheBytes: Int = 64 << 20
     public var prefixEviction: EvictionPolicy = .leastRecentlyUsed
-    /// The int8 and dense kernels the steps run.
+    /// The kernel set of the steps and of every member context (its KV cache
+    /// included); see `ContextOptions.kernels`. `KernelSet.selected` is only the default.
     package var kernels: KernelSet = .selected
 
     public init() {}

@@ -49,30 +49,39 @@ package enum KVQuantization {
 
     /// Σ a[i]·b[i].
     @inline(__always)
-    package static func dot(_ a: UnsafePointer<Int8>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+    package static func dot(_ a: UnsafePointer<Int8>, _ b: UnsafePointer<Float>, _ n: Int,
+                            kernels: KernelSet) -> Float {
+        guard kernels.hasFloatSIMD else { return dotReference(a, b, n) }
         #if arch(arm64)
-        if KernelSet.usesNEONHelpers { return bnk_dot_i8_f32_neon(a, b, n) }
+        return bnk_dot_i8_f32_neon(a, b, n)
+        #else
+        return bnk_dot_i8_f32_avx2(a, b, n)
         #endif
-        return KernelSet.usesSIMDHelpers ? bnk_dot_i8_f32_avx2(a, b, n) : dotReference(a, b, n)
     }
 
     /// y[i] += alpha·x[i].
     @inline(__always)
-    package static func axpy(_ alpha: Float, _ x: UnsafePointer<Int8>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    package static func axpy(_ alpha: Float, _ x: UnsafePointer<Int8>, _ y: UnsafeMutablePointer<Float>, _ n: Int,
+                             kernels: KernelSet) {
+        guard kernels.hasFloatSIMD else { return axpyReference(alpha, x, y, n) }
         #if arch(arm64)
-        if KernelSet.usesNEONHelpers { return bnk_axpy_i8_f32_neon(alpha, x, y, n) }
+        bnk_axpy_i8_f32_neon(alpha, x, y, n)
+        #else
+        bnk_axpy_i8_f32_avx2(alpha, x, y, n)
         #endif
-        if KernelSet.usesSIMDHelpers { bnk_axpy_i8_f32_avx2(alpha, x, y, n) } else { axpyReference(alpha, x, y, n) }
     }
 
     /// out[i] = scale·x[i]: one head of an 8-bit row as floats (the same single
     /// rounding as `dequantize`, so every path reads the same keys).
     @inline(__always)
-    static func expand(_ scale: Float, _ x: UnsafePointer<Int8>, _ out: UnsafeMutablePointer<Float>, _ n: Int) {
+    static func expand(_ scale: Float, _ x: UnsafePointer<Int8>, _ out: UnsafeMutablePointer<Float>, _ n: Int,
+                       kernels: KernelSet) {
+        guard kernels.hasFloatSIMD else { return expandReference(scale, x, out, n) }
         #if arch(arm64)
-        if KernelSet.usesNEONHelpers { return bnk_scale_i8_f32_neon(scale, x, out, n) }
+        bnk_scale_i8_f32_neon(scale, x, out, n)
+        #else
+        bnk_scale_i8_f32_avx2(scale, x, out, n)
         #endif
-        if KernelSet.usesSIMDHelpers { bnk_scale_i8_f32_avx2(scale, x, out, n) } else { expandReference(scale, x, out, n) }
     }
 
     // MARK: - Reference twins

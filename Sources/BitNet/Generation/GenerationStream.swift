@@ -41,10 +41,17 @@ public final class GenerationStream: @unchecked Sendable {
     private var thread: pthread_t?
     private let cancelRequested = Atomic<Bool>(false)
 
+    /// The one check of a stream's capacity (chunks buffered ahead), which the
+    /// C API also runs before it prepares a generation.
+    package static func check(capacity: Int) throws(BitNetError) {
+        guard capacity >= 1 else { throw .invalidArgument("stream capacity must be at least 1, got \(capacity)") }
+        guard capacity <= 1 << 20 else { throw .invalidArgument("stream capacity \(capacity) is absurd (at most 1048576)") }
+    }
+
     /// Starts the worker; returns once it holds the context.
     public init(generator: Generator, capacity: Int,
                 progress: ((Int, Int) -> Bool)? = nil) throws(BitNetError) {
-        guard capacity >= 1 else { throw .invalidArgument("stream capacity must be at least 1") }
+        try Self.check(capacity: capacity)
         self.capacity = capacity
         self.generator = generator
         self.progress = progress

@@ -1,6 +1,7 @@
 /// Causal grouped-query attention of one query position against the cache,
 /// the plain way: a full score row, softmax, weighted sum of values. The
 /// reference that tests hold `TiledAttention` (what the forward pass runs) to.
+/// Cache rows are read with the cache's kernel set (`KVCache.kernels`).
 enum Attention {
     /// out[h] = Σ_t softmax_t(q_h · k_t,g / sqrt(headDim)) · v_t,g for t in 0...position,
     /// g = h / (nHead / nHeadKV). `scores` needs room for position + 1 floats.
@@ -10,6 +11,7 @@ enum Attention {
         let groupSize = nHead / nHeadKV
         let scale = 1 / Float(headDim).squareRoot()
         let count = position + 1
+        let kernels = cache.kernels
         for h in heads {
             let g = h / groupSize
             let q = query + h * headDim
@@ -18,7 +20,7 @@ enum Attention {
             case .f16:
                 for t in 0..<count {
                     let k = cache.keys(layer: layer, position: t).assumingMemoryBound(to: UInt16.self) + g * headDim
-                    scores[t] = HalfVector.dot(k, q, headDim) * scale
+                    scores[t] = HalfVector.dot(k, q, headDim, kernels: kernels) * scale
                 }
             case .f32:
                 for t in 0..<count {
@@ -30,11 +32,11 @@ enum Attention {
             case .q8:
                 for t in 0..<count {
                     if let recent = cache.recent(layer: layer, position: t, query: position) {
-                        scores[t] = HalfVector.dot(recent.keys + g * headDim, q, headDim) * scale
+                        scores[t] = HalfVector.dot(recent.keys + g * headDim, q, headDim, kernels: kernels) * scale
                     } else {
                         let (s, k) = KVQuantization.head(cache.keys(layer: layer, position: t),
                                                          heads: nHeadKV, headDim: headDim, head: g)
-                        scores[t] = KVQuantization.dot(k, q, headDim) * (s * scale)
+                        scores[t] = KVQuantization.dot(k, q, headDim, kernels: kernels) * (s * scale)
                     }
                 }
             }
@@ -44,7 +46,7 @@ enum Attention {
             case .f16:
                 for t in 0..<count {
                     let v = cache.values(layer: layer, position: t).assumingMemoryBound(to: UInt16.self) + g * headDim
-                    HalfVector.axpy(scores[t], v, o, headDim)
+                    HalfVector.axpy(scores[t], v, o, headDim, kernels: kernels)
                 }
             case .f32:
                 for t in 0..<count {
@@ -55,11 +57,11 @@ enum Attention {
             case .q8:
                 for t in 0..<count {
                     if let recent = cache.recent(layer: layer, position: t, query: position) {
-                        HalfVector.axpy(scores[t], recent.values + g * headDim, o, headDim)
+                        HalfVector.axpy(scores[t], recent.values + g * headDim, o, headDim, kernels: kernels)
                     } else {
                         let (s, v) = KVQuantization.head(cache.values(layer: layer, position: t),
                                                          heads: nHeadKV, headDim: headDim, head: g)
-                        KVQuantization.axpy(scores[t] * s, v, o, headDim)
+                        KVQuantization.axpy(scores[t] * s, v, o, headDim, kernels: kernels)
                     }
                 }
             }

@@ -11,7 +11,8 @@ public struct ContextOptions: Sendable {
     public var contextLength: Int = 0
     /// Most tokens pushed through the network at once while reading a prompt.
     public var batchSize: Int = 64
-    /// Worker threads including the caller; 0 means one per online CPU.
+    /// Worker threads including the caller; 0 means one per online CPU
+    /// (negative is refused when the context is created).
     public var threads: Int = 0
     public var kvType: KVType = .f16
     /// Budget of the prefix cache (stored prefixes' KV + ids); 0 disables it.
@@ -25,7 +26,10 @@ public struct ContextOptions: Sendable {
     public var keepOnShift: Int = 4
     /// Keep the logits of every position an `eval` computes, not only the last.
     package var allLogits: Bool = false
-    /// The int8 and dense kernels to run; tests compare sets within one process.
+    /// The kernel set of everything this context runs: the int8, dense and
+    /// attention kernels and the float helpers of its forward pass, KV cache
+    /// and activation quantization (tests pin a whole context to one set and
+    /// compare sets within one process). `KernelSet.selected` is only the default.
     package var kernels: KernelSet = .selected
     /// The batch whose steps evaluate this context (nil: alone, on its own
     /// threads). A batched context uses the batch's threads, kernels and
@@ -35,8 +39,17 @@ public struct ContextOptions: Sendable {
 
     public init() {}
 
-    /// The options with defaults filled in for a model (n_ctx 0, batch beyond n_ctx).
+    /// The kernel set the context runs: its batch's when it has one (the
+    /// batch's steps run its forward pass), else `kernels`.
+    package var effectiveKernels: KernelSet { batch?.options.kernels ?? kernels }
+
+    /// The options with defaults filled in for a model (n_ctx 0, batch beyond
+    /// n_ctx), or the error for a value no context takes. The one check of
+    /// these options: Swift callers and the C API (`bitnet_context_new`,
+    /// `bitnet_kv_bytes_estimate`) both come through here.
     package func resolved(for hp: HyperParameters) throws(BitNetError) -> ContextOptions {
+        guard threads >= 0 else { throw .invalidArgument("n_threads is negative (\(threads))") }
+        guard keepOnShift >= 0 else { throw .invalidArgument("n_keep is negative (\(keepOnShift))") }
         var options = self
         if options.contextLength == 0 { options.contextLength = min(hp.nCtxTrain, 4096) }
         guard options.contextLength > 0 else { throw .invalidArgument("n_ctx must be positive") }
@@ -102,7 +115,6 @@ public final class Context: @unchecked Sendable {
         self.model = model
         self.weights = weights
         capacity = options.contextLength
-        guard options.keepOnShift >= 0 else { throw .invalidArgument("n_keep must not be negative") }
         if let batch = options.batch {
             guard batch.model === model else {
                 throw .invalidArgument("the batch belongs to another model; a batch's contexts share one model")
@@ -113,7 +125,7 @@ public final class Context: @unchecked Sendable {
         chunkSize = options.batchSize
         rope = RoPE(model: hp)
         cache = try KVCache(layers: hp.nLayer, capacity: capacity, heads: hp.nHeadKV, headDim: hp.headDim,
-                            type: options.kvType, batch: options.batchSize)
+                            type: options.kvType, batch: options.batchSize, kernels: options.effectiveKernels)
         if let batch = options.batch {
             prefixCache = batch.prefixCache
             pool = try ThreadPool(threadCount: 1)  // no workers: the batch's steps do the work

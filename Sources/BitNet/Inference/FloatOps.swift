@@ -12,19 +12,21 @@ package enum FloatOps {
     /// Double: it costs nothing at these sizes and keeps the scale exact to f32.
     @inline(__always)
     package static func rmsNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, eps: Float,
-                               into out: UnsafeMutablePointer<Float>, count n: Int) {
-        let sum = sumOfSquares(x, count: n)
+                               into out: UnsafeMutablePointer<Float>, count n: Int, kernels: KernelSet) {
+        let sum = sumOfSquares(x, count: n, kernels: kernels)
         let scale = Float(1.0 / (sum / Double(n) + Double(eps)).squareRoot())
         for i in 0..<n { out[i] = x[i] * scale * weight[i] }
     }
 
     /// Σ x[i]² in Double, summed in the order `sumOfSquaresReference` defines.
     @inline(__always)
-    package static func sumOfSquares(_ x: UnsafePointer<Float>, count n: Int) -> Double {
+    package static func sumOfSquares(_ x: UnsafePointer<Float>, count n: Int, kernels: KernelSet) -> Double {
+        guard kernels.hasFloatSIMD else { return sumOfSquaresReference(x, count: n) }
         #if arch(arm64)
-        if KernelSet.usesNEONHelpers { return bnk_sum_squares_neon(x, n) }
+        return bnk_sum_squares_neon(x, n)
+        #else
+        return bnk_sum_squares_avx2(x, n)
         #endif
-        return KernelSet.usesSIMDHelpers ? bnk_sum_squares_avx2(x, n) : sumOfSquaresReference(x, count: n)
     }
 
     /// The spec of `bnk_sum_squares_avx2`: 16 independent partial sums (lane

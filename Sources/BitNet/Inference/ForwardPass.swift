@@ -24,6 +24,10 @@ final class ForwardPass {
     let pool: ThreadPool
     /// Most rows one `run` evaluates (the scratch is sized for it).
     let batchSize: Int
+    /// The one kernel set of the pass (its context's or batch's): the ternary
+    /// and dense products, the attention tiles, the norms' sums of squares and
+    /// the activation rows all take it from here, the KV rows from the cache
+    /// the context created with the same set.
     let kernels: KernelSet
     let rope: RoPE
 
@@ -45,6 +49,7 @@ final class ForwardPass {
 
     init(hparams hp: HyperParameters, weights: ModelWeights, pool: ThreadPool,
          batchSize: Int, kernels: KernelSet) throws(BitNetError) {
+        guard kernels.isSupportedByCPU else { throw .unsupported("kernel set \(kernels.rawValue): not supported by this CPU") }
         self.hp = hp
         self.weights = weights
         self.pool = pool
@@ -109,7 +114,7 @@ final class ForwardPass {
 
             // Attention block.
             normalize(x, w.attnNorm, columns: embd, count: n)
-            embdActivations.quantize(normed.base, tokens: n, stride: normed.width)
+            embdActivations.quantize(normed.base, tokens: n, stride: normed.width, kernels: kernels)
             project([(w.attnQ, q), (w.attnK, k), (w.attnV, v)], embdActivations)
             if let qNorm = w.attnQNorm, let kNorm = w.attnKNorm {
                 for i in 0..<n {
@@ -131,16 +136,16 @@ final class ForwardPass {
             }
             if let subNorm = w.attnSubNorm {
                 normalize(attention, subNorm, columns: hp.qDim, count: n)
-                attnOutActivations.quantize(normed.base, tokens: n, stride: normed.width)
+                attnOutActivations.quantize(normed.base, tokens: n, stride: normed.width, kernels: kernels)
             } else {
-                attnOutActivations.quantize(attention.base, tokens: n, stride: attention.width)
+                attnOutActivations.quantize(attention.base, tokens: n, stride: attention.width, kernels: kernels)
             }
             project([(w.attnOutput, projected)], attnOutActivations)
             addResidual(count: n)
 
             // Feed-forward block.
             normalize(x, w.ffnNorm, columns: embd, count: n)
-            embdActivations.quantize(normed.base, tokens: n, stride: normed.width)
+            embdActivations.quantize(normed.base, tokens: n, stride: normed.width, kernels: kernels)
             project([(w.ffnGate, gate), (w.ffnUp, up)], embdActivations)
             let ff = hp.nFF
             for i in 0..<n {
@@ -151,9 +156,9 @@ final class ForwardPass {
             }
             if let subNorm = w.ffnSubNorm {
                 normalize(gate, subNorm, columns: ff, count: n)
-                ffActivations.quantize(normed.base, tokens: n, stride: normed.width)
+                ffActivations.quantize(normed.base, tokens: n, stride: normed.width, kernels: kernels)
             } else {
-                ffActivations.quantize(gate.base, tokens: n, stride: gate.width)
+                ffActivations.quantize(gate.base, tokens: n, stride: gate.width, kernels: kernels)
             }
             project([(w.ffnDown, projected)], ffActivations)
             addResidual(count: n)
@@ -166,7 +171,8 @@ final class ForwardPass {
         for (s, segment) in segments.enumerated() {
             for (out, i) in segment.logitRows.enumerated() {
                 let row = normed.row(inputs.count)
-                FloatOps.rmsNorm(x.row(firstRow[s] + i), weight: weights.outputNorm, eps: hp.rmsEps, into: row, count: embd)
+                FloatOps.rmsNorm(x.row(firstRow[s] + i), weight: weights.outputNorm, eps: hp.rmsEps, into: row, count: embd,
+                                 kernels: kernels)
                 inputs.append(UnsafePointer(row))
                 outputs.append(segment.logits + out * hp.nVocab)
             }
@@ -189,7 +195,8 @@ final class ForwardPass {
     /// normed[i] = rms(source[i]) · weight for the batch rows.
     private func normalize(_ source: Buffer, _ weight: UnsafePointer<Float>, columns: Int, count: Int) {
         for i in 0..<count {
-            FloatOps.rmsNorm(source.row(i), weight: weight, eps: hp.rmsEps, into: normed.row(i), count: columns)
+            FloatOps.rmsNorm(source.row(i), weight: weight, eps: hp.rmsEps, into: normed.row(i), count: columns,
+                             kernels: kernels)
         }
     }
 
@@ -197,7 +204,7 @@ final class ForwardPass {
     private func normalizeHeads(_ row: UnsafeMutablePointer<Float>, _ weight: UnsafePointer<Float>, heads: Int) {
         for h in 0..<heads {
             let head = row + h * hp.headDim
-            FloatOps.rmsNorm(head, weight: weight, eps: hp.rmsEps, into: head, count: hp.headDim)
+            FloatOps.rmsNorm(head, weight: weight, eps: hp.rmsEps, into: head, count: hp.headDim, kernels: kernels)
         }
     }
 }

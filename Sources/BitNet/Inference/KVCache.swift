@@ -34,6 +34,10 @@ package final class KVCache {
     package let type: KVType
     /// Positions (before a query, itself included) read in f16 under q8.
     package let recentWindow: Int
+    /// The kernel set of the context that owns the cache: it converts rows on
+    /// every write (`store`) and read (`load`, attention's staging), so a
+    /// context's KV traffic runs the helpers of its own set.
+    package let kernels: KernelSet
     let rowBytes: Int             // bytes of one position's keys (or values) in one layer
     private let storage: UnsafeMutableRawPointer
     private let layerStride: Int  // bytes per layer (keys + values)
@@ -81,7 +85,7 @@ package final class KVCache {
     }
 
     package init(layers: Int, capacity: Int, heads: Int, headDim: Int, type: KVType, batch: Int = 64,
-                recentWindow: Int = KVCache.defaultRecentWindow) throws(BitNetError) {
+                recentWindow: Int = KVCache.defaultRecentWindow, kernels: KernelSet) throws(BitNetError) {
         guard capacity > 0 else { throw .invalidArgument("n_ctx must be positive, got \(capacity)") }
         guard heads > 0, headDim > 0, batch > 0, recentWindow > 0 else {
             throw .invalidArgument("KV cache: heads, head size, batch and window must be positive")
@@ -96,6 +100,7 @@ package final class KVCache {
         self.kvDim = heads * headDim
         self.type = type
         self.recentWindow = recentWindow
+        self.kernels = kernels
         rowBytes = try KVCache.rowBytes(heads: heads, headDim: headDim, type: type)
         layerStride = 2 * capacity * rowBytes
         let slots = type == .q8 ? KVCache.ringSlots(capacity: capacity, batch: batch, window: recentWindow) : 0
@@ -154,8 +159,10 @@ package final class KVCache {
     package func store(layer: Int, position: Int, keys k: UnsafePointer<Float>, values v: UnsafePointer<Float>) {
         switch type {
         case .f16:
-            HalfVector.store(k, keys(layer: layer, position: position).assumingMemoryBound(to: UInt16.self), kvDim)
-            HalfVector.store(v, values(layer: layer, position: position).assumingMemoryBound(to: UInt16.self), kvDim)
+            HalfVector.store(k, keys(layer: layer, position: position).assumingMemoryBound(to: UInt16.self), kvDim,
+                             kernels: kernels)
+            HalfVector.store(v, values(layer: layer, position: position).assumingMemoryBound(to: UInt16.self), kvDim,
+                             kernels: kernels)
         case .f32:
             keys(layer: layer, position: position).copyMemory(from: k, byteCount: rowBytes)
             values(layer: layer, position: position).copyMemory(from: v, byteCount: rowBytes)
@@ -163,8 +170,8 @@ package final class KVCache {
             KVQuantization.quantize(k, heads: heads, headDim: headDim, into: keys(layer: layer, position: position))
             KVQuantization.quantize(v, heads: heads, headDim: headDim, into: values(layer: layer, position: position))
             let slot = position % ringSlots
-            HalfVector.store(k, recentKeys(layer: layer, slot: slot), kvDim)
-            HalfVector.store(v, recentValues(layer: layer, slot: slot), kvDim)
+            HalfVector.store(k, recentKeys(layer: layer, slot: slot), kvDim, kernels: kernels)
+            HalfVector.store(v, recentValues(layer: layer, slot: slot), kvDim, kernels: kernels)
             slotPosition[slot] = position
         }
     }
@@ -173,15 +180,17 @@ package final class KVCache {
     func load(layer: Int, position: Int, keys k: UnsafeMutablePointer<Float>, values v: UnsafeMutablePointer<Float>) {
         switch type {
         case .f16:
-            HalfVector.load(keys(layer: layer, position: position).assumingMemoryBound(to: UInt16.self), k, kvDim)
-            HalfVector.load(values(layer: layer, position: position).assumingMemoryBound(to: UInt16.self), v, kvDim)
+            HalfVector.load(keys(layer: layer, position: position).assumingMemoryBound(to: UInt16.self), k, kvDim,
+                            kernels: kernels)
+            HalfVector.load(values(layer: layer, position: position).assumingMemoryBound(to: UInt16.self), v, kvDim,
+                            kernels: kernels)
         case .f32:
             k.update(from: keys(layer: layer, position: position).assumingMemoryBound(to: Float.self), count: kvDim)
             v.update(from: values(layer: layer, position: position).assumingMemoryBound(to: Float.self), count: kvDim)
         case .q8:
             if let recent = recent(layer: layer, position: position, query: position) {
-                HalfVector.load(recent.keys, k, kvDim)
-                HalfVector.load(recent.values, v, kvDim)
+                HalfVector.load(recent.keys, k, kvDim, kernels: kernels)
+                HalfVector.load(recent.values, v, kvDim, kernels: kernels)
             } else {
                 KVQuantization.dequantize(keys(layer: layer, position: position), heads: heads, headDim: headDim, into: k)
                 KVQuantization.dequantize(values(layer: layer, position: position), heads: heads, headDim: headDim, into: v)

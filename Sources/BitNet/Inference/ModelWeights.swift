@@ -123,7 +123,9 @@ package final class ModelWeights: @unchecked Sendable {
         // The source is read once; embedding lookups fault single rows back in.
         func requantized() throws(BitNetError) -> DenseMatrix {
             if storedHead.storage == .q8_0 { return storedHead }
-            return try storedHead.quantizedToQ8_0(pool: try loadPool(for: storedHead), arena: arena,
+            // A model is shared by contexts of any kernel set, and its load has
+            // none at hand: the process default runs (every set is bit-exact here).
+            return try storedHead.quantizedToQ8_0(pool: try loadPool(for: storedHead), kernels: .selected, arena: arena,
                                                   releasingSource: releaseMappedSources && headInMapping)
         }
         switch lmHead {
@@ -167,13 +169,13 @@ package final class ModelWeights: @unchecked Sendable {
 
     /// logits[r] = lmHead[r] · x for every vocabulary row, split across the pool.
     func logits(of x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, pool: ThreadPool,
-                kernels: KernelSet = .selected) {
+                kernels: KernelSet) {
         lmHeadMatrix.multiply(x, into: out, pool: pool, kernels: kernels)
     }
 
     /// The logits of several rows in one pass over the LM head (a batched step).
     func logits(of xs: [UnsafePointer<Float>], into outs: [UnsafeMutablePointer<Float>], pool: ThreadPool,
-                kernels: KernelSet = .selected) {
+                kernels: KernelSet) {
         lmHeadMatrix.multiply(xs, into: outs, pool: pool, kernels: kernels)
     }
 }

@@ -522,11 +522,13 @@ final class TiledAttention {
 
     /// Converts keys and values of positions tileStart..<tileStart+keys, KV
     /// head g, to f32 rows of paddedDim (padding stays 0), as a query at
-    /// `query` reads them (q8: the f16 ring inside its window, else 8-bit).
+    /// `query` reads them (q8: the f16 ring inside its window, else 8-bit),
+    /// with the cache's kernel set (its context's; `kernel` only picks the
+    /// tile and merge loops, and the context derives both from one set).
     private func stage(cache: KVCache, layer: Int, kvHead g: Int, tileStart: Int, keys: Int, query: Int,
                        scratch: Scratch) {
         let dim = headDim, dp = paddedDim
-        if cache.type == .f16, KernelSet.usesVectorHelpers {
+        if cache.type == .f16, cache.kernels.hasFloatSIMD {
             // The whole tile in one C call (F16C on x86, NEON on AArch64).
             bnk_attention_stage_f16(
                 cache.keys(layer: layer, position: tileStart).assumingMemoryBound(to: UInt16.self) + g * dim,
@@ -545,7 +547,7 @@ final class TiledAttention {
     /// scratch.headKeys/headValues + g · keyTile · paddedDim.
     private func stageHeads(cache: KVCache, layer: Int, tileStart: Int, keys: Int, query: Int, scratch: Scratch) {
         let dim = headDim, dp = paddedDim, headStride = TiledAttention.keyTile * dp
-        if cache.type == .f16, KernelSet.usesVectorHelpers {
+        if cache.type == .f16, cache.kernels.hasFloatSIMD {
             bnk_attention_stage_f16_heads(
                 cache.keys(layer: layer, position: tileStart).assumingMemoryBound(to: UInt16.self),
                 cache.values(layer: layer, position: tileStart).assumingMemoryBound(to: UInt16.self),
@@ -565,25 +567,27 @@ final class TiledAttention {
     @inline(__always)
     private func stageRow(cache: KVCache, layer: Int, kvHead g: Int, position t: Int, query: Int,
                           keys k: UnsafeMutablePointer<Float>, values v: UnsafeMutablePointer<Float>) {
-        let dim = headDim
+        let dim = headDim, kernels = cache.kernels
         switch cache.type {
         case .f16:
-            HalfVector.load(cache.keys(layer: layer, position: t).assumingMemoryBound(to: UInt16.self) + g * dim, k, dim)
-            HalfVector.load(cache.values(layer: layer, position: t).assumingMemoryBound(to: UInt16.self) + g * dim, v, dim)
+            HalfVector.load(cache.keys(layer: layer, position: t).assumingMemoryBound(to: UInt16.self) + g * dim, k, dim,
+                            kernels: kernels)
+            HalfVector.load(cache.values(layer: layer, position: t).assumingMemoryBound(to: UInt16.self) + g * dim, v, dim,
+                            kernels: kernels)
         case .f32:
             k.update(from: cache.keys(layer: layer, position: t).assumingMemoryBound(to: Float.self) + g * dim, count: dim)
             v.update(from: cache.values(layer: layer, position: t).assumingMemoryBound(to: Float.self) + g * dim, count: dim)
         case .q8:
             if let recent = cache.recent(layer: layer, position: t, query: query) {
-                HalfVector.load(recent.keys + g * dim, k, dim)
-                HalfVector.load(recent.values + g * dim, v, dim)
+                HalfVector.load(recent.keys + g * dim, k, dim, kernels: kernels)
+                HalfVector.load(recent.values + g * dim, v, dim, kernels: kernels)
             } else {
                 let (ks, kq) = KVQuantization.head(cache.keys(layer: layer, position: t),
                                                    heads: nHeadKV, headDim: dim, head: g)
                 let (vs, vq) = KVQuantization.head(cache.values(layer: layer, position: t),
                                                    heads: nHeadKV, headDim: dim, head: g)
-                KVQuantization.expand(ks, kq, k, dim)
-                KVQuantization.expand(vs, vq, v, dim)
+                KVQuantization.expand(ks, kq, k, dim, kernels: kernels)
+                KVQuantization.expand(vs, vq, v, dim, kernels: kernels)
             }
         }
     }

@@ -10,7 +10,8 @@ import Darwin
 package enum BandwidthProbe {
     /// Best of `repetitions` reads of a `bytes`-sized buffer split across the
     /// pool's threads, in GB/s (10^9 bytes). The buffer is written first so
-    /// every page is resident and no fault is timed.
+    /// every page is resident and no fault is timed. `kernels` defaults to the
+    /// process default set: the probe belongs to no context.
     package static func readGigabytesPerSecond(bytes: Int = 1 << 30, pool: ThreadPool, repetitions: Int = 3,
                                               kernels: KernelSet = .selected) throws(BitNetError) -> Double {
         let words = max(bytes / 8, 1024)

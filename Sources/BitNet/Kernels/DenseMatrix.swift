@@ -105,7 +105,7 @@ package struct DenseMatrix: @unchecked Sendable {
 
     /// y[r] = E[r] · x for r in `rows` (y indexed by r; x has `cols` floats).
     package func multiply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rows range: Range<Int>,
-                         kernels: KernelSet = .selected) {
+                         kernels: KernelSet) {
         precondition(range.lowerBound >= 0 && range.upperBound <= rows)
         guard !range.isEmpty else { return }
         if layout == .q8_0Split {
@@ -146,7 +146,7 @@ package struct DenseMatrix: @unchecked Sendable {
 
     /// All rows, spread over `pool`'s threads (4 row parts per thread).
     package func multiply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, pool: ThreadPool,
-                         kernels: KernelSet = .selected) {
+                         kernels: KernelSet) {
         let parts = Swift.min(pool.threadCount * 4, rows)
         if layout == .q8_0Split {
             // x is prepared once per product, not once per part.
@@ -170,7 +170,7 @@ package struct DenseMatrix: @unchecked Sendable {
     /// instead of once per input (the LM head of a batched decode step).
     /// Every output row is the single-input kernel's, bit for bit.
     public func multiply(_ xs: [UnsafePointer<Float>], into ys: [UnsafeMutablePointer<Float>], pool: ThreadPool,
-                         kernels: KernelSet = .selected) {
+                         kernels: KernelSet) {
         precondition(xs.count == ys.count)
         guard xs.count > 1 else {
             if let x = xs.first { multiply(x, into: ys[0], pool: pool, kernels: kernels) }

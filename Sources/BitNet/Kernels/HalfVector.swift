@@ -1,41 +1,53 @@
 import CBitNetKernels
 
 /// Vector operations on IEEE half values stored as raw `UInt16` bits (the KV
-/// cache and F16 weights). The C versions use F16C; the Swift versions are the
-/// reference and the fallback on CPUs without AVX2.
+/// cache and F16 weights). The C versions use F16C (NEON on AArch64); the Swift
+/// versions are the reference, run when the caller's kernel set is `.reference`.
 package enum HalfVector {
     /// Σ a[i]·b[i].
     @inline(__always)
-    package static func dot(_ a: UnsafePointer<UInt16>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+    package static func dot(_ a: UnsafePointer<UInt16>, _ b: UnsafePointer<Float>, _ n: Int,
+                            kernels: KernelSet) -> Float {
+        guard kernels.hasFloatSIMD else { return dotReference(a, b, n) }
         #if arch(arm64)
-        if KernelSet.usesNEONHelpers { return bnk_dot_f16_f32_neon(a, b, n) }
+        return bnk_dot_f16_f32_neon(a, b, n)
+        #else
+        return bnk_dot_f16_f32_avx2(a, b, n)
         #endif
-        return KernelSet.usesSIMDHelpers ? bnk_dot_f16_f32_avx2(a, b, n) : dotReference(a, b, n)
     }
 
     /// y[i] += alpha·x[i].
     @inline(__always)
-    package static func axpy(_ alpha: Float, _ x: UnsafePointer<UInt16>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    package static func axpy(_ alpha: Float, _ x: UnsafePointer<UInt16>, _ y: UnsafeMutablePointer<Float>, _ n: Int,
+                             kernels: KernelSet) {
+        guard kernels.hasFloatSIMD else { return axpyReference(alpha, x, y, n) }
         #if arch(arm64)
-        if KernelSet.usesNEONHelpers { return bnk_axpy_f16_f32_neon(alpha, x, y, n) }
+        bnk_axpy_f16_f32_neon(alpha, x, y, n)
+        #else
+        bnk_axpy_f16_f32_avx2(alpha, x, y, n)
         #endif
-        if KernelSet.usesSIMDHelpers { bnk_axpy_f16_f32_avx2(alpha, x, y, n) } else { axpyReference(alpha, x, y, n) }
     }
 
     /// dst[i] = half(src[i]), rounding to nearest even.
-    package static func store(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, _ n: Int) {
+    package static func store(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, _ n: Int,
+                              kernels: KernelSet) {
+        guard kernels.hasFloatSIMD else { return storeReference(src, dst, n) }
         #if arch(arm64)
-        if KernelSet.usesNEONHelpers { return bnk_f32_to_f16_neon(src, dst, n) }
+        bnk_f32_to_f16_neon(src, dst, n)
+        #else
+        bnk_f32_to_f16_avx2(src, dst, n)
         #endif
-        if KernelSet.usesSIMDHelpers { bnk_f32_to_f16_avx2(src, dst, n) } else { storeReference(src, dst, n) }
     }
 
     /// dst[i] = float(src[i]).
-    package static func load(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+    package static func load(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, _ n: Int,
+                             kernels: KernelSet) {
+        guard kernels.hasFloatSIMD else { return loadReference(src, dst, n) }
         #if arch(arm64)
-        if KernelSet.usesNEONHelpers { return bnk_f16_to_f32_neon(src, dst, n) }
+        bnk_f16_to_f32_neon(src, dst, n)
+        #else
+        bnk_f16_to_f32_avx2(src, dst, n)
         #endif
-        if KernelSet.usesSIMDHelpers { bnk_f16_to_f32_avx2(src, dst, n) } else { loadReference(src, dst, n) }
     }
 
     // MARK: - Reference twins

@@ -134,8 +134,12 @@ package enum KernelBenchmark {
         results.append(Result(operation: "pack I2_S", shape: "\(packRows)x\(packCols)", kernels: .reference, threads: 1,
                               microseconds: packMicros, weightBytes: packRows * packCols / 4, macs: packRows * packCols))
         let activations = try QuantizedActivations(cols: cols, capacity: 1)
-        let micros = x.withUnsafeBufferPointer { xs in time(repeats: 1000) { _ in activations.quantize(xs) } }
-        results.append(Result(operation: "quantize", shape: "1x\(cols)", kernels: .reference, threads: 1,
+        // The activation rows of a default context: the process default set (no context here).
+        let rowKernels = KernelSet.selected
+        let micros = x.withUnsafeBufferPointer { xs in
+            time(repeats: 1000) { _ in activations.quantize(xs, kernels: rowKernels) }
+        }
+        results.append(Result(operation: "quantize", shape: "1x\(cols)", kernels: rowKernels, threads: 1,
                               microseconds: micros, weightBytes: cols * 4, macs: cols))
         return results
     }
@@ -174,7 +178,8 @@ package enum KernelBenchmark {
     static func activations(cols: Int, tokens: Int) throws(BitNetError) -> QuantizedActivations {
         let x = (0..<cols * tokens).map { Float(($0 * 7919) % 255) / 127 - 1 }
         let result = try QuantizedActivations(cols: cols, capacity: tokens)
-        x.withUnsafeBufferPointer { result.quantize($0.baseAddress!, tokens: tokens, stride: cols) }
+        // Inputs only (every set quantizes bit-identically): the process default set.
+        x.withUnsafeBufferPointer { result.quantize($0.baseAddress!, tokens: tokens, stride: cols, kernels: .selected) }
         return result
     }
 

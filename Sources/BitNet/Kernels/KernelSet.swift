@@ -5,13 +5,13 @@ import Glibc
 import Darwin
 #endif
 
-/// Which implementation of the int8 × ternary inner loops runs.
+/// Which implementation of the inner loops runs: the int8 × ternary and dense
+/// products, the attention tiles, and the float helpers (`hasFloatSIMD`).
 ///
-/// Chosen once per process: the best set the CPU supports, unless the
-/// environment variable `BITNET_KERNELS` (`reference`, `avx2`, `avx512`; on
-/// AArch64 `neon`, `neon-dotprod`, `neon-i8mm`) forces one — for tests that
-/// compare kernel sets. A forced set the CPU lacks falls back to the best
-/// supported one below it.
+/// A context owns its set (`ContextOptions.kernels`; a batched context its
+/// batch's, `BatchOptions.kernels`) and every kernel and helper of its forward
+/// pass, KV writes and reads and activation quantization takes it from there.
+/// `selected` is only the default of new contexts, batches and tools.
 package enum KernelSet: String, Sendable, CaseIterable {
     case reference
     case avx2
@@ -49,7 +49,11 @@ package enum KernelSet: String, Sendable, CaseIterable {
         }
     }
 
-    /// The set used by this process.
+    /// The default set of new contexts, batches and tools: the best set the
+    /// CPU supports, unless the environment variable `BITNET_KERNELS`
+    /// (`reference`, `avx2`, `avx512`; on AArch64 `neon`, `neon-dotprod`,
+    /// `neon-i8mm`) forces one. A forced set the CPU lacks falls back to the
+    /// best supported one below it.
     package static let selected: KernelSet = {
         let supported = compiledIn.filter(\.isSupportedByCPU)
         if let raw = getenv("BITNET_KERNELS") {
@@ -71,24 +75,24 @@ package enum KernelSet: String, Sendable, CaseIterable {
         return supported.first ?? .reference
     }()
 
-    #if arch(arm64)
-    /// The x86 helper loops (`bnk_*_avx2`) never run here.
-    static let usesSIMDHelpers = false
-    /// Whether the NEON twins of those helper loops run: for every set but
-    /// the reference one (NEON is the AArch64 baseline).
-    static let usesNEONHelpers = selected != .reference
-    #else
-    /// Whether the small AVX2 (+F16C) helper loops of the float paths run
-    /// (half vectors, 8-bit KV, activation rows): for every set but the
-    /// reference one, whose CPU check already guarantees AVX2.
-    static let usesSIMDHelpers = selected != .reference
-    #endif
+    /// Whether this set runs the small vector helper loops of the float paths
+    /// (half vectors, 8-bit KV, activation rows, sums of squares): AVX2 + F16C
+    /// on x86, NEON on AArch64; every set but the reference one. Evaluated on
+    /// the kernel set a context (or a tool) carries, never on a process-wide
+    /// switch, so a context asked to run `.reference` runs reference helpers
+    /// too. Like the int8 kernels, it requires the set to be supported by the
+    /// CPU (`ForwardPass` checks that when a context is created).
+    @inline(__always)
+    package var hasFloatSIMD: Bool {
+        let simd = self != .reference
+        #if DEBUG
+        HelperTrace.note(vector: simd)
+        #endif
+        return simd
+    }
 
-    /// Whether this architecture's vector helper loops run (AVX2 + F16C on
-    /// x86, NEON on AArch64), for call sites that use one C entry point on both.
-    static var usesVectorHelpers: Bool { selected != .reference }
-
-    /// "bitnet 0.1.0; kernels: avx512vnni avx2 reference; using avx512vnni"
+    /// "bitnet 0.1.0; kernels: avx512vnni avx2 reference; using avx512vnni".
+    /// "using" names the default set (`selected`): no context is at hand here.
     package static var buildDescription: String {
         let compiled = compiledIn.map(\.rawValue).joined(separator: " ")
         return "bitnet \(Version.string); kernels: \(compiled); using \(selected.rawValue)"

@@ -21,14 +21,15 @@ extension DenseMatrix {
     ///   naming the first row that holds a NaN / ±Inf or a value too large for
     ///   an f16 block scale (|x| above about 8.3e6), because such a row has no
     ///   Q8_0 encoding and converting it would trap or produce garbage.
-    package func quantizedToQ8_0(pool: ThreadPool? = nil, kernels: KernelSet = .selected) throws(BitNetError) -> DenseMatrix {
+    package func quantizedToQ8_0(pool: ThreadPool? = nil,
+                                 kernels: KernelSet) throws(BitNetError) -> DenseMatrix {
         try quantizedToQ8_0(pool: pool, kernels: kernels, arena: nil)
     }
 
     /// As above, the copy carved from `arena` when given (a model's LM head).
     /// `releasingSource` drops each part's rows of a file mapping as soon as
     /// they are encoded, so peak memory does not hold the whole source too.
-    func quantizedToQ8_0(pool: ThreadPool?, kernels: KernelSet = .selected,
+    func quantizedToQ8_0(pool: ThreadPool?, kernels: KernelSet,
                          arena: HugePageArena?, releasingSource: Bool = false) throws(BitNetError) -> DenseMatrix {
         guard cols % 32 == 0 else { throw .unsupported("Q8_0 requantization: row length \(cols) is not a multiple of 32") }
         let outRowBytes = Self.q8_0RowBytes(cols: cols)

@@ -61,7 +61,7 @@ package final class QuantizedActivations: @unchecked Sendable {
 
     /// Quantizes `tokens` rows of `x` (row t starts at `x + t * stride`, `cols`
     /// floats each). Requires tokens ≤ capacity (a caller bug otherwise).
-    package func quantize(_ x: UnsafePointer<Float>, tokens: Int, stride xStride: Int) {
+    package func quantize(_ x: UnsafePointer<Float>, tokens: Int, stride xStride: Int, kernels: KernelSet) {
         precondition(tokens >= 0 && tokens <= capacity && xStride >= cols, "activations: \(tokens) tokens > capacity \(capacity)")
         if let groupColumns {
             for t in 0..<tokens {
@@ -69,7 +69,7 @@ package final class QuantizedActivations: @unchecked Sendable {
                     let start = g * groupColumns, n = Swift.min(groupColumns, cols - start)
                     let scale = Self.quantizeRow(x + t * xStride + start, count: n,
                                                  into: values.typed(Int8.self) + t * stride + start,
-                                                 sum: &sums.typed(Int32.self)[g * capacity + t])
+                                                 sum: &sums.typed(Int32.self)[g * capacity + t], kernels: kernels)
                     scales.typed(Float.self)[g * capacity + t] = scale
                     inverseScales.typed(Float.self)[g * capacity + t] = 1 / scale
                 }
@@ -79,7 +79,7 @@ package final class QuantizedActivations: @unchecked Sendable {
         }
         for t in 0..<tokens {
             let scale = Self.quantizeRow(x + t * xStride, count: cols, into: values.typed(Int8.self) + t * stride,
-                                         sum: &sums.typed(Int32.self)[t])
+                                         sum: &sums.typed(Int32.self)[t], kernels: kernels)
             scales.typed(Float.self)[t] = scale
             inverseScales.typed(Float.self)[t] = 1 / scale
         }
@@ -90,9 +90,9 @@ package final class QuantizedActivations: @unchecked Sendable {
     func setCount(_ tokens: Int) { count = tokens }
 
     /// Convenience for one token.
-    package func quantize(_ x: UnsafeBufferPointer<Float>) {
+    package func quantize(_ x: UnsafeBufferPointer<Float>, kernels: KernelSet) {
         precondition(x.count >= cols)
-        quantize(x.baseAddress!, tokens: 1, stride: cols)
+        quantize(x.baseAddress!, tokens: 1, stride: cols, kernels: kernels)
     }
 
     /// The quantized row of token t.
@@ -107,11 +107,13 @@ package final class QuantizedActivations: @unchecked Sendable {
     /// Quantizes one row, returns s and stores Σq in `sum`.
     @inline(__always)
     static func quantizeRow(_ v: UnsafePointer<Float>, count n: Int, into q: UnsafeMutablePointer<Int8>,
-                            sum: inout Int32) -> Float {
+                            sum: inout Int32, kernels: KernelSet) -> Float {
+        guard kernels.hasFloatSIMD else { return quantizeRowReference(v, count: n, into: q, sum: &sum) }
         #if arch(arm64)
-        if KernelSet.usesNEONHelpers { return bnk_quantize_row_i8_neon(v, n, q, &sum) }
+        return bnk_quantize_row_i8_neon(v, n, q, &sum)
+        #else
+        return bnk_quantize_row_i8_avx2(v, n, q, &sum)
         #endif
-        return KernelSet.usesSIMDHelpers ? bnk_quantize_row_i8_avx2(v, n, q, &sum) : quantizeRowReference(v, count: n, into: q, sum: &sum)
     }
 
     /// The spec of `bnk_quantize_row_i8_avx2`, which matches it bit for bit.

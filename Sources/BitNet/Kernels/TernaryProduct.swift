@@ -20,7 +20,7 @@ extension PackedTernaryMatrix {
     ///   - rows: the rows to compute, a subrange of `0..<rows`.
     ///   - kernels: implementation; tests pass each set explicitly.
     package func multiply(_ x: QuantizedActivations, into y: UnsafeMutablePointer<Float>, yStride: Int,
-                         rows range: Range<Int>, kernels: KernelSet = .selected) {
+                         rows range: Range<Int>, kernels: KernelSet) {
         precondition(x.cols == cols && range.lowerBound >= 0 && range.upperBound <= rows,
                      "ternary product: shape mismatch")
         guard !range.isEmpty, x.count > 0 else { return }
@@ -81,7 +81,7 @@ extension PackedTernaryMatrix {
 
     /// One token: `y[r]` for r in `rows`.
     package func multiply(_ x: QuantizedActivations, into y: UnsafeMutableBufferPointer<Float>,
-                         rows range: Range<Int>, kernels: KernelSet = .selected) {
+                         rows range: Range<Int>, kernels: KernelSet) {
         precondition(y.count >= range.upperBound && x.count == 1)
         multiply(x, into: y.baseAddress!, yStride: rows, rows: range, kernels: kernels)
     }
@@ -92,7 +92,7 @@ extension PackedTernaryMatrix {
     /// claimed dynamically: when another process takes a core for a while,
     /// the other thread picks up the slack instead of waiting for it.
     package func multiply(_ x: QuantizedActivations, into y: UnsafeMutablePointer<Float>, yStride: Int,
-                         pool: ThreadPool, kernels: KernelSet = .selected) {
+                         pool: ThreadPool, kernels: KernelSet) {
         let parts = Swift.min(pool.threadCount * Self.partsPerThread, tileCount)
         pool.parallelFor(parts) { part in
             multiply(x, into: y, yStride: yStride, rows: rowRange(part: part, of: parts), kernels: kernels)
@@ -103,7 +103,7 @@ extension PackedTernaryMatrix {
     /// `parallelFor`, so the threads synchronize once instead of per matrix.
     /// Every matrix's rows are cut into parts as in `multiply(_:into:yStride:pool:)`.
     package static func multiply(_ products: [TernaryProductTarget], _ x: QuantizedActivations,
-                                pool: ThreadPool, kernels: KernelSet = .selected) {
+                                pool: ThreadPool, kernels: KernelSet) {
         var offsets: [Int] = [0]  // first part index of each product
         var partCounts: [Int] = []
         for product in products {

@@ -14,11 +14,11 @@ import Testing
         let b = Self.randomFloats(n, seed: UInt64(n) + 100)
         let y0 = Self.randomFloats(n, seed: UInt64(n) + 200)
         let reference = KVQuantization.dotReference(a, b, n)
-        let fast = KVQuantization.dot(a, b, n)
+        let fast = KVQuantization.dot(a, b, n, kernels: .selected)
         #expect(abs(fast - reference) <= 1e-3 * max(1, abs(reference)), "n \(n): \(fast) vs \(reference)")
         var yReference = y0, yFast = y0
         KVQuantization.axpyReference(0.37, a, &yReference, n)
-        KVQuantization.axpy(0.37, a, &yFast, n)
+        KVQuantization.axpy(0.37, a, &yFast, n, kernels: .selected)
         for i in 0..<n { #expect(abs(yFast[i] - yReference[i]) <= 1e-4 * max(1, abs(yReference[i]))) }
     }
 
@@ -69,7 +69,7 @@ import Testing
         let q8 = try KVCache.bytesPerToken(layers: 30, heads: 5, headDim: 128, type: .q8)
         #expect(f16 == 2 * 30 * 640 * 2)
         #expect(Double(f16) / Double(q8) > 1.9)
-        let cache = try KVCache(layers: 2, capacity: 1000, heads: 2, headDim: 64, type: .q8, batch: 64)
+        let cache = try KVCache(layers: 2, capacity: 1000, heads: 2, headDim: 64, type: .q8, batch: 64, kernels: .selected)
         #expect(cache.totalBytes == (try KVCache.totalBytes(layers: 2, heads: 2, headDim: 64, type: .q8,
                                                               capacity: 1000, batch: 64)))
     }

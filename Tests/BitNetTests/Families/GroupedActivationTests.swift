@@ -21,7 +21,7 @@ import Testing
         // Groups of very different magnitude, so per-group scales matter.
         let x = (0..<tokens * cols).map { i in random.float(-3...3) * (((i % cols) / 256) % 2 == 0 ? 1 : 40) }
         let activations = try QuantizedActivations(cols: cols, capacity: tokens, groupColumns: 256)
-        x.withUnsafeBufferPointer { activations.quantize($0.baseAddress!, tokens: tokens, stride: cols) }
+        x.withUnsafeBufferPointer { activations.quantize($0.baseAddress!, tokens: tokens, stride: cols, kernels: .selected) }
         return (values, scales, matrix, activations)
     }
 
@@ -91,7 +91,7 @@ import Testing
         #expect(!matrix.hasRowScales)
         let x = (0..<cols).map { _ in random.float(-2...2) }
         let activations = try QuantizedActivations(cols: cols, capacity: 1, groupColumns: 256)
-        x.withUnsafeBufferPointer { activations.quantize($0.baseAddress!, tokens: 1, stride: cols) }
+        x.withUnsafeBufferPointer { activations.quantize($0.baseAddress!, tokens: 1, stride: cols, kernels: .selected) }
         let y = Self.run(matrix, activations, .reference)
         let q = activations.row(0)
         for r in 0..<rows {

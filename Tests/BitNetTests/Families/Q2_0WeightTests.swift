@@ -37,7 +37,7 @@ import Testing
         // The kernels agree with the reference on it.
         let x = (0..<2 * cols).map { _ in random.float(-2...2) }
         let activations = try QuantizedActivations(cols: cols, capacity: 2)
-        x.withUnsafeBufferPointer { activations.quantize($0.baseAddress!, tokens: 2, stride: cols) }
+        x.withUnsafeBufferPointer { activations.quantize($0.baseAddress!, tokens: 2, stride: cols, kernels: .selected) }
         var reference = [Float](repeating: 0, count: 2 * rows)
         reference.withUnsafeMutableBufferPointer {
             matrix.multiply(activations, into: $0.baseAddress!, yStride: rows, rows: 0..<rows, kernels: .reference)

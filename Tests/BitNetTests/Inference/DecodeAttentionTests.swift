@@ -123,10 +123,10 @@ import CBitNetKernels
         var snapshot = [UInt8](repeating: 0, count: cache.snapshotBytes(count: total))
         snapshot.withUnsafeMutableBytes { cache.writeSnapshot(count: total, to: $0.baseAddress!) }
         let restored = try KVCache(layers: 1, capacity: total, heads: shape.nHeadKV, headDim: shape.headDim,
-                                   type: kv, batch: total, recentWindow: 24)
+                                   type: kv, batch: total, recentWindow: 24, kernels: .selected)
         snapshot.withUnsafeBytes { restored.restore(snapshot: $0.baseAddress!, storedCount: total, positions: 0..<total) }
         let copied = try KVCache(layers: 1, capacity: total, heads: shape.nHeadKV, headDim: shape.headDim,
-                                 type: kv, batch: total, recentWindow: 24)
+                                 type: kv, batch: total, recentWindow: 24, kernels: .selected)
         copied.copy(from: cache, positions: 0..<total)
         for position in [299, 300, total - 1] {
             let original = Self.decode(attention, cache, queries: queries, position: position, pool: pool)
@@ -258,7 +258,7 @@ import CBitNetKernels
             let q = (0..<n).map { _ in Int8(truncatingIfNeeded: Int(rng.nextUnit() * 255) - 127) }
             let scale = Float(rng.nextUnit() * 0.1)
             var fast = [Float](repeating: .nan, count: n), slow = fast
-            KVQuantization.expand(scale, q, &fast, n)
+            KVQuantization.expand(scale, q, &fast, n, kernels: .selected)
             KVQuantization.expandReference(scale, q, &slow, n)
             #expect(fast.map(\.bitPattern) == slow.map(\.bitPattern), "n \(n)")
         }

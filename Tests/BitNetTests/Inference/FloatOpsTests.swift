@@ -11,7 +11,7 @@ import Testing
         let x: [Float] = [1, -2, 3, 0.5, -0.25]
         let w: [Float] = [1, 2, 0.5, 1, -1]
         var out = [Float](repeating: 0, count: 5)
-        FloatOps.rmsNorm(x, weight: w, eps: 1e-5, into: &out, count: 5)
+        FloatOps.rmsNorm(x, weight: w, eps: 1e-5, into: &out, count: 5, kernels: .selected)
         let ms = x.map { Double($0 * $0) }.reduce(0, +) / 5
         for i in 0..<5 {
             let expected = Double(x[i]) / (ms + 1e-5).squareRoot() * Double(w[i])

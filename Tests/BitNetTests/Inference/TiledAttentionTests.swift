@@ -39,7 +39,7 @@ import CBitNetKernels
                             rng: inout SplitMix64) throws -> KVCache {
         let total = start + count
         let cache = try KVCache(layers: 1, capacity: total, heads: shape.nHeadKV, headDim: shape.headDim,
-                                type: kv, batch: count, recentWindow: 24)
+                                type: kv, batch: count, recentWindow: 24, kernels: .selected)
         let kvDim = shape.nHeadKV * shape.headDim
         for position in 0..<total {
             // Keys scaled up so the softmax is far from uniform.

@@ -4,7 +4,7 @@ import Testing
 @Suite struct ActivationQuantizationTests {
     func quantize(_ x: [Float]) throws -> QuantizedActivations {
         let activations = try QuantizedActivations(cols: x.count, capacity: 1)
-        x.withUnsafeBufferPointer { activations.quantize($0) }
+        x.withUnsafeBufferPointer { activations.quantize($0, kernels: .selected) }
         return activations
     }
 
@@ -56,7 +56,7 @@ import Testing
         let x = (0..<4 * 100).map { _ in random.float(-1...1) }
         let batch = try QuantizedActivations(cols: cols, capacity: 4)
         // stride 100 > cols: padding between rows is ignored
-        x.withUnsafeBufferPointer { batch.quantize($0.baseAddress!, tokens: 4, stride: 100) }
+        x.withUnsafeBufferPointer { batch.quantize($0.baseAddress!, tokens: 4, stride: 100, kernels: .selected) }
         #expect(batch.count == 4)
         for t in 0..<4 {
             let single = try quantize(Array(x[t * 100..<t * 100 + cols]))

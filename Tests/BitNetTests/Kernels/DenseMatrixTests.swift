@@ -70,7 +70,7 @@ import Testing
         let data = Self.bytes(storage: .f16, rows: rows, cols: cols, random: &random)
         try data.withUnsafeBytes { raw in
             let f16 = try DenseMatrix(type: 1, rows: rows, cols: cols, data: raw)
-            let q8 = try f16.quantizedToQ8_0()
+            let q8 = try f16.quantizedToQ8_0(kernels: .selected)
             #expect(q8.storage == .q8_0)
             var a = [Float](repeating: 0, count: cols), b = a
             for r in 0..<rows {
@@ -84,14 +84,14 @@ import Testing
             }
             let x = (0..<cols).map { _ in random.float(-1...1) }
             var y16 = [Float](repeating: 0, count: rows), y8 = y16
-            f16.multiply(x, into: &y16, rows: 0..<rows)
-            q8.multiply(x, into: &y8, rows: 0..<rows)
+            f16.multiply(x, into: &y16, rows: 0..<rows, kernels: .selected)
+            q8.multiply(x, into: &y8, rows: 0..<rows, kernels: .selected)
             for r in 0..<rows { #expect(abs(y16[r] - y8[r]) <= 0.05) }
             // The pool-parallel form gives the same numbers as one call.
             let pool = try ThreadPool(threadCount: 2)
             var yPool = [Float](repeating: .nan, count: rows)
             x.withUnsafeBufferPointer { xs in
-                yPool.withUnsafeMutableBufferPointer { q8.multiply(xs.baseAddress!, into: $0.baseAddress!, pool: pool) }
+                yPool.withUnsafeMutableBufferPointer { q8.multiply(xs.baseAddress!, into: $0.baseAddress!, pool: pool, kernels: .selected) }
             }
             #expect(yPool == y8)
         }

@@ -179,15 +179,15 @@ import Testing
     @Test func poolMatchesOneCallAndArenaCopyKeepsTheLayout() throws {
         let pool = try ThreadPool(threadCount: 2)
         try Self.withSplitMatrix(rows: 1001, cols: 544, seed: 8) { f16, _, random in
-            let threaded = try f16.quantizedToQ8_0(pool: pool)
+            let threaded = try f16.quantizedToQ8_0(pool: pool, kernels: .selected)
             let copy = try threaded.copied(into: HugePageArena(), pool: nil, releasingSource: false)
             #expect(copy.layout == .q8_0Split)
             let x = Self.randomX(544, random: &random)
             var single = [Float](repeating: .nan, count: 1001), parallel = single, copied = single
             x.withUnsafeBufferPointer { xs in
-                threaded.multiply(xs.baseAddress!, into: &single, rows: 0..<1001)
-                parallel.withUnsafeMutableBufferPointer { threaded.multiply(xs.baseAddress!, into: $0.baseAddress!, pool: pool) }
-                copied.withUnsafeMutableBufferPointer { copy.multiply(xs.baseAddress!, into: $0.baseAddress!, pool: pool) }
+                threaded.multiply(xs.baseAddress!, into: &single, rows: 0..<1001, kernels: .selected)
+                parallel.withUnsafeMutableBufferPointer { threaded.multiply(xs.baseAddress!, into: $0.baseAddress!, pool: pool, kernels: .selected) }
+                copied.withUnsafeMutableBufferPointer { copy.multiply(xs.baseAddress!, into: $0.baseAddress!, pool: pool, kernels: .selected) }
             }
             #expect(parallel == single && copied == single)
         }

@@ -77,7 +77,7 @@ import Testing
                     try #require(tokens == 16)
                     let cols = x.count / tokens
                     let activations = try QuantizedActivations(cols: cols, capacity: tokens)
-                    x.withUnsafeBufferPointer { activations.quantize($0.baseAddress!, tokens: tokens, stride: cols) }
+                    x.withUnsafeBufferPointer { activations.quantize($0.baseAddress!, tokens: tokens, stride: cols, kernels: .selected) }
                     for t in 0..<tokens {
                         #expect(Array(activations.row(t)) == Array(qExpected[t * cols..<(t + 1) * cols]))
                         #expect(activations.scale(t) == sExpected[t])
@@ -99,7 +99,7 @@ import Testing
                         let single = try QuantizedActivations(cols: cols, capacity: 1)
                         var y1 = [Float](repeating: .nan, count: rows)
                         for t in [0, 7, 15] {
-                            x.withUnsafeBufferPointer { single.quantize(UnsafeBufferPointer(rebasing: $0[t * cols..<(t + 1) * cols])) }
+                            x.withUnsafeBufferPointer { single.quantize(UnsafeBufferPointer(rebasing: $0[t * cols..<(t + 1) * cols]), kernels: .selected) }
                             y1.withUnsafeMutableBufferPointer { matrix.multiply(single, into: $0, rows: 0..<rows, kernels: kernels) }
                             #expect(y1 == Array(y[t * rows..<(t + 1) * rows]))
                         }

@@ -25,7 +25,7 @@ import Testing
         }
         let x = (0..<tokens * cols).map { _ in random.float(-3...3) }
         let activations = try QuantizedActivations(cols: cols, capacity: tokens, groupColumns: groupColumns)
-        x.withUnsafeBufferPointer { activations.quantize($0.baseAddress!, tokens: tokens, stride: cols) }
+        x.withUnsafeBufferPointer { activations.quantize($0.baseAddress!, tokens: tokens, stride: cols, kernels: .selected) }
         return Case(values: values, rowScales: rowScales, matrix: matrix, activations: activations)
     }
 
@@ -140,7 +140,7 @@ import Testing
                 let expected = Self.run(c, .selected)
                 var y = [Float](repeating: .nan, count: tokens * (rows + 3))
                 y.withUnsafeMutableBufferPointer {
-                    c.matrix.multiply(c.activations, into: $0.baseAddress!, yStride: rows + 3, pool: pool)
+                    c.matrix.multiply(c.activations, into: $0.baseAddress!, yStride: rows + 3, pool: pool, kernels: .selected)
                 }
                 #expect(y.elementsEqual(expected, by: { $0 == $1 || ($0.isNaN && $1.isNaN) }), "threads \(threads) rows \(rows)")
             }
@@ -160,19 +160,19 @@ import Testing
         }
         let x = (0..<tokens * cols).map { _ in random.float(-2...2) }
         let activations = try QuantizedActivations(cols: cols, capacity: tokens)
-        x.withUnsafeBufferPointer { activations.quantize($0.baseAddress!, tokens: tokens, stride: cols) }
+        x.withUnsafeBufferPointer { activations.quantize($0.baseAddress!, tokens: tokens, stride: cols, kernels: .selected) }
         var grouped = shapes.map { [Float](repeating: .nan, count: tokens * $0) }
         var separate = grouped
         for i in 0..<3 {
             separate[i].withUnsafeMutableBufferPointer {
-                matrices[i].multiply(activations, into: $0.baseAddress!, yStride: shapes[i], rows: 0..<shapes[i])
+                matrices[i].multiply(activations, into: $0.baseAddress!, yStride: shapes[i], rows: 0..<shapes[i], kernels: .selected)
             }
         }
         let buffers = grouped.indices.map { i in UnsafeMutablePointer<Float>.allocate(capacity: grouped[i].count) }
         defer { buffers.forEach { $0.deallocate() } }
         for i in 0..<3 { buffers[i].initialize(repeating: .nan, count: grouped[i].count) }
         PackedTernaryMatrix.multiply((0..<3).map { TernaryProductTarget(matrices[$0], into: buffers[$0], yStride: shapes[$0]) },
-                                     activations, pool: pool)
+                                     activations, pool: pool, kernels: .selected)
         for i in 0..<3 {
             grouped[i] = Array(UnsafeBufferPointer(start: buffers[i], count: grouped[i].count))
             #expect(grouped[i] == separate[i])
@@ -247,7 +247,7 @@ import Testing
         }
         let x = (0..<3 * cols).map { _ in random.float(-1...1) }
         let activations = try QuantizedActivations(cols: cols, capacity: 3)
-        x.withUnsafeBufferPointer { activations.quantize($0.baseAddress!, tokens: 3, stride: cols) }
+        x.withUnsafeBufferPointer { activations.quantize($0.baseAddress!, tokens: 3, stride: cols, kernels: .selected) }
         var y = [Float](repeating: .nan, count: 3 * rows)
         y.withUnsafeMutableBufferPointer {
             matrix.multiply(activations, into: $0.baseAddress!, yStride: rows, rows: 0..<rows, kernels: kernels)
