@@ -101,6 +101,40 @@ extension DenseMatrix {
         }
     }
 
+    /// Several prepared inputs and their outputs, as the batched kernel
+    /// takes them (arrays of pointers, built once per product).
+    struct Q8_0SplitBatch {
+        let values: [UnsafePointer<Int16>?]
+        let scales: [Float]
+        let outputs: [UnsafeMutablePointer<Float>?]
+
+        init(_ inputs: [Q8_0SplitInput], into outputs: [UnsafeMutablePointer<Float>]) {
+            precondition(inputs.count == outputs.count)
+            values = inputs.map(\.values)
+            scales = inputs.map(\.scale)
+            self.outputs = outputs
+        }
+    }
+
+    /// `multiplyQ8_0Split` for every input of `batch` over `range`, each
+    /// output bit-identical to its single-input product. AVX2 has a kernel
+    /// that widens each weight once for several inputs (the int8 -> int16
+    /// widening was paid once per input); the other kernel sets run the
+    /// single-input kernel per input.
+    func multiplyQ8_0Split(_ batch: Q8_0SplitBatch, rows range: Range<Int>, kernels: KernelSet) {
+        precondition(layout == .q8_0Split && range.lowerBound >= 0 && range.upperBound <= rows)
+        guard !range.isEmpty else { return }
+        if kernels == .avx2 {
+            bnk_dot_q8_0_split_avx2_multi(q8_0SplitQuants, q8_0SplitScales, cols, range.lowerBound, range.upperBound,
+                                          batch.values.count, batch.values, batch.scales, batch.outputs)
+            return
+        }
+        for t in batch.values.indices {
+            let input = Q8_0SplitInput(values: batch.values[t].unsafelyUnwrapped, scale: batch.scales[t])
+            multiplyQ8_0Split(input, into: batch.outputs[t].unsafelyUnwrapped, rows: range, kernels: kernels)
+        }
+    }
+
     /// The reference twin: the same exact int32 block sums, summed in block order.
     func multiplyQ8_0SplitReference(_ input: Q8_0SplitInput, into y: UnsafeMutablePointer<Float>, rows range: Range<Int>) {
         let blocks = cols / 32, interleaved = q8_0SplitInterleavedBlocks

@@ -183,13 +183,12 @@ package struct DenseMatrix: @unchecked Sendable {
                 let inputs = xs.indices.map { t in
                     prepareQ8_0SplitInput(xs[t], into: prepared.baseAddress.unsafelyUnwrapped + t * cols)
                 }
+                let batch = Q8_0SplitBatch(inputs, into: ys)
                 pool.parallelFor(parts) { part in
                     let range = (rows * part / parts)..<(rows * (part + 1) / parts)
                     for block in stride(from: range.lowerBound, to: range.upperBound, by: blockRows) {
-                        let rowsOfBlock = block..<Swift.min(block + blockRows, range.upperBound)
-                        for t in inputs.indices {
-                            multiplyQ8_0Split(inputs[t], into: ys[t], rows: rowsOfBlock, kernels: kernels)
-                        }
+                        multiplyQ8_0Split(batch, rows: block..<Swift.min(block + blockRows, range.upperBound),
+                                          kernels: kernels)
                     }
                 }
             }

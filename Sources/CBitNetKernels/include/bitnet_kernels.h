@@ -129,6 +129,15 @@ void bnk_dot_q8_0_split_avx2(const int8_t *quants, const uint16_t *scales, size_
                              size_t row_end, const int16_t *x, float x_scale, float *y);
 void bnk_dot_q8_0_split_avx512vnni(const int8_t *quants, const uint16_t *scales, size_t cols, size_t row_begin,
                                    size_t row_end, const int16_t *x, float x_scale, float *y);
+/* The AVX2 product for n prepared inputs (xs[i], x_scales[i] -> ys[i]), a
+ * batched decode step's LM head: each weight is read and widened once per
+ * chunk of up to BNK_Q8_0_SPLIT_MULTI_MAX inputs (fewer for long rows, so a
+ * chunk's x stays in L1), and ys[i][r] is bit-identical to
+ * bnk_dot_q8_0_split_avx2 with xs[i]. */
+#define BNK_Q8_0_SPLIT_MULTI_MAX 8
+void bnk_dot_q8_0_split_avx2_multi(const int8_t *quants, const uint16_t *scales, size_t cols, size_t row_begin,
+                                   size_t row_end, size_t n, const int16_t *const *xs, const float *x_scales,
+                                   float *const *ys);
 void bnk_dot_q8_0_split_neon(const int8_t *quants, const uint16_t *scales, size_t cols, size_t row_begin,
                              size_t row_end, const int16_t *x, float x_scale, float *y);
 

@@ -1,3 +1,4 @@
+import CBitNetKernels
 import Testing
 @testable import BitNet
 
@@ -49,11 +50,59 @@ import Testing
         }
     }
 
+    /// The AVX2 kernel takes inputs in chunks of up to 8, fewer for long
+    /// rows (24 KiB of int16 x: 4 at 2560 columns, 2 at 4128, 1 from 12288),
+    /// so the counts include ones that leave a short last chunk; the columns
+    /// have and lack a tail of plain blocks (cols % 512 != 0), and the pool's
+    /// row parts and cache blocks give ranges of odd length and start.
     @Test(arguments: kernelSets)
     func batchedEqualsOneByOneOnTheSplitLayout(kernels: KernelSet) throws {
-        for (rows, cols, seed) in [(45, 2560, 3), (257, 544, 4), (3, 32, 5)] as [(Int, Int, UInt64)] {
+        let shapes: [(Int, Int, UInt64)] = [(45, 2560, 3), (257, 544, 4), (3, 32, 5), (41, 2592, 6), (19, 4128, 7),
+                                            (5, 12800, 8)]
+        for (rows, cols, seed) in shapes {
             try Q8_0SplitTests.withSplitMatrix(rows: rows, cols: cols, seed: seed) { _, split, random in
-                for inputs in [2, 9] { try Self.check(split, inputs: inputs, kernels: kernels, random: &random) }
+                for inputs in [2, 3, 5, 9, 16] { try Self.check(split, inputs: inputs, kernels: kernels, random: &random) }
+            }
+        }
+    }
+
+    /// The batched AVX2 kernel called directly on odd row ranges: rows
+    /// outside the range stay untouched, rows inside equal the single-input
+    /// kernel's bit for bit, for every count up to two full chunks and more.
+    @Test func multiInputKernelEqualsTheSingleKernelOnOddRanges() throws {
+        guard KernelSet.avx2.isSupportedByCPU else { return }
+        for (rows, cols, seed) in [(23, 2560, 21), (17, 1056, 22), (9, 96, 23)] as [(Int, Int, UInt64)] {
+            try Q8_0SplitTests.withSplitMatrix(rows: rows, cols: cols, seed: seed) { _, split, random in
+                let inputs = 19
+                var prepared = [Int16](repeating: 0, count: inputs * cols)
+                var scales = [Float](repeating: 0, count: inputs)
+                for t in 0..<inputs {
+                    let x = (0..<cols).map { _ in random.float(-3...3) }
+                    prepared.withUnsafeMutableBufferPointer { out in
+                        scales[t] = split.prepareQ8_0SplitInput(x, into: out.baseAddress! + t * cols).scale
+                    }
+                }
+                let range = 3..<(rows - 2)
+                prepared.withUnsafeBufferPointer { values in
+                    let pointers = (0..<inputs).map { Optional(values.baseAddress! + $0 * cols) }
+                    for count in 1...inputs {
+                        var expected = [Float](repeating: .nan, count: count * rows), actual = expected
+                        expected.withUnsafeMutableBufferPointer { y in
+                            for t in 0..<count {
+                                bnk_dot_q8_0_split_avx2(split.q8_0SplitQuants, split.q8_0SplitScales, cols,
+                                                        range.lowerBound, range.upperBound, pointers[t], scales[t],
+                                                        y.baseAddress! + t * rows)
+                            }
+                        }
+                        actual.withUnsafeMutableBufferPointer { y in
+                            let outputs = (0..<count).map { Optional(y.baseAddress! + $0 * rows) }
+                            bnk_dot_q8_0_split_avx2_multi(split.q8_0SplitQuants, split.q8_0SplitScales, cols,
+                                                          range.lowerBound, range.upperBound, count, pointers, scales,
+                                                          outputs)
+                        }
+                        #expect(actual.map(\.bitPattern) == expected.map(\.bitPattern), "\(rows)x\(cols), \(count) inputs")
+                    }
+                }
             }
         }
     }
