@@ -458,7 +458,9 @@ final class TiledAttention {
     /// One key tile of decode for KV heads `kvHeads`, read from the f16
     /// cache in place. The first head's call prefetches the next tile's rows
     /// of every head (one contiguous stretch) into L2, so the heads after it,
-    /// reading their 256-byte pieces of each row, find them there.
+    /// reading their 256-byte pieces of each row, find them there. An item
+    /// of one head (short contexts) prefetches nothing: the stretch holds
+    /// every head's rows, and the other heads are other items.
     private func decodeTileInPlace(cache: KVCache, layer: Int, tileStart: Int, keys: Int, end: Int,
                                    kvHeads: Range<Int>, scratch: Scratch) {
         let rp = decodeRows, dp = paddedDim, stride = cache.rowBytes / 2
@@ -466,7 +468,7 @@ final class TiledAttention {
         let valueRows = cache.values(layer: layer, position: tileStart).assumingMemoryBound(to: UInt16.self)
         let nextStart = tileStart + TiledAttention.keyTile
         var next = bnk_attention_stretch(keys: nil, values: nil, bytes: 0)  // var: passed by pointer
-        if nextStart < end {
+        if nextStart < end, kvHeads.count == nHeadKV {
             next = bnk_attention_stretch(
                 keys: UnsafePointer(cache.keys(layer: layer, position: nextStart).assumingMemoryBound(to: UInt8.self)),
                 values: UnsafePointer(cache.values(layer: layer, position: nextStart)

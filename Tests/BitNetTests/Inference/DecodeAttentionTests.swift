@@ -173,14 +173,22 @@ import CBitNetKernels
     }
 
     #if !arch(arm64)
-    /// The four-row decode kernel against the tile kernel's Swift twin over
-    /// consecutive tiles: full and partial tiles, limits below the key count.
-    @Test(arguments: AttentionTile.Kernel.supportedCases.filter { $0 != .reference }, [(16, 64), (48, 61), (128, 64), (128, 3), (32, 1)])
-    func decode4MatchesTwin(kernel: AttentionTile.Kernel, shape: (dim: Int, keys: Int)) throws {
-        let (dim, keys) = shape
-        let decode4 = kernel == .avx512 ? bnk_attention_decode4_avx512 : bnk_attention_decode4_avx2
+    /// One call of a four-row decode kernel: queries (transposed), limit,
+    /// then rowMax, rowSum, output and scratch.
+    typealias Decode4Call = (UnsafePointer<Float>, Int32, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
+                             UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+
+    /// Runs a four-row decode kernel and the tile kernel's Swift twin over
+    /// four consecutive tiles (full and partial tiles, limits below the key
+    /// count) and expects the same state bit for bit. `makeTile(tile, rng)`
+    /// gives a tile's keys and values as f32 (what the kernel reads) and the
+    /// kernel call on that tile.
+    static func expectDecode4MatchesTwin(
+        dim: Int, keys: Int, seed: UInt64,
+        makeTile: (Int, inout SplitMix64) -> (keys: [Float], values: [Float], kernel: Decode4Call)
+    ) {
         let rp = 16
-        var rng = SplitMix64(seed: UInt64(dim * 100 + keys))
+        var rng = SplitMix64(seed: seed)
         var qt = [Float](repeating: 0, count: dim * rp)
         for d in 0..<dim { for r in 0..<4 { qt[d * rp + r] = Float(rng.nextUnit() - 0.5) } }
         var fast = (max: [Float](repeating: -.infinity, count: rp), sum: [Float](repeating: 0, count: rp),
@@ -189,10 +197,9 @@ import CBitNetKernels
         var scratch = [Float](repeating: .nan, count: bnk_attention_decode4_scratch(keys, dim))
         var twinScratch = [Float](repeating: 0, count: AttentionTile.scratchCount(keys: keys, rowsPadded: rp))
         for (tile, limit) in [keys, max(1, keys - 2), keys, max(1, keys / 2)].enumerated() {
-            let k = TiledAttentionTests.random(keys * dim, &rng, scale: 2 + Float(tile))
-            let v = TiledAttentionTests.random(keys * dim, &rng)
+            let (k, v, kernel) = makeTile(tile, &rng)
             let limits = (0..<rp).map { Int32($0 < 4 ? limit : 0) }
-            decode4(qt, k, v, keys, dim, Int32(limit), &fast.max, &fast.sum, &fast.out, &scratch)
+            kernel(qt, Int32(limit), &fast.max, &fast.sum, &fast.out, &scratch)
             AttentionTile.stepReference(qt: qt, rowsPadded: rp, keys: k, values: v, count: keys, dim: dim,
                                         limit: limits, rowMax: &slow.max, rowSum: &slow.sum, output: &slow.out,
                                         scratch: &twinScratch)
@@ -203,51 +210,51 @@ import CBitNetKernels
         #expect(slow.sum[0] > 0)
     }
 
+    /// The four-row decode kernel against the tile kernel's Swift twin.
+    @Test(arguments: AttentionTile.Kernel.supportedCases.filter { $0 != .reference }, [(16, 64), (48, 61), (128, 64), (128, 3), (32, 1)])
+    func decode4MatchesTwin(kernel: AttentionTile.Kernel, shape: (dim: Int, keys: Int)) {
+        let (dim, keys) = shape
+        let decode4 = kernel == .avx512 ? bnk_attention_decode4_avx512 : bnk_attention_decode4_avx2
+        Self.expectDecode4MatchesTwin(dim: dim, keys: keys, seed: UInt64(dim * 100 + keys)) { tile, rng in
+            let k = TiledAttentionTests.random(keys * dim, &rng, scale: 2 + Float(tile))
+            let v = TiledAttentionTests.random(keys * dim, &rng)
+            return (k, v, { qt, limit, rowMax, rowSum, output, scratch in
+                decode4(qt, k, v, keys, dim, limit, rowMax, rowSum, output, scratch)
+            })
+        }
+    }
+
     /// The in-place f16 variant against the twin on the same (f16-rounded)
     /// keys and values, read from rows of several heads with a row stride
     /// (as in the cache), with and without a prefetch stretch.
     @Test(.enabled(if: AttentionTile.Kernel.avx2.isSupportedByCPU),
           arguments: [(16, 64), (48, 61), (128, 64), (128, 3), (32, 1), (64, 17)], [false, true])
-    func decode4ReadsF16RowsInPlace(shape: (dim: Int, keys: Int), prefetching: Bool) throws {
+    func decode4ReadsF16RowsInPlace(shape: (dim: Int, keys: Int), prefetching: Bool) {
         let (dim, keys) = shape
         let heads = 3, head = 1, stride = heads * dim + 8  // a row of every head, plus padding
-        let rp = 16
-        var rng = SplitMix64(seed: UInt64(dim * 1000 + keys))
-        var qt = [Float](repeating: 0, count: dim * rp)
-        for d in 0..<dim { for r in 0..<4 { qt[d * rp + r] = Float(rng.nextUnit() - 0.5) } }
-        var fast = (max: [Float](repeating: -.infinity, count: rp), sum: [Float](repeating: 0, count: rp),
-                    out: [Float](repeating: 0, count: rp * dim))
-        var slow = fast
-        var scratch = [Float](repeating: .nan, count: bnk_attention_decode4_scratch(keys, dim))
-        var twinScratch = [Float](repeating: 0, count: AttentionTile.scratchCount(keys: keys, rowsPadded: rp))
-        for (tile, limit) in [keys, max(1, keys - 2), keys, max(1, keys / 2)].enumerated() {
+        Self.expectDecode4MatchesTwin(dim: dim, keys: keys, seed: UInt64(dim * 1000 + keys)) { tile, rng in
             let k16 = TiledAttentionTests.random(keys * stride, &rng, scale: 2 + Float(tile)).map { Float16($0).bitPattern }
             let v16 = TiledAttentionTests.random(keys * stride, &rng).map { Float16($0).bitPattern }
             // The head's rows as f32, exactly what the kernel converts them to.
             let k = (0..<keys * dim).map { HalfPrecision.float(fromHalf: k16[($0 / dim) * stride + head * dim + $0 % dim]) }
             let v = (0..<keys * dim).map { HalfPrecision.float(fromHalf: v16[($0 / dim) * stride + head * dim + $0 % dim]) }
-            let limits = (0..<rp).map { Int32($0 < 4 ? limit : 0) }
-            k16.withUnsafeBufferPointer { kp in
-                v16.withUnsafeBufferPointer { vp in
-                    var next = bnk_attention_stretch(
-                        keys: UnsafeRawPointer(kp.baseAddress!).assumingMemoryBound(to: UInt8.self),
-                        values: UnsafeRawPointer(vp.baseAddress!).assumingMemoryBound(to: UInt8.self),
-                        bytes: keys * stride * 2)
-                    withUnsafePointer(to: &next) { nextPointer in
-                        bnk_attention_decode4_f16_avx2(qt, kp.baseAddress! + head * dim, vp.baseAddress! + head * dim,
-                                                       stride, keys, dim, Int32(limit), &fast.max, &fast.sum,
-                                                       &fast.out, &scratch, prefetching ? nextPointer : nil)
+            return (k, v, { qt, limit, rowMax, rowSum, output, scratch in
+                k16.withUnsafeBufferPointer { kp in
+                    v16.withUnsafeBufferPointer { vp in
+                        var next = bnk_attention_stretch(
+                            keys: UnsafeRawPointer(kp.baseAddress!).assumingMemoryBound(to: UInt8.self),
+                            values: UnsafeRawPointer(vp.baseAddress!).assumingMemoryBound(to: UInt8.self),
+                            bytes: keys * stride * 2)
+                        withUnsafePointer(to: &next) { nextPointer in
+                            bnk_attention_decode4_f16_avx2(qt, kp.baseAddress! + head * dim,
+                                                           vp.baseAddress! + head * dim, stride, keys, dim, limit,
+                                                           rowMax, rowSum, output, scratch,
+                                                           prefetching ? nextPointer : nil)
+                        }
                     }
                 }
-            }
-            AttentionTile.stepReference(qt: qt, rowsPadded: rp, keys: k, values: v, count: keys, dim: dim,
-                                        limit: limits, rowMax: &slow.max, rowSum: &slow.sum, output: &slow.out,
-                                        scratch: &twinScratch)
+            })
         }
-        #expect(fast.max.map(\.bitPattern) == slow.max.map(\.bitPattern))
-        #expect(fast.sum.map(\.bitPattern) == slow.sum.map(\.bitPattern))
-        #expect(fast.out.map(\.bitPattern) == slow.out.map(\.bitPattern))
-        #expect(slow.sum[0] > 0)
     }
     #endif
 
