@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """llama.cpp's prompt and generation speed at depth, the way `llama-bench -d D` measures them:
-D tokens are evaluated (untimed) first, then a P-token prompt is timed (ppP@dD), and, after the
-same untimed D tokens, N tokens generated one llama_decode at a time (tgN@dD). For BENCHMARKS.md
-("Generation at depth"), beside `bitnet bench --depth`.
+D tokens are evaluated (untimed) first, once per depth, then a P-token prompt is timed (ppP@dD),
+and, after the same D tokens, N tokens generated one llama_decode at a time (tgN@dD). Each run
+drops its own positions again (llama_memory_seq_rm), as `bitnet bench --depth` truncates.
+For BENCHMARKS.md ("Generation at depth"), beside `bitnet bench --depth`.
 
     pip install llama-cpp-python==0.3.36      # builds llama.cpp
     python3 tools/bench/llama_cpp_depth.py MODEL.gguf -d 0,1024,2048,4096 -p 64 -n 32 -t 2
@@ -67,10 +68,11 @@ def main() -> None:
             tests.append((f"pp{args.prompt}{suffix}", args.prompt, False))
         if args.tokens:
             tests.append((f"tg{args.tokens}{suffix}", args.tokens, True))
+        fill(depth)  # once per depth: each run below drops its own positions again
         for name, count, one_at_a_time in tests:
             speeds = []
             for _ in range(args.repetitions + 1):  # the first is a warm-up
-                fill(depth)
+                L.llama_memory_seq_rm(L.llama_get_memory(ctx), 0, depth, -1)
                 tokens = [rng.randrange(vocab) for _ in range(count)]
                 start = time.perf_counter()
                 if one_at_a_time:
