@@ -17,6 +17,11 @@
  *   their bitnet_*_params_init() function, and are passed by pointer. The
  *   library reads only `size` bytes, so fields appended in later versions do
  *   not break older callers. A NULL params pointer means "all defaults".
+ *   bitnet_*_params_init() is a macro over bitnet_*_params_init_sized(), which
+ *   writes only as many bytes as the struct this header declares: a program
+ *   built against this header is never overrun by a later library whose
+ *   struct has grown. Bindings that mirror a struct (FFI) call the _sized
+ *   function with their mirror's size.
  * - Strings passed in are UTF-8. Strings returned as `const char *` are owned
  *   by the library; caller buffers are filled snprintf-style (the needed size
  *   is reported when the buffer is too small).
@@ -287,6 +292,12 @@ typedef struct bitnet_model_info {
 
 /** Fills *params with defaults (including params->size). NULL is ignored. Any thread. */
 BITNET_API void bitnet_model_params_init(bitnet_model_params *params);
+/** bitnet_model_params_init writing at most `size` bytes (the caller's sizeof);
+ *  `size` is set to the bytes written. NULL is ignored (BITNET_OK); a size
+ *  below 4 is BITNET_E_INVALID_ARGUMENT. Any thread. */
+BITNET_API int32_t bitnet_model_params_init_sized(bitnet_model_params *params, size_t size);
+#define bitnet_model_params_init(params) \
+    ((void)bitnet_model_params_init_sized((params), sizeof(bitnet_model_params)))
 
 /**
  * Loads the GGUF model at `path` (params == NULL: defaults) and stores a new
@@ -403,6 +414,12 @@ typedef struct bitnet_context_params {
 
 /** Fills *params with the defaults above. NULL is ignored. Any thread. */
 BITNET_API void bitnet_context_params_init(bitnet_context_params *params);
+/** bitnet_context_params_init writing at most `size` bytes (the caller's sizeof);
+ *  `size` is set to the bytes written. NULL is ignored (BITNET_OK); a size
+ *  below 4 is BITNET_E_INVALID_ARGUMENT. Any thread. */
+BITNET_API int32_t bitnet_context_params_init_sized(bitnet_context_params *params, size_t size);
+#define bitnet_context_params_init(params) \
+    ((void)bitnet_context_params_init_sized((params), sizeof(bitnet_context_params)))
 
 /**
  * The bytes a context with these params would allocate for its KV cache
@@ -551,6 +568,12 @@ typedef struct bitnet_batch_params {
 
 /** Fills *params with the defaults above. NULL is ignored. Any thread. */
 BITNET_API void bitnet_batch_params_init(bitnet_batch_params *params);
+/** bitnet_batch_params_init writing at most `size` bytes (the caller's sizeof);
+ *  `size` is set to the bytes written. NULL is ignored (BITNET_OK); a size
+ *  below 4 is BITNET_E_INVALID_ARGUMENT. Any thread. */
+BITNET_API int32_t bitnet_batch_params_init_sized(bitnet_batch_params *params, size_t size);
+#define bitnet_batch_params_init(params) \
+    ((void)bitnet_batch_params_init_sized((params), sizeof(bitnet_batch_params)))
 
 /**
  * Creates a batch for `model` (params NULL: defaults) and starts its step
@@ -1003,6 +1026,12 @@ typedef int32_t (*bitnet_stream_fn)(const char *text, size_t len, const bitnet_t
 
 /** Fills *params with the defaults (the BALANCED preset, max_new_tokens 256, add_bos 1). NULL is ignored. */
 BITNET_API void bitnet_generation_params_init(bitnet_generation_params *params);
+/** bitnet_generation_params_init writing at most `size` bytes (the caller's sizeof);
+ *  `size` is set to the bytes written. NULL is ignored (BITNET_OK); a size
+ *  below 4 is BITNET_E_INVALID_ARGUMENT. Any thread. */
+BITNET_API int32_t bitnet_generation_params_init_sized(bitnet_generation_params *params, size_t size);
+#define bitnet_generation_params_init(params) \
+    ((void)bitnet_generation_params_init_sized((params), sizeof(bitnet_generation_params)))
 
 /**
  * Sets the sampling fields (temperature .. frequency_penalty) of an

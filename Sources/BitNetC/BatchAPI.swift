@@ -16,6 +16,11 @@ public func bitnet_batch_params_init(_ params: UnsafeMutablePointer<bitnet_batch
 }
 
 @c @implementation
+public func bitnet_batch_params_init_sized(_ params: UnsafeMutablePointer<bitnet_batch_params>?, _ size: Int) -> Int32 {
+    writeDefaults(defaultBatchParams(), to: params, size: size, function: "bitnet_batch_params_init_sized")
+}
+
+@c @implementation
 public func bitnet_batch_new(_ model: OpaquePointer?, _ params: UnsafePointer<bitnet_batch_params>?,
                              _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     withStatus { () throws(BitNetError) -> Int32 in

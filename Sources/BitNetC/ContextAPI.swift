@@ -46,6 +46,11 @@ public func bitnet_context_params_init(_ params: UnsafeMutablePointer<bitnet_con
 }
 
 @c @implementation
+public func bitnet_context_params_init_sized(_ params: UnsafeMutablePointer<bitnet_context_params>?, _ size: Int) -> Int32 {
+    writeDefaults(defaultContextParams(), to: params, size: size, function: "bitnet_context_params_init_sized")
+}
+
+@c @implementation
 public func bitnet_context_new(_ model: OpaquePointer?, _ params: UnsafePointer<bitnet_context_params>?,
                                _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     withStatus { () throws(BitNetError) -> Int32 in

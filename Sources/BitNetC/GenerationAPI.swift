@@ -37,6 +37,11 @@ public func bitnet_generation_params_init(_ params: UnsafeMutablePointer<bitnet_
 }
 
 @c @implementation
+public func bitnet_generation_params_init_sized(_ params: UnsafeMutablePointer<bitnet_generation_params>?, _ size: Int) -> Int32 {
+    writeDefaults(defaultGenerationParams(), to: params, size: size, function: "bitnet_generation_params_init_sized")
+}
+
+@c @implementation
 public func bitnet_generation_params_preset(_ params: UnsafeMutablePointer<bitnet_generation_params>?,
                                             _ preset: Int32) -> Int32 {
     withStatus { () throws(BitNetError) -> Int32 in

@@ -22,6 +22,11 @@ public func bitnet_model_params_init(_ params: UnsafeMutablePointer<bitnet_model
 }
 
 @c @implementation
+public func bitnet_model_params_init_sized(_ params: UnsafeMutablePointer<bitnet_model_params>?, _ size: Int) -> Int32 {
+    writeDefaults(defaultModelParams(), to: params, size: size, function: "bitnet_model_params_init_sized")
+}
+
+@c @implementation
 public func bitnet_model_load(_ path: UnsafePointer<CChar>?, _ params: UnsafePointer<bitnet_model_params>?,
                               _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     withStatus { () throws(BitNetError) -> Int32 in

@@ -28,9 +28,30 @@ func writeStruct<T>(_ value: T, to pointer: UnsafeMutablePointer<T>, name: Stati
     guard callerSize >= MemoryLayout<UInt32>.size else {
         throw .invalidArgument("\(name).size is \(callerSize); set it to sizeof(\(name)) first")
     }
+    copyPrefix(value, to: pointer, count: callerSize)
+}
+
+/// `bitnet_*_params_init_sized`: the defaults into a caller's params struct of
+/// `size` bytes (its sizeof when it was compiled), so a struct from an older,
+/// shorter header is never written past its end. NULL is ignored.
+func writeDefaults<T>(_ defaults: T, to pointer: UnsafeMutablePointer<T>?, size: Int,
+                      function: StaticString) -> Int32 {
+    withStatus { () throws(BitNetError) -> Int32 in
+        guard let pointer else { return Status.ok.rawValue }
+        guard size >= MemoryLayout<UInt32>.size else {
+            throw .invalidArgument("\(function): size is \(size); pass sizeof the params struct")
+        }
+        copyPrefix(defaults, to: pointer, count: size)
+        return Status.ok.rawValue
+    }
+}
+
+/// Copies the first `count` bytes of `value` (at most all of it) to `pointer`,
+/// with the copy's leading `size` field set to the bytes copied.
+private func copyPrefix<T>(_ value: T, to pointer: UnsafeMutablePointer<T>, count: Int) {
     var copy = value
     withUnsafeMutableBytes(of: &copy) { source in
-        let count = min(callerSize, MemoryLayout<T>.size)
+        let count = min(count, MemoryLayout<T>.size)
         source.storeBytes(of: UInt32(count), as: UInt32.self)
         UnsafeMutableRawPointer(pointer).copyMemory(from: source.baseAddress!, byteCount: count)
     }

@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <bitnet.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -93,6 +94,50 @@ static void test_log_callback(void) {
     CHECK(capture.count == 1);
 }
 
+/* A program built against an older header has a shorter struct: the sized
+ * init (what the bitnet_*_params_init macros call with this header's sizeof)
+ * writes only its bytes, and says how many in `size`. */
+#define CHECK_SIZED_INIT(type, init_sized, older_size)                               \
+    do {                                                                             \
+        unsigned char buffer[sizeof(type) + 16];                                     \
+        uint32_t size;                                                               \
+        size_t i;                                                                    \
+        memset(buffer, 0xAB, sizeof buffer);                                         \
+        CHECK(init_sized((type *)(void *)buffer, (older_size)) == BITNET_OK);        \
+        memcpy(&size, buffer, sizeof size);                                          \
+        CHECK(size == (older_size));                                                 \
+        for (i = (older_size); i < sizeof buffer; i++) CHECK(buffer[i] == 0xAB);     \
+        /* A newer caller's longer struct: ours is written, the rest untouched. */   \
+        memset(buffer, 0xAB, sizeof buffer);                                         \
+        CHECK(init_sized((type *)(void *)buffer, sizeof buffer) == BITNET_OK);       \
+        memcpy(&size, buffer, sizeof size);                                          \
+        CHECK(size == sizeof(type));                                                 \
+        for (i = sizeof(type); i < sizeof buffer; i++) CHECK(buffer[i] == 0xAB);     \
+        CHECK(init_sized(NULL, sizeof(type)) == BITNET_OK);                          \
+        CHECK(init_sized((type *)(void *)buffer, 3) == BITNET_E_INVALID_ARGUMENT);   \
+        CHECK(strstr(bitnet_last_error(), #init_sized) != NULL);                     \
+    } while (0)
+
+static void test_sized_params_init(void) {
+    bitnet_context_params context;
+    bitnet_generation_params generation;
+    CHECK_SIZED_INIT(bitnet_model_params, bitnet_model_params_init_sized, offsetof(bitnet_model_params, progress_callback));
+    CHECK_SIZED_INIT(bitnet_context_params, bitnet_context_params_init_sized, offsetof(bitnet_context_params, batch));
+    CHECK_SIZED_INIT(bitnet_batch_params, bitnet_batch_params_init_sized, offsetof(bitnet_batch_params, n_threads));
+    CHECK_SIZED_INIT(bitnet_generation_params, bitnet_generation_params_init_sized,
+                     offsetof(bitnet_generation_params, seed));
+    /* The plain names are macros over the sized functions with this header's sizeof. */
+    memset(&context, 0xFF, sizeof context);
+    bitnet_context_params_init(&context);
+    CHECK(context.size == sizeof context && context.kv_type == BITNET_KV_F16);
+    bitnet_generation_params_init(&generation);
+    CHECK(generation.size == sizeof generation && generation.max_new_tokens == 256);
+    /* The exported functions of the same names still exist, for FFI. */
+    memset(&context, 0xFF, sizeof context);
+    (bitnet_context_params_init)(&context);
+    CHECK(context.size == sizeof context && context.kv_type == BITNET_KV_F16);
+}
+
 int main(void) {
     CHECK(strcmp(bitnet_last_error(), "") == 0);
     test_versions();
@@ -100,5 +145,6 @@ int main(void) {
     test_invalid_call_sets_last_error();
     test_last_error_is_per_thread();
     test_log_callback();
+    test_sized_params_init();
     return CHECK_DONE();
 }

@@ -100,6 +100,7 @@ const char *bitnet_last_error(void);
 int32_t bitnet_set_log_callback(bitnet_log_fn fn, void *user_data, int32_t max_level);
 
 void bitnet_model_params_init(bitnet_model_params *params);
+int32_t bitnet_model_params_init_sized(bitnet_model_params *params, size_t size);
 int32_t bitnet_model_load(const char *path, const bitnet_model_params *params, bitnet_model **out);
 int32_t bitnet_model_info_get(const bitnet_model *model, bitnet_model_info *info);
 int32_t bitnet_model_meta_get(const bitnet_model *model, const char *key, char *buf, size_t cap, size_t *len);
@@ -108,10 +109,12 @@ int32_t bitnet_model_meta_key(const bitnet_model *model, int32_t index, char *bu
 void bitnet_model_free(bitnet_model *model);
 
 void bitnet_context_params_init(bitnet_context_params *params);
+int32_t bitnet_context_params_init_sized(bitnet_context_params *params, size_t size);
 int32_t bitnet_kv_bytes_estimate(const bitnet_model *model, const bitnet_context_params *params, size_t *bytes);
 int32_t bitnet_context_new(const bitnet_model *model, const bitnet_context_params *params, bitnet_context **out);
 void bitnet_context_free(bitnet_context *ctx);
 void bitnet_batch_params_init(bitnet_batch_params *params);
+int32_t bitnet_batch_params_init_sized(bitnet_batch_params *params, size_t size);
 int32_t bitnet_batch_new(const bitnet_model *model, const bitnet_batch_params *params, bitnet_batch **out);
 void bitnet_batch_free(bitnet_batch *batch);
 int32_t bitnet_batch_stats_get(const bitnet_batch *batch, bitnet_batch_stats *stats);
@@ -149,6 +152,7 @@ int32_t bitnet_apply_chat_template(const bitnet_model *model, const char *templa
                                    int add_assistant, char *buf, size_t cap, size_t *len);
 
 void bitnet_generation_params_init(bitnet_generation_params *params);
+int32_t bitnet_generation_params_init_sized(bitnet_generation_params *params, size_t size);
 int32_t bitnet_generation_params_preset(bitnet_generation_params *params, int32_t preset);
 int32_t bitnet_generate(bitnet_context *ctx, const char *prompt, const bitnet_generation_params *params,
                         bitnet_stream_fn fn, void *user_data, bitnet_generation_result *result);
@@ -264,7 +268,7 @@ Model.__index = Model
 --- bitnet.Model(path [, { use_mmap = true, use_mlock = false, vocab_only = false, validate_only = false }])
 function bitnet.Model(path, options)
   local params = ffi.new("bitnet_model_params")
-  lib.bitnet_model_params_init(params)
+  lib.bitnet_model_params_init_sized(params, ffi.sizeof(params))
   apply_fields(params, options, MODEL_FIELDS)
   local out = ffi.new("bitnet_model*[1]")
   check(lib.bitnet_model_load(path, params, out))
@@ -363,7 +367,7 @@ Batch.__index = Batch
 --- contexts created with { batch = b } share its forward passes (batched decoding).
 function bitnet.Batch(model, options)
   local params = ffi.new("bitnet_batch_params")
-  lib.bitnet_batch_params_init(params)
+  lib.bitnet_batch_params_init_sized(params, ffi.sizeof(params))
   apply_fields(params, options, BATCH_FIELDS)
   local out = ffi.new("bitnet_batch*[1]")
   check(lib.bitnet_batch_new(model:ptr(), params, out))
@@ -401,7 +405,7 @@ Context.__index = Context
 --- bitnet.Context(model [, { n_ctx = ..., n_threads = ..., kv_type = ..., batch = <bitnet.Batch>, ... }])
 function bitnet.Context(model, options)
   local params = ffi.new("bitnet_context_params")
-  lib.bitnet_context_params_init(params)
+  lib.bitnet_context_params_init_sized(params, ffi.sizeof(params))
   local plain = {}
   for key, value in pairs(options or {}) do
     if key == "batch" then params.batch = value:ptr() else plain[key] = value end
@@ -436,7 +440,7 @@ end
 --- plus the Lua values its pointers point into (keep both alive during the call).
 local function generation_params(options)
   local params = ffi.new("bitnet_generation_params")
-  lib.bitnet_generation_params_init(params)
+  lib.bitnet_generation_params_init_sized(params, ffi.sizeof(params))
   local keep = {}
   local plain = {}
   for key, value in pairs(options or {}) do

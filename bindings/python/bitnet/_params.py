@@ -49,7 +49,9 @@ def model_params(params: dict[str, Any]) -> tuple[ModelParams, list[Any], list[B
     """ModelParams from use_mmap, use_mlock, vocab_only, lm_head_type, use_huge_pages, progress(fraction) -> bool|None.
     Also returns the objects to keep alive and the list that collects callback exceptions."""
     struct = ModelParams()
-    lib.bitnet_model_params_init(ctypes.byref(struct))
+    # The _sized inits write at most this mirror's size: a newer library whose struct
+    # has grown never writes past it.
+    lib.bitnet_model_params_init_sized(ctypes.byref(struct), ctypes.sizeof(struct))
     keep: list[Any] = []
     errors: list[BaseException] = []
     params = dict(params)
@@ -80,7 +82,7 @@ def context_params(params: dict[str, Any]) -> ContextParams:
     prefix_cache_bytes, prefix_eviction ('lru'|'fifo'), prefix_cache_auto,
     overflow_policy ('stop'|'shift'), n_keep. The `batch` keyword is handled by Context."""
     struct = ContextParams()
-    lib.bitnet_context_params_init(ctypes.byref(struct))
+    lib.bitnet_context_params_init_sized(ctypes.byref(struct), ctypes.sizeof(struct))
     params = dict(params)
     enums = {"kv_type": KV_TYPES, "prefix_eviction": EVICTIONS, "overflow_policy": OVERFLOW_POLICIES}
     params.pop("batch", None)  # a Batch object: Context sets the pointer itself
@@ -177,7 +179,7 @@ def generation_params(keywords: Mapping[str, Any]) -> PreparedParams:
     (or the preset's value; for seed, the default is a random seed). grammar (GBNF text)
     or json_schema (a mapping, or JSON text) constrain the output."""
     struct = GenerationParams()
-    lib.bitnet_generation_params_init(ctypes.byref(struct))
+    lib.bitnet_generation_params_init_sized(ctypes.byref(struct), ctypes.sizeof(struct))
     keep: list[Any] = []
     errors: list[BaseException] = []
     given = {name: value for name, value in keywords.items() if value is not None}

@@ -51,7 +51,7 @@ class Batch:
     def __init__(self, model: Model, *, max_sequences: int = 8, n_threads: int = 0, prompt_chunk: int = 16,
                  prefix_cache_bytes: Optional[int] = None, prefix_eviction: str = "lru"):
         struct = BatchParams()
-        lib.bitnet_batch_params_init(ctypes.byref(struct))
+        lib.bitnet_batch_params_init_sized(ctypes.byref(struct), ctypes.sizeof(struct))
         struct.max_sequences = _params.int_arg(max_sequences, "max_sequences", *_params.INT32)
         struct.n_threads = _params.int_arg(n_threads, "n_threads", *_params.INT32)
         struct.prompt_chunk = _params.int_arg(prompt_chunk, "prompt_chunk", *_params.INT32)
