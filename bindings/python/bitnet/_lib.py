@@ -224,7 +224,7 @@ PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "bitnet_set_log_callback": (_i32, [LOG_FN, _vp, _i32]),
     # models
     "bitnet_model_params_init": (None, [POINTER(ModelParams)]),
-    "bitnet_model_params_init_sized": (c_int32, [POINTER(ModelParams), c_size_t]),
+    "bitnet_model_params_init_sized": (_i32, [POINTER(ModelParams), _sz]),
     "bitnet_model_load": (_i32, [c_char_p, POINTER(ModelParams), POINTER(_vp)]),
     "bitnet_model_info_get": (_i32, [_vp, POINTER(ModelInfo)]),
     "bitnet_model_meta_get": (_i32, [_vp, c_char_p, c_char_p, _sz, _psz]),
@@ -233,7 +233,7 @@ PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "bitnet_model_free": (None, [_vp]),
     # contexts
     "bitnet_context_params_init": (None, [POINTER(ContextParams)]),
-    "bitnet_context_params_init_sized": (c_int32, [POINTER(ContextParams), c_size_t]),
+    "bitnet_context_params_init_sized": (_i32, [POINTER(ContextParams), _sz]),
     "bitnet_kv_bytes_estimate": (_i32, [_vp, POINTER(ContextParams), _psz]),
     "bitnet_context_new": (_i32, [_vp, POINTER(ContextParams), POINTER(_vp)]),
     "bitnet_context_free": (None, [_vp]),
@@ -248,7 +248,7 @@ PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "bitnet_context_shift": (_i32, [_vp, _pi32]),
     # batches
     "bitnet_batch_params_init": (None, [POINTER(BatchParams)]),
-    "bitnet_batch_params_init_sized": (c_int32, [POINTER(BatchParams), c_size_t]),
+    "bitnet_batch_params_init_sized": (_i32, [POINTER(BatchParams), _sz]),
     "bitnet_batch_new": (_i32, [_vp, POINTER(BatchParams), POINTER(_vp)]),
     "bitnet_batch_free": (None, [_vp]),
     "bitnet_batch_stats_get": (_i32, [_vp, POINTER(BatchStats)]),
@@ -276,7 +276,7 @@ PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     ),
     # generation
     "bitnet_generation_params_init": (None, [POINTER(GenerationParams)]),
-    "bitnet_generation_params_init_sized": (c_int32, [POINTER(GenerationParams), c_size_t]),
+    "bitnet_generation_params_init_sized": (_i32, [POINTER(GenerationParams), _sz]),
     "bitnet_generation_params_preset": (_i32, [POINTER(GenerationParams), _i32]),
     "bitnet_generate": (
         _i32,
