@@ -162,6 +162,11 @@ test-c: build
 	rm -rf $(TEST_PREFIX)
 	$(MAKE) --no-print-directory install PREFIX=$(TEST_PREFIX)
 	PREFIX=$(TEST_PREFIX) BUILD=$(CURDIR)/$(BUILD) CC=$(CC) sh Tests/c/run.sh
+	@# The decode-attention benchmark (tools/bench) still builds and runs: a tiny shape, x86-64 only (77 = skipped).
+	@if [ "$$(uname -m)" = x86_64 ]; then \
+	  $(CC) -O2 -Wall -Wextra -Werror -mf16c -pthread -I Sources/CBitNetKernels/include -I Sources/CBitNetKernels \
+	    tools/bench/decode_attention.c Sources/CBitNetKernels/attention_decode4.c -lm -o $(BUILD)/decode_attention && \
+	  { $(BUILD)/decode_attention 200 2 1 2 || [ $$? -eq 77 ]; }; fi
 
 test-python: build
 	BITNET_LIBRARY=$(CURDIR)/$(BUILD)/lib/$(SONAME) $(PYTHON) -m pytest -q Tests/python

@@ -239,13 +239,42 @@ BNK_AVX2_F16C static inline __attribute__((always_inline)) void stage_block_avx2
     }
 }
 
-/* Prefetches bytes [first, first + count) of the next tile's stretch into L2
- * (it is larger than L1: a tile of every KV head's rows). */
-static inline void prefetch_stretch(const bnk_attention_stretch *next, size_t first, size_t count) {
-    if (next == NULL) return;
-    for (size_t at = first; at < first + count && at < next->bytes; at += 64) {
-        _mm_prefetch((const char *)next->keys + at, _MM_HINT_T1);
-        _mm_prefetch((const char *)next->values + at, _MM_HINT_T1);
+/* Cache rows a caller wants read soon (bnk_attention_prefetch: decode
+ * passes each call a share of the next tile), prefetched a line pair (key
+ * and value) per step, spread over this call's score and value loops: a
+ * 64-key tile of 128 dimensions has 128 steps in each, which is 256 line
+ * pairs, the size of a head's share. Why spread: a burst of hundreds of
+ * prefetches fills the miss buffers and stalls the loads of the very loop
+ * that issues them (and on Zen 3 every hint fills L1, where a whole tile of
+ * every head evicted the staged keys); one pair every few vector steps keeps
+ * the memory stream going while the arithmetic runs. What the loops do not
+ * reach is prefetched at the end. Rows are read from their start in 64-byte
+ * steps, so a row that does not start on a line leaves its last partial
+ * line to the hardware. */
+typedef struct {
+    const char *keys, *values;  /* the current row */
+    size_t offset;              /* of its next line */
+    size_t row_bytes, stride, rows_left;
+} prefetch_cursor;
+
+static inline prefetch_cursor prefetch_cursor_make(const bnk_attention_prefetch *next) {
+    prefetch_cursor c = {NULL, NULL, 0, 0, 0, 0};
+    if (next != NULL && next->row_bytes > 0)
+        c = (prefetch_cursor){(const char *)next->keys, (const char *)next->values, 0, next->row_bytes, next->stride,
+                              next->rows};
+    return c;
+}
+
+static inline __attribute__((always_inline)) void prefetch_step(prefetch_cursor *c) {
+    if (c->rows_left == 0) return;
+    _mm_prefetch(c->keys + c->offset, _MM_HINT_T0);
+    _mm_prefetch(c->values + c->offset, _MM_HINT_T0);
+    c->offset += 64;
+    if (c->offset >= c->row_bytes) {
+        c->offset = 0;
+        c->keys += c->stride;
+        c->values += c->stride;
+        c->rows_left--;
     }
 }
 
@@ -260,11 +289,16 @@ BNK_AVX2 static inline __m256 keys_valid_avx2(size_t b, size_t valid) {
 
 BNK_AVX2_F16C static inline __attribute__((always_inline)) void
 decode4_avx2(const float *qt, const decode4_rows *src, size_t keys, size_t dim, int32_t limit, float *row_max,
-             float *row_sum, float *o, float *scratch, const bnk_attention_stretch *next) {
+             float *row_sum, float *o, float *scratch, const bnk_attention_prefetch *next) {
     if (keys == 0 || limit <= 0) return;
     const size_t blocks = (keys + 3) / 4, block_floats = 4 * dim;
     const size_t valid = (size_t)limit < keys ? (size_t)limit : keys;
-    float *kt = scratch, *qrep = kt + blocks * block_floats, *s = qrep + dim * 16;
+    /* Keys are staged 4 blocks (16 keys) at a time, just before their
+     * scores: 8 KiB of staged floats instead of the whole tile's 32, which
+     * with the prefetched rows would no longer fit in L1. */
+    const size_t staged_blocks = blocks < 4 ? blocks : 4;
+    float *kt = scratch, *qrep = kt + staged_blocks * block_floats, *s = qrep + dim * 16;
+    prefetch_cursor ahead = prefetch_cursor_make(next);
 
     /* qrep[d]: rows 0-1 then rows 2-3, each row's query 4 times. */
     const __m256i low = _mm256_set_epi32(1, 1, 1, 1, 0, 0, 0, 0), high = _mm256_set_epi32(3, 3, 3, 3, 2, 2, 2, 2);
@@ -273,21 +307,15 @@ decode4_avx2(const float *qt, const decode4_rows *src, size_t keys, size_t dim, 
         _mm256_storeu_ps(qrep + d * 16, _mm256_permutevar8x32_ps(q, low));
         _mm256_storeu_ps(qrep + d * 16 + 8, _mm256_permutevar8x32_ps(q, high));
     }
-    for (size_t b = 0; b < blocks; b++) stage_block_avx2(src, keys, dim, b, kt + b * block_floats);
-    /* The next tile's share of prefetches, spread over the score blocks. */
-    const size_t share = next == NULL ? 0 : (next->bytes + (blocks + 3) / 4 * 64 - 1) / ((blocks + 3) / 4 * 64) * 64;
-    size_t prefetched = 0;
-
-    /* Scores, 4 blocks (16 keys, 8 chains) at a time. */
+    /* Scores, 4 blocks (16 keys, 8 chains) at a time; a prefetch step every 4 dimensions. */
     size_t b = 0;
     for (; b + 4 <= blocks; b += 4) {
+        for (size_t i = 0; i < 4; i++) stage_block_avx2(src, keys, dim, b + i, kt + i * block_floats);
         __m256 l0 = _mm256_setzero_ps(), l1 = l0, l2 = l0, l3 = l0, h0 = l0, h1 = l0, h2 = l0, h3 = l0;
-        const float *kb = kt + b * block_floats;
-        prefetch_stretch(next, prefetched, share);
-        prefetched += share;
         for (size_t d = 0; d < dim; d++) {
+            if ((d & 3) == 0) prefetch_step(&ahead);
             const __m256 ql = _mm256_loadu_ps(qrep + d * 16), qh = _mm256_loadu_ps(qrep + d * 16 + 8);
-            const float *kd = kb + staged_offset(d);
+            const float *kd = kt + staged_offset(d);
             __m256 kv = BROADCAST4_AVX2(kd);
             l0 = _mm256_fmadd_ps(kv, ql, l0); h0 = _mm256_fmadd_ps(kv, qh, h0);
             kv = BROADCAST4_AVX2(kd + block_floats);
@@ -303,12 +331,11 @@ decode4_avx2(const float *qt, const decode4_rows *src, size_t keys, size_t dim, 
         _mm256_storeu_ps(out + 32, l2); _mm256_storeu_ps(out + 40, h2);
         _mm256_storeu_ps(out + 48, l3); _mm256_storeu_ps(out + 56, h3);
     }
-    if (next != NULL && prefetched < next->bytes) prefetch_stretch(next, prefetched, next->bytes - prefetched);
     for (; b < blocks; b++) {
+        stage_block_avx2(src, keys, dim, b, kt);
         __m256 l = _mm256_setzero_ps(), h = l;
-        const float *kb = kt + b * block_floats;
         for (size_t d = 0; d < dim; d++) {
-            __m256 kv = BROADCAST4_AVX2(kb + staged_offset(d));
+            __m256 kv = BROADCAST4_AVX2(kt + staged_offset(d));
             l = _mm256_fmadd_ps(kv, _mm256_loadu_ps(qrep + d * 16), l);
             h = _mm256_fmadd_ps(kv, _mm256_loadu_ps(qrep + d * 16 + 8), h);
         }
@@ -352,7 +379,7 @@ decode4_avx2(const float *qt, const decode4_rows *src, size_t keys, size_t dim, 
         row_max[r] = maxes[4 * r];
     }
 
-    /* Values: tile_values_avx2's loop for rows 0..3. */
+    /* Values: tile_values_avx2's loop for rows 0..3; a prefetch step every 4 keys. */
     const __m256 c0 = _mm256_set1_ps(corr[0]), c1 = _mm256_set1_ps(corr[4]);
     const __m256 c2 = _mm256_set1_ps(corr[8]), c3 = _mm256_set1_ps(corr[12]);
     float *o0 = o, *o1 = o0 + dim, *o2 = o1 + dim, *o3 = o2 + dim;
@@ -361,23 +388,32 @@ decode4_avx2(const float *qt, const decode4_rows *src, size_t keys, size_t dim, 
         __m256 a10 = _mm256_mul_ps(_mm256_loadu_ps(o1 + col), c1), a11 = _mm256_mul_ps(_mm256_loadu_ps(o1 + col + 8), c1);
         __m256 a20 = _mm256_mul_ps(_mm256_loadu_ps(o2 + col), c2), a21 = _mm256_mul_ps(_mm256_loadu_ps(o2 + col + 8), c2);
         __m256 a30 = _mm256_mul_ps(_mm256_loadu_ps(o3 + col), c3), a31 = _mm256_mul_ps(_mm256_loadu_ps(o3 + col + 8), c3);
-        for (int32_t j = 0; j < limit && (size_t)j < keys; j++) {
-            __m256 v0 = load_row8(src, src->v, (size_t)j, col), v1 = load_row8(src, src->v, (size_t)j, col + 8);
-            const float *pj = s + (size_t)(j / 4) * 16 + j % 4;
-            __m256 bb = _mm256_broadcast_ss(pj);
-            a00 = _mm256_fmadd_ps(bb, v0, a00); a01 = _mm256_fmadd_ps(bb, v1, a01);
-            bb = _mm256_broadcast_ss(pj + 4);
-            a10 = _mm256_fmadd_ps(bb, v0, a10); a11 = _mm256_fmadd_ps(bb, v1, a11);
-            bb = _mm256_broadcast_ss(pj + 8);
-            a20 = _mm256_fmadd_ps(bb, v0, a20); a21 = _mm256_fmadd_ps(bb, v1, a21);
-            bb = _mm256_broadcast_ss(pj + 12);
-            a30 = _mm256_fmadd_ps(bb, v0, a30); a31 = _mm256_fmadd_ps(bb, v1, a31);
+#define VALUE_STEP(j, pj) { \
+            __m256 v0 = load_row8(src, src->v, (j), col), v1 = load_row8(src, src->v, (j), col + 8); \
+            __m256 bb = _mm256_broadcast_ss(pj); \
+            a00 = _mm256_fmadd_ps(bb, v0, a00); a01 = _mm256_fmadd_ps(bb, v1, a01); \
+            bb = _mm256_broadcast_ss((pj) + 4); \
+            a10 = _mm256_fmadd_ps(bb, v0, a10); a11 = _mm256_fmadd_ps(bb, v1, a11); \
+            bb = _mm256_broadcast_ss((pj) + 8); \
+            a20 = _mm256_fmadd_ps(bb, v0, a20); a21 = _mm256_fmadd_ps(bb, v1, a21); \
+            bb = _mm256_broadcast_ss((pj) + 12); \
+            a30 = _mm256_fmadd_ps(bb, v0, a30); a31 = _mm256_fmadd_ps(bb, v1, a31); }
+        /* Keys in order, 4 at a time (p of key 4i + x, row r at s[16i + 4r + x]). */
+        size_t j = 0;
+        for (; j + 4 <= valid; j += 4) {
+            prefetch_step(&ahead);
+            const float *pj = s + j * 4;
+            VALUE_STEP(j, pj) VALUE_STEP(j + 1, pj + 1) VALUE_STEP(j + 2, pj + 2) VALUE_STEP(j + 3, pj + 3)
         }
+        for (; j < valid; j++) VALUE_STEP(j, s + (j / 4) * 16 + j % 4)
+#undef VALUE_STEP
         _mm256_storeu_ps(o0 + col, a00); _mm256_storeu_ps(o0 + col + 8, a01);
         _mm256_storeu_ps(o1 + col, a10); _mm256_storeu_ps(o1 + col + 8, a11);
         _mm256_storeu_ps(o2 + col, a20); _mm256_storeu_ps(o2 + col + 8, a21);
         _mm256_storeu_ps(o3 + col, a30); _mm256_storeu_ps(o3 + col + 8, a31);
     }
+    /* Whatever the loops did not reach (a short tile before a full one). */
+    while (ahead.rows_left > 0) prefetch_step(&ahead);
 }
 
 BNK_AVX2_F16C void bnk_attention_decode4_avx2(const float *qt, const float *k, const float *v, size_t keys, size_t dim,
@@ -388,7 +424,7 @@ BNK_AVX2_F16C void bnk_attention_decode4_avx2(const float *qt, const float *k, c
 
 BNK_AVX2_F16C void bnk_attention_decode4_f16_avx2(const float *qt, const uint16_t *k, const uint16_t *v, size_t stride,
                                              size_t keys, size_t dim, int32_t limit, float *row_max, float *row_sum,
-                                             float *o, float *scratch, const bnk_attention_stretch *next) {
+                                             float *o, float *scratch, const bnk_attention_prefetch *next) {
     const decode4_rows src = {k, v, stride, 1};
     decode4_avx2(qt, &src, keys, dim, limit, row_max, row_sum, o, scratch, next);
 }
@@ -407,7 +443,7 @@ void bnk_attention_decode4_avx512(const float *qt, const float *k, const float *
 }
 void bnk_attention_decode4_f16_avx2(const float *qt, const uint16_t *k, const uint16_t *v, size_t stride,
                                     size_t keys, size_t dim, int32_t limit, float *row_max, float *row_sum,
-                                    float *o, float *scratch, const bnk_attention_stretch *next) {
+                                    float *o, float *scratch, const bnk_attention_prefetch *next) {
     (void)qt; (void)k; (void)v; (void)stride; (void)keys; (void)dim; (void)limit; (void)row_max; (void)row_sum;
     (void)o; (void)scratch; (void)next;
 }

@@ -92,20 +92,16 @@ void bnk_attention_decode4_avx512(const float *qt, const float *k, const float *
 /* The same with AVX2 + FMA (the bits of bnk_attention_tile_avx2, which are the same). */
 void bnk_attention_decode4_avx2(const float *qt, const float *k, const float *v, size_t keys, size_t dim,
                                 int32_t limit, float *row_max, float *row_sum, float *o, float *scratch);
-/* A contiguous stretch of the cache (keys and values `bytes` each) to
- * prefetch while a kernel computes: decode's next tile of every KV head. */
-typedef struct {
-    const uint8_t *keys;
-    const uint8_t *values;
-    size_t bytes;
-} bnk_attention_stretch;
 /* bnk_attention_decode4_avx2 reading one KV head's f16 cache rows in place
  * (`stride` halves apart, dim halves each) instead of staged f32 rows: the
  * same floats (the conversion is exact), so the same bits, without the
- * staging pass. next: NULL or the stretch to prefetch into L2. */
+ * staging pass. next: NULL, or the rows the NEXT call will read (the next
+ * KV head of this tile, or the first head of the next tile); the kernel
+ * prefetches them a line pair at a time while it computes, so decode's
+ * cache reads overlap its arithmetic. It changes no result. */
 void bnk_attention_decode4_f16_avx2(const float *qt, const uint16_t *k, const uint16_t *v, size_t stride,
                                     size_t keys, size_t dim, int32_t limit, float *row_max, float *row_sum,
-                                    float *o, float *scratch, const bnk_attention_stretch *next);
+                                    float *o, float *scratch, const bnk_attention_prefetch *next);
 
 /* Merges state b of one row into state a (the caller computed the row's new
  * max M, scale_a = exp(max_a - M) and scale_b = exp(max_b - M)):

@@ -226,7 +226,7 @@ import CBitNetKernels
 
     /// The in-place f16 variant against the twin on the same (f16-rounded)
     /// keys and values, read from rows of several heads with a row stride
-    /// (as in the cache), with and without a prefetch stretch.
+    /// (as in the cache), with and without prefetching the next call's rows.
     @Test(.enabled(if: AttentionTile.Kernel.avx2.isSupportedByCPU),
           arguments: [(16, 64), (48, 61), (128, 64), (128, 3), (32, 1), (64, 17)], [false, true])
     func decode4ReadsF16RowsInPlace(shape: (dim: Int, keys: Int), prefetching: Bool) {
@@ -241,10 +241,11 @@ import CBitNetKernels
             return (k, v, { qt, limit, rowMax, rowSum, output, scratch in
                 k16.withUnsafeBufferPointer { kp in
                     v16.withUnsafeBufferPointer { vp in
-                        var next = bnk_attention_stretch(
-                            keys: UnsafeRawPointer(kp.baseAddress!).assumingMemoryBound(to: UInt8.self),
-                            values: UnsafeRawPointer(vp.baseAddress!).assumingMemoryBound(to: UInt8.self),
-                            bytes: keys * stride * 2)
+                        // The next call's rows: head 2's rows of this tile.
+                        var next = bnk_attention_prefetch(
+                            keys: UnsafeRawPointer(kp.baseAddress! + 2 * dim).assumingMemoryBound(to: UInt8.self),
+                            values: UnsafeRawPointer(vp.baseAddress! + 2 * dim).assumingMemoryBound(to: UInt8.self),
+                            stride: stride * 2, rows: keys, row_bytes: dim * 2)
                         withUnsafePointer(to: &next) { nextPointer in
                             bnk_attention_decode4_f16_avx2(qt, kp.baseAddress! + head * dim,
                                                            vp.baseAddress! + head * dim, stride, keys, dim, limit,

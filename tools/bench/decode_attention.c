@@ -1,0 +1,155 @@
+/*
+ * Decode attention at depth, the kernel alone: bnk_attention_decode4_f16_avx2
+ * over a synthetic f16 KV cache laid out as KVCache lays it out (one row per
+ * position holding every KV head, keys and values in separate planes), called
+ * in the order TiledAttention's decode calls it (tile by tile, every KV head
+ * of a tile in turn) with the same prefetch plan (each call prefetches its
+ * share of the next tile's rows, whole rows in address order). Threads split
+ * the layers. Prints the time per key per KV head and the KV bytes read per
+ * second, and the same for a loads-only pass over the same rows in the same
+ * order (the memory floor of that access pattern).
+ *
+ * Build and run from the repository root (x86-64 with AVX2, FMA and F16C):
+ *   cc -O3 -mf16c -pthread -I Sources/CBitNetKernels/include -I Sources/CBitNetKernels \
+ *      tools/bench/decode_attention.c Sources/CBitNetKernels/attention_decode4.c -lm -o /tmp/decode_attention
+ *   /tmp/decode_attention [depth=4096] [threads=2] [repetitions=5] [layers=30]
+ * The default shape is 2B4T's: 5 KV heads of 128, 4 query heads per KV head.
+ * Exits 77 (skipped) on a CPU without those features; `make test-c` builds it
+ * and runs a tiny shape so it keeps compiling.
+ */
+#include "bitnet_attention.h"
+
+#include <immintrin.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum { HEADS = 5, DIM = 128, TILE = 64, ROW = HEADS * DIM };
+
+static size_t layers = 30, depth = 4096;
+static int threads = 2;
+static uint16_t *keys_plane, *values_plane;
+static float queries[HEADS][DIM * 16];
+
+typedef struct {
+    int index;
+    int loads_only;
+    float *scratch;
+    float out[HEADS][16 * DIM], row_max[HEADS][16], row_sum[HEADS][16];
+    float sink;
+} worker;
+
+static double seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* The loads of one call without the arithmetic: every f16 of the head's key
+ * and value rows, converted and summed. */
+__attribute__((target("avx2,f16c"))) static float load_rows(const uint16_t *k, const uint16_t *v, size_t rows) {
+    __m256 a = _mm256_setzero_ps(), b = a;
+    for (size_t j = 0; j < rows; j++)
+        for (size_t d = 0; d < DIM; d += 8) {
+            a = _mm256_add_ps(a, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + j * ROW + d))));
+            b = _mm256_add_ps(b, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + j * ROW + d))));
+        }
+    float lanes[8];
+    _mm256_storeu_ps(lanes, _mm256_add_ps(a, b));
+    return lanes[0];
+}
+
+static void *run_layers(void *argument) {
+    worker *w = argument;
+    for (size_t layer = (size_t)w->index; layer < layers; layer += (size_t)threads) {
+        const uint16_t *k = keys_plane + layer * depth * ROW, *v = values_plane + layer * depth * ROW;
+        for (int g = 0; g < HEADS; g++) {
+            for (int r = 0; r < 16; r++) { w->row_max[g][r] = -INFINITY; w->row_sum[g][r] = 0; }
+            memset(w->out[g], 0, sizeof w->out[g]);
+        }
+        for (size_t start = 0; start < depth; start += TILE) {
+            size_t count = depth - start < TILE ? depth - start : TILE;
+            size_t next_start = start + TILE, next_count = next_start < depth ? (depth - next_start < TILE ? depth - next_start : TILE) : 0;
+            for (int g = 0; g < HEADS; g++) {
+                const uint16_t *kr = k + start * ROW + g * DIM, *vr = v + start * ROW + g * DIM;
+                if (w->loads_only) { w->sink += load_rows(kr, vr, count); continue; }
+                size_t first = g * next_count / HEADS, last = (g + 1) * next_count / HEADS;
+                bnk_attention_prefetch next = {(const uint8_t *)(k + (next_start + first) * ROW),
+                                               (const uint8_t *)(v + (next_start + first) * ROW), ROW * 2,
+                                               last - first, ROW * 2};
+                bnk_attention_decode4_f16_avx2(queries[g], kr, vr, ROW, count, DIM, (int32_t)count, w->row_max[g],
+                                               w->row_sum[g], w->out[g], w->scratch, &next);
+            }
+        }
+        w->sink += w->out[0][0] / w->row_sum[0][0];
+    }
+    return NULL;
+}
+
+static double pass(worker *workers, int loads_only) {
+    pthread_t ids[64];
+    double start = seconds();
+    for (int i = 0; i < threads; i++) {
+        workers[i].loads_only = loads_only;
+        pthread_create(&ids[i], NULL, run_layers, &workers[i]);
+    }
+    for (int i = 0; i < threads; i++) pthread_join(ids[i], NULL);
+    return seconds() - start;
+}
+
+static int by_value(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1) depth = (size_t)atol(argv[1]);
+    if (argc > 2) threads = atoi(argv[2]);
+    int repetitions = argc > 3 ? atoi(argv[3]) : 5;
+    if (argc > 4) layers = (size_t)atol(argv[4]);
+    if (depth == 0 || threads < 1 || threads > 64 || repetitions < 1 || repetitions > 100 || layers == 0) {
+        fprintf(stderr, "usage: %s [depth] [threads 1-64] [repetitions 1-100] [layers]\n", argv[0]);
+        return 2;
+    }
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma") || !__builtin_cpu_supports("f16c")) {
+        fprintf(stderr, "skipped: decode_attention needs AVX2, FMA and F16C\n");
+        return 77;
+    }
+    size_t halves = layers * depth * ROW;
+    keys_plane = aligned_alloc(64, halves * 2);
+    values_plane = aligned_alloc(64, halves * 2);
+    if (!keys_plane || !values_plane) { fprintf(stderr, "out of memory\n"); return 1; }
+    uint64_t state = 0x9E3779B97F4A7C15u;  /* xorshift: keys and values in [-1, 1) */
+    for (size_t i = 0; i < halves; i++) {
+        state ^= state << 13; state ^= state >> 7; state ^= state << 17;
+        keys_plane[i] = _cvtss_sh((float)(state >> 40) / (float)(1u << 23) - 1.0f, 0);
+        values_plane[i] = _cvtss_sh((float)((state >> 16) & 0xFFFFFF) / (float)(1u << 23) - 1.0f, 0);
+    }
+    for (int g = 0; g < HEADS; g++)
+        for (int d = 0; d < DIM; d++)
+            for (int r = 0; r < 4; r++) queries[g][d * 16 + r] = (float)((d * 7 + r * 3 + g) % 17) / 17.0f * 0.2f - 0.1f;
+    worker *workers = calloc((size_t)threads, sizeof(worker));
+    for (int i = 0; i < threads; i++) {
+        workers[i].index = i;
+        workers[i].scratch = malloc(bnk_attention_decode4_scratch(TILE, DIM) * sizeof(float));
+    }
+    pass(workers, 0);  /* warm-up: page faults */
+    double kernel[100], loads[100];
+    for (int r = 0; r < repetitions; r++) {
+        kernel[r] = pass(workers, 0);
+        loads[r] = pass(workers, 1);
+    }
+    qsort(kernel, (size_t)repetitions, sizeof(double), by_value);
+    qsort(loads, (size_t)repetitions, sizeof(double), by_value);
+    double keys_heads = (double)layers * (double)depth * HEADS, bytes = keys_heads * DIM * 2 * 2;
+    double k = kernel[repetitions / 2], l = loads[repetitions / 2];
+    printf("depth %zu, %zu layers, %d threads, median of %d\n", depth, layers, threads, repetitions);
+    printf("  decode4_f16_avx2: %.2f ms per token, %.1f ns per key per KV head per thread, %.1f GB/s of KV\n",
+           k * 1e3, k * 1e9 * threads / keys_heads, bytes / k / 1e9);
+    printf("  loads only:       %.2f ms per token, %.1f ns per key per KV head per thread, %.1f GB/s of KV\n",
+           l * 1e3, l * 1e9 * threads / keys_heads, bytes / l / 1e9);
+    return workers[0].sink == 12345.0f;  /* keeps the sums alive */
+}
