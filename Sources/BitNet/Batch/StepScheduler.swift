@@ -45,7 +45,7 @@ final class StepScheduler: @unchecked Sendable {
     private var expected: Set<ObjectIdentifier> = []
     private var stopping = false
     private var counters = BatchStatistics()
-    private var thread: pthread_t?
+    private var thread: JoinableThread?
     private let clock = ContinuousClock()
 
     init(hparams: HyperParameters, weights: ModelWeights, threads: Int, rows: Int,
@@ -60,23 +60,14 @@ final class StepScheduler: @unchecked Sendable {
         TimedCondition.initialize(workArrived)
         TimedCondition.initialize(stepDone)
 
-        // The step thread holds no strong reference (deinit joins it first).
-        let argument = Unmanaged.passUnretained(self).toOpaque()
-        #if canImport(Darwin)
-        var handle: pthread_t?  // a pointer on Darwin, an integer on Glibc
-        #else
-        var handle = pthread_t()
-        #endif
-        let rc = pthread_create(&handle, nil, { argument in
-            guard let argument else { return nil }
-            Unmanaged<StepScheduler>.fromOpaque(argument)._withUnsafeGuaranteedRef { $0.loop() }
-            return nil
-        }, argument)
-        guard rc == 0 else {
-            destroySynchronization()
-            throw .outOfMemory("cannot start the batch's step thread (pthread_create: \(rc))")
+        // The step thread holds no strong reference, not even for the call
+        // (deinit joins it first). A throw here leaves the object fully
+        // initialized, so deinit runs and frees the synchronization (with no
+        // thread to join).
+        let scheduler = Unmanaged.passUnretained(self)
+        thread = try JoinableThread.start("the batch's step thread") {
+            scheduler._withUnsafeGuaranteedRef { $0.loop() }
         }
-        thread = handle
     }
 
     deinit {
@@ -84,11 +75,7 @@ final class StepScheduler: @unchecked Sendable {
         stopping = true
         pthread_cond_broadcast(workArrived)
         unlock()
-        if let thread { pthread_join(thread, nil) }
-        destroySynchronization()
-    }
-
-    private func destroySynchronization() {
+        thread?.join()
         pthread_cond_destroy(workArrived)
         pthread_cond_destroy(stepDone)
         pthread_mutex_destroy(mutex)

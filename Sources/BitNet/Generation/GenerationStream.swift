@@ -38,7 +38,7 @@ public final class GenerationStream: @unchecked Sendable {
     private var snapshot = GenerationStats()
     private var deliveredTokens = 0
     public private(set) var maxTokensAhead = 0
-    private var thread: pthread_t?
+    private var thread: JoinableThread?
     private let cancelRequested = Atomic<Bool>(false)
 
     /// The one check of a stream's capacity (chunks buffered ahead), which the
@@ -62,22 +62,10 @@ public final class GenerationStream: @unchecked Sendable {
         TimedCondition.initialize(changed)
         TimedCondition.initialize(roomFreed)
 
-        let argument = Unmanaged.passRetained(self).toOpaque()
-        #if canImport(Darwin)
-        var handle: pthread_t?  // a pointer on Darwin, an integer on Glibc
-        #else
-        var handle = pthread_t()
-        #endif
-        let rc = pthread_create(&handle, nil, { argument in
-            guard let argument else { return nil }
-            Unmanaged<GenerationStream>.fromOpaque(argument).takeRetainedValue().work()
-            return nil
-        }, argument)
-        guard rc == 0 else {
-            Unmanaged<GenerationStream>.fromOpaque(argument).release()
-            throw .outOfMemory("cannot start the stream's thread (pthread_create: \(rc))")
-        }
-        thread = handle
+        // The worker holds the stream until it ends (so a stream dropped
+        // mid-generation is freed by the worker, on its own thread). A throw
+        // here leaves the object fully initialized: deinit frees the rest.
+        thread = try JoinableThread.start("the stream's thread") { [self] in work() }
         lock()
         while phase == .starting { pthread_cond_wait(changed, mutex) }
         let startFailure = phase == .finished ? failure : nil
@@ -90,12 +78,8 @@ public final class GenerationStream: @unchecked Sendable {
 
     deinit {
         // The last reference can be the worker's own, dropped on its thread
-        // when nobody joined: it cannot join itself, so it detaches.
-        if let thread, pthread_equal(thread, pthread_self()) != 0 {
-            pthread_detach(thread)
-        } else {
-            join()
-        }
+        // when nobody joined: JoinableThread.join detaches it then.
+        join()
         pthread_cond_destroy(changed)
         pthread_cond_destroy(roomFreed)
         pthread_mutex_destroy(mutex)
@@ -217,14 +201,8 @@ public final class GenerationStream: @unchecked Sendable {
         let joinable = thread
         thread = nil
         unlock()
-        guard let joinable else { return }
-        // Freed from its own progress callback: a thread cannot join itself
-        // (EDEADLK), so let it clean up after itself when it ends.
-        if pthread_equal(joinable, pthread_self()) != 0 {
-            pthread_detach(joinable)
-        } else {
-            pthread_join(joinable, nil)
-        }
+        // From its own progress callback this detaches (JoinableThread.join).
+        joinable?.join()
     }
 
     /// Counters so far (final once `next` returned nil or threw the end).

@@ -50,7 +50,7 @@ package final class ThreadPool: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let workAvailable: UnsafeMutablePointer<pthread_cond_t>
     private let jobFinished: UnsafeMutablePointer<pthread_cond_t>
-    private var threads: [pthread_t] = []
+    private var threads: [JoinableThread] = []
 
     /// Online CPUs (at least 1).
     package static var defaultThreadCount: Int {
@@ -83,36 +83,17 @@ package final class ThreadPool: @unchecked Sendable {
 
         let cpus = ThreadPool.defaultThreadCount
         for worker in 1..<threadCount {
-            let start = WorkerStart(pool: Unmanaged.passUnretained(self),
-                                    cpu: pinToCPUs ? worker % cpus : -1)
-            let context = Unmanaged.passRetained(start).toOpaque()
-            // The handle is an integer on Glibc, an optional pointer on Darwin.
-            #if canImport(Darwin)
-            var thread: pthread_t?
-            #else
-            var thread = pthread_t()
-            #endif
-            let created = pthread_create(&thread, nil, { raw in
-                let raw: UnsafeMutableRawPointer? = raw  // optional in Glibc's signature, maybe not in Darwin's
-                guard let raw else { return nil }
-                let start = Unmanaged<WorkerStart>.fromOpaque(raw).takeRetainedValue()
-                if start.cpu >= 0 { _ = bnk_pin_current_thread(Int32(start.cpu)) }
-                // No strong reference from the worker: one held for the whole loop kept
-                // the pool (and its threads) alive after its context was freed. The
-                // pool's deinit joins this thread before its memory goes away.
-                start.pool._withUnsafeGuaranteedRef { $0.workerLoop() }
-                return nil
-            }, context)
-            if created != 0 {
-                Unmanaged<WorkerStart>.fromOpaque(context).release()
-                shutDown()
-                throw .outOfMemory("thread pool: cannot create worker thread (error \(created))")
-            }
-            #if canImport(Darwin)
-            if let thread { threads.append(thread) }
-            #else
-            threads.append(thread)
-            #endif
+            let cpu = pinToCPUs ? worker % cpus : -1
+            // No strong reference from the worker, not even for the call
+            // (hence _withUnsafeGuaranteedRef): one held for the whole loop
+            // kept the pool (and its threads) alive after its context was
+            // freed. The pool's deinit joins this thread before its memory goes
+            // away (also after a throw below, which leaves the pool initialized).
+            let pool = Unmanaged.passUnretained(self)
+            threads.append(try JoinableThread.start("a thread pool worker") {
+                if cpu >= 0 { _ = bnk_pin_current_thread(Int32(cpu)) }
+                pool._withUnsafeGuaranteedRef { $0.workerLoop() }
+            })
         }
     }
 
@@ -131,7 +112,7 @@ package final class ThreadPool: @unchecked Sendable {
         pthread_mutex_lock(mutex)
         pthread_cond_broadcast(workAvailable)
         pthread_mutex_unlock(mutex)
-        for thread in threads { pthread_join(thread, nil) }
+        for thread in threads { thread.join() }
         threads.removeAll()
     }
 
@@ -248,15 +229,5 @@ package final class ThreadPool: @unchecked Sendable {
             seen = generation
             work(generation: generation)
         }
-    }
-}
-
-/// What a new worker thread needs; passed through pthread_create's void*.
-private final class WorkerStart {
-    let pool: Unmanaged<ThreadPool>
-    let cpu: Int
-    init(pool: Unmanaged<ThreadPool>, cpu: Int) {
-        self.pool = pool
-        self.cpu = cpu
     }
 }

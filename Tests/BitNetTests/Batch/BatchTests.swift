@@ -155,6 +155,20 @@ import Testing
         #expect(q8Reused == 0)
     }
 
+    /// The batch's step thread holds no reference to its scheduler, so the
+    /// scheduler (and its thread, joined by deinit) goes with the batch.
+    @Test func theStepThreadDoesNotKeepTheSchedulerAlive() throws {
+        let model = try Model.load(path: Self.modelPath)
+        weak var released: StepScheduler?
+        do {
+            let batch = try Batch(model: model)
+            let context = try Context(model: model, options: Self.options(kv: .f16, batch: batch))
+            #expect(try Self.generate(context, "Hello", Self.params(seed: 1, tokens: 2)).count == 2)
+            released = batch.scheduler
+        }
+        #expect(released == nil)
+    }
+
     @Test func membershipIsChecked() throws {
         let model = try Model.load(path: Self.modelPath)
         var batchOptions = BatchOptions()

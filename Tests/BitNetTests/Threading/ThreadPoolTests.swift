@@ -76,6 +76,18 @@ import Darwin
         #expect(otherThread.values != [0, 0])
     }
 
+    /// A pool goes (and deinit joins its workers) with its last reference:
+    /// a worker holds none, not even while it waits for work.
+    @Test func workersDoNotKeepThePoolAlive() throws {
+        weak var released: ThreadPool?
+        do {
+            let pool = try ThreadPool(threadCount: 3)
+            pool.parallelFor(6) { _ in }
+            released = pool
+        }
+        #expect(released == nil)
+    }
+
     @Test func poolsComeAndGo() throws {
         for threads in [1, 2, 3] {
             let pool = try ThreadPool(threadCount: threads)
