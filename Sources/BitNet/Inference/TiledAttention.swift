@@ -457,13 +457,13 @@ final class TiledAttention {
     #if !arch(arm64)
     /// One key tile of decode for KV heads `kvHeads`, read from the f16
     /// cache in place. While it computes, each head's call prefetches a
-    /// share of the item's next tile: with every KV head in the item, the
-    /// i-th call takes the i-th fifth (for five heads) of the next tile's
-    /// rows, whole rows in address order, so the calls of one tile walk the
-    /// next tile's stretch sequentially, which the hardware prefetchers follow
-    /// (head by head, 256-byte pieces 1280 bytes apart, reached about half
-    /// the bandwidth in a kernel-only measurement); with one head, its own
-    /// rows of the next tile.
+    /// share of the item's next tile. With every KV head in the item, call i
+    /// of H takes the i-th H-th of the next tile's rows, whole rows in address
+    /// order: the calls of one tile walk the next tile sequentially, which the
+    /// hardware prefetchers follow (reading head by head, in 256-byte pieces
+    /// 1280 bytes apart on 2B4T, reached about half that bandwidth in
+    /// tools/bench/decode_attention.c). With one head, its own rows of the
+    /// next tile.
     private func decodeTileInPlace(cache: KVCache, layer: Int, tileStart: Int, keys: Int, end: Int,
                                    kvHeads: Range<Int>, scratch: Scratch) {
         let rp = decodeRows, dp = paddedDim, stride = cache.rowBytes / 2

@@ -25,18 +25,13 @@ package struct JoinableThread {
             Unmanaged<ThreadJob>.fromOpaque(argument).takeRetainedValue().run()
             return nil
         }, job)
-        #if canImport(Darwin)
-        guard created == 0, let handle else {
+        // The same text on both platforms: `handle` is already optional on Darwin.
+        let started: pthread_t? = created == 0 ? handle : nil
+        guard let started else {
             Unmanaged<ThreadJob>.fromOpaque(job).release()
             throw .outOfMemory("cannot start \(what) (pthread_create: \(created))")
         }
-        #else
-        guard created == 0 else {
-            Unmanaged<ThreadJob>.fromOpaque(job).release()
-            throw .outOfMemory("cannot start \(what) (pthread_create: \(created))")
-        }
-        #endif
-        return JoinableThread(handle: handle)
+        return JoinableThread(handle: started)
     }
 
     /// Waits for the thread to end; called on the thread itself (its owner
