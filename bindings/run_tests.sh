@@ -73,9 +73,18 @@ if $CXX $cxxflags "$repo/examples/cpp_generate.cpp" -o "$out/example-cpp" $cxxli
   step "c++: examples/cpp_generate.cpp" "$out/example-cpp.log" env LD_LIBRARY_PATH= "$out/example-cpp" "$golden"
 else bad "c++: cpp_generate.cpp (compile)"; fi
 
-# LuaJIT FFI.
-step "luajit: bindings/lua/test_bitnet.lua" "$out/lua.log" \
-  env BITNET_LIBRARY="$lib" "$LUAJIT" "$here/lua/test_bitnet.lua" "$model"
+# LuaJIT FFI. Its cdef is a transcription of bitnet.h: the test compares its struct sizes
+# with the C compiler's (struct_sizes.txt).
+structs="model_params model_info context_params context_stats batch_params batch_stats logit_bias
+  generation_params token_info generation_result tool_call tool_calls"
+{ echo '#include <stdio.h>'; echo '#include "bitnet.h"'; echo 'int main(void) {'
+  for s in $structs; do printf 'printf("bitnet_%s %%zu\\n", sizeof(bitnet_%s));\n' "$s" "$s"; done
+  echo 'return 0; }'; } > "$out/struct_sizes.c"
+if $CC -std=c11 -I"$repo/include" "$out/struct_sizes.c" -o "$out/struct_sizes" &&
+   "$out/struct_sizes" > "$out/struct_sizes.txt"; then
+  step "luajit: bindings/lua/test_bitnet.lua" "$out/lua.log" \
+    env BITNET_LIBRARY="$lib" "$LUAJIT" "$here/lua/test_bitnet.lua" "$model" "$out/struct_sizes.txt"
+else bad "luajit: struct sizes (compile)"; fi
 
 # libffi: dlopen + ffi_call + ffi_closure, the library never linked.
 if $CC -std=c11 -Wall -Wextra -Werror $(pkg-config --cflags bitnet libffi) "$here/libffi/test_libffi.c" \

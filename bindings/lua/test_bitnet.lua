@@ -176,6 +176,18 @@ do
   m:free()
 end
 
+-- The cdef's structs have the sizes the C compiler gives bitnet.h's (arg[2]: "name size" lines).
+if arg[2] then
+  local compared = 0
+  for line in io.lines(arg[2]) do
+    local name, size = line:match("^(%S+) (%d+)$")
+    check(name and ffi.sizeof(name) == tonumber(size),
+          "sizeof " .. tostring(name) .. ": cdef " .. tostring(name and ffi.sizeof(name)) .. ", C " .. tostring(size))
+    compared = compared + 1
+  end
+  check(compared == 12, "12 struct sizes compared, not " .. compared)
+end
+
 if failures > 0 then
   io.stderr:write(failures .. " check(s) failed\n")
   os.exit(1)

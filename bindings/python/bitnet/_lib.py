@@ -28,6 +28,7 @@ class ModelParams(ctypes.Structure):
         ("progress_user_data", c_void_p),
         ("lm_head_type", c_int32),  # LM_HEAD_AUTO (default) / LM_HEAD_AS_STORED / LM_HEAD_Q8_0
         ("use_huge_pages", c_int32),  # 1 (default): streamed weights on huge pages
+        ("validate_only", c_int32),  # 1: check the file's structure, prepare no weights (no contexts)
     ]
 
 
@@ -55,6 +56,7 @@ class ModelInfo(ctypes.Structure):
         ("activation", c_int32),
         ("tied_output", c_int32),
         ("vocab_only", c_int32),
+        ("validate_only", c_int32),
     ]
 
 

@@ -46,7 +46,8 @@ def _unknown(kind: str, names: Any) -> TypeError:
 
 
 def model_params(params: dict[str, Any]) -> tuple[ModelParams, list[Any], list[BaseException]]:
-    """ModelParams from use_mmap, use_mlock, vocab_only, lm_head_type, use_huge_pages, progress(fraction) -> bool|None.
+    """ModelParams from use_mmap, use_mlock, vocab_only, lm_head_type, use_huge_pages, validate_only,
+    progress(fraction) -> bool|None.
     Also returns the objects to keep alive and the list that collects callback exceptions."""
     struct = ModelParams()
     # The _sized inits write at most this mirror's size: a newer library whose struct
@@ -56,7 +57,7 @@ def model_params(params: dict[str, Any]) -> tuple[ModelParams, list[Any], list[B
     errors: list[BaseException] = []
     params = dict(params)
     progress: Optional[Callable[[float], Any]] = params.pop("progress", None)
-    for field in ("use_mmap", "use_mlock", "vocab_only", "lm_head_type", "use_huge_pages"):
+    for field in ("use_mmap", "use_mlock", "vocab_only", "lm_head_type", "use_huge_pages", "validate_only"):
         if field in params:
             _set_plain(struct, field, params.pop(field))
     if params:

@@ -51,6 +51,7 @@ class ModelInfoView:
     activation: int
     tied_output: bool
     vocab_only: bool
+    validate_only: bool
 
 
 #: {'role', 'content'} (also 'tool_calls' and role 'tool', see apply_chat_template) or a (role, content) pair.
@@ -61,9 +62,11 @@ class Model:
     """A loaded model. Immutable and shareable by any number of contexts and threads.
 
     ``Model(path, use_mmap=True, use_mlock=False, vocab_only=False, lm_head_type=LM_HEAD_AUTO,
-    use_huge_pages=True, progress=None)`` (see ``bitnet_model_params`` in bitnet.h: the default
-    LM head is requantized to Q8_0 where possible; ``lm_head_type=LM_HEAD_AS_STORED`` keeps the
-    file's values); ``progress(fraction)`` returning False cancels the load. Use it as a context manager
+    use_huge_pages=True, validate_only=False, progress=None)`` (see ``bitnet_model_params`` in
+    bitnet.h: the default LM head is requantized to Q8_0 where possible;
+    ``lm_head_type=LM_HEAD_AS_STORED`` keeps the file's values; ``validate_only=True`` checks the
+    file's structure in milliseconds without preparing weights, and such a model makes no
+    contexts); ``progress(fraction)`` returning False cancels the load. Use it as a context manager
     or call :meth:`close`; a finalizer frees it otherwise.
     """
 
@@ -117,6 +120,7 @@ class Model:
         values["arch"] = raw.arch.decode("utf-8", "replace")
         values["tied_output"] = bool(raw.tied_output)
         values["vocab_only"] = bool(raw.vocab_only)
+        values["validate_only"] = bool(raw.validate_only)
         return ModelInfoView(**values)
 
     def meta(self, key: str) -> str:

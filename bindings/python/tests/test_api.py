@@ -102,6 +102,17 @@ def test_model_info_is_a_property(ctx):
         model.info
 
 
+def test_validate_only_checks_the_file_and_makes_no_contexts(model_path):
+    with bitnet.Model(model_path, validate_only=True) as checked:
+        info = checked.info
+        assert info.validate_only and not info.vocab_only and info.n_vocab == 512
+        assert checked.tokenize("hello")  # the tokenizer answers
+        with pytest.raises(bitnet.InvalidArgumentError):
+            bitnet.Context(checked)
+    with bitnet.Model(model_path) as loaded:
+        assert not loaded.info.validate_only
+
+
 def test_stream_closed_early_sets_a_cancelled_last_result(ctx):
     ctx.generate(PROMPT, **GREEDY)
     stream = ctx.stream(PROMPT, capacity=1, **UNTIL_FULL)

@@ -57,6 +57,60 @@ def test_struct_layouts_match_the_test_suite_declarations(library):
             assert name == other and getattr(ours, name).offset == getattr(theirs, other).offset, name
 
 
+# Every ctypes transcription of a public struct, and its C name in bitnet.h.
+C_STRUCTS = {
+    "ModelParams": "bitnet_model_params", "ModelInfo": "bitnet_model_info",
+    "ContextParams": "bitnet_context_params", "ContextStats": "bitnet_context_stats",
+    "BatchParams": "bitnet_batch_params", "BatchStats": "bitnet_batch_stats",
+    "LogitBias": "bitnet_logit_bias", "GenerationParams": "bitnet_generation_params",
+    "TokenInfo": "bitnet_token_info", "GenerationResult": "bitnet_generation_result",
+    "ToolCallStruct": "bitnet_tool_call", "ToolCallsStruct": "bitnet_tool_calls",
+}
+
+
+def compiler_layouts(structs: dict[str, type], tmp_path: Path) -> dict[str, int]:
+    """sizeof and offsetof of every (C struct, field) that `structs` names, as the C compiler sees bitnet.h."""
+    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("clang") or shutil.which("gcc")
+    if compiler is None:
+        pytest.skip("no C compiler (cc) to read bitnet.h's struct layouts with")
+    lines = []
+    for python_name, struct in structs.items():
+        c_name = C_STRUCTS[python_name]
+        lines.append(f'printf("{c_name} %zu\\n", sizeof({c_name}));')
+        for field, *_ in struct._fields_:
+            lines.append(f'printf("{c_name}.{field} %zu\\n", offsetof({c_name}, {field}));')
+    source = tmp_path / "layouts.c"
+    source.write_text("#include <stddef.h>\n#include <stdio.h>\n#include \"bitnet.h\"\n"
+                      "int main(void) {\n" + "\n".join(lines) + "\nreturn 0;\n}\n")
+    binary = tmp_path / "layouts"
+    built = subprocess.run([compiler, "-std=c11", "-I", str(REPO / "include"), str(source), "-o", str(binary)],
+                           capture_output=True, text=True, timeout=120)
+    assert built.returncode == 0, built.stderr  # a field the header does not have fails here, by name
+    ran = subprocess.run([str(binary)], capture_output=True, text=True, check=True, timeout=60)
+    return {key: int(value) for key, value in (line.split() for line in ran.stdout.splitlines())}
+
+
+def test_struct_layouts_match_the_header_as_compiled(library, tmp_path):
+    """Each transcription has bitnet.h's fields at the C compiler's offsets and its size: so a field added
+    to the header (size differs), renamed (does not compile) or retyped (offsets move) fails here."""
+    from bitnet import _lib
+
+    structs = {name: getattr(_lib, name) for name in C_STRUCTS}
+    sys.path.insert(0, str(REPO / "Tests" / "python"))
+    try:
+        capi = pytest.importorskip("capi")
+    finally:
+        sys.path.pop(0)
+    suite = {name: getattr(capi, name) for name in C_STRUCTS if hasattr(capi, name)}
+    for label, transcription in [("bitnet package", structs), ("Tests/python/capi.py", suite)]:
+        layouts = compiler_layouts(transcription, tmp_path)
+        for python_name, struct in transcription.items():
+            c_name = C_STRUCTS[python_name]
+            assert ctypes.sizeof(struct) == layouts[c_name], f"{label}: sizeof {c_name}"
+            for field, *_ in struct._fields_:
+                assert getattr(struct, field).offset == layouts[f"{c_name}.{field}"], f"{label}: {c_name}.{field}"
+
+
 def test_library_next_to_the_package_is_found(library, tmp_path):
     copy = tmp_path / "bitnet"
     shutil.copytree(PACKAGE_ROOT / "bitnet", copy, ignore=shutil.ignore_patterns("__pycache__", "*.so*"))
