@@ -56,7 +56,8 @@ import Testing
         defer { fclose(file) }
         var line = [CChar](repeating: 0, count: 128)
         guard fgets(&line, 128, file) != nil else { return }
-        let mode = String(cString: line)
+        // The array's bytes up to the NUL (String(cString:) on an array is deprecated).
+        let mode = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         guard mode.contains("[always]") || mode.contains("[madvise]") else { return }
         let block = try HugePageArena().allocate(byteCount: 4 << 20, what: "advised")
         #expect(block.region?.hugePagesAdvised == true)
