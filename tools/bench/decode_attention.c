@@ -9,10 +9,21 @@
  * second, and the same for a loads-only pass over the same rows in the same
  * order (the memory floor of that access pattern).
  *
+ * With layout "heads" the same bytes are laid out head-major within each
+ * 64-key tile (a tile's keys of head 0, then of head 1, ...: each call reads
+ * one contiguous 16 KiB stretch of keys and one of values) and each call
+ * prefetches its own head's stretch of the next tile: the layout KVCache
+ * would need for that, emulated, so its effect can be measured before
+ * anyone changes the cache (BENCHMARKS.md has the result).
+ *
  * Build and run from the repository root (x86-64 with AVX2, FMA and F16C):
- *   cc -O3 -mf16c -pthread -I Sources/CBitNetKernels/include -I Sources/CBitNetKernels \
+ *   clang -O3 -mf16c -pthread -I Sources/CBitNetKernels/include -I Sources/CBitNetKernels \
  *      tools/bench/decode_attention.c Sources/CBitNetKernels/attention_decode4.c -lm -o /tmp/decode_attention
- *   /tmp/decode_attention [depth=4096] [threads=2] [repetitions=5] [layers=30]
+ *   /tmp/decode_attention [depth=4096] [threads=2] [repetitions=5] [layers=30] [layout=rows|heads] [rounds=1]
+ * rounds: passes over the same layers per timed run; a small cache (for
+ * example depth 256, 2 layers, 200 rounds) stays in cache, which times the
+ * kernel's arithmetic instead of the memory.
+ * (clang, as SwiftPM builds the library: GCC schedules the kernel differently.)
  * The default shape is 2B4T's: 5 KV heads of 128, 4 query heads per KV head.
  * Exits 77 (skipped) on a CPU without those features; `make test-c` builds it
  * and runs a tiny shape so it keeps compiling.
@@ -31,6 +42,8 @@ enum { HEADS = 5, DIM = 128, TILE = 64, ROW = HEADS * DIM };
 
 static size_t layers = 30, depth = 4096;
 static int threads = 2;
+static int head_major = 0; /* layout "heads" */
+static int rounds = 1;
 static uint16_t *keys_plane, *values_plane;
 static float queries[HEADS][DIM * 16];
 
@@ -50,12 +63,12 @@ static double seconds(void) {
 
 /* The loads of one call without the arithmetic: every f16 of the head's key
  * and value rows, converted and summed. */
-__attribute__((target("avx2,f16c"))) static float load_rows(const uint16_t *k, const uint16_t *v, size_t rows) {
+__attribute__((target("avx2,f16c"))) static float load_rows(const uint16_t *k, const uint16_t *v, size_t rows, size_t stride) {
     __m256 a = _mm256_setzero_ps(), b = a;
     for (size_t j = 0; j < rows; j++)
         for (size_t d = 0; d < DIM; d += 8) {
-            a = _mm256_add_ps(a, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + j * ROW + d))));
-            b = _mm256_add_ps(b, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + j * ROW + d))));
+            a = _mm256_add_ps(a, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + j * stride + d))));
+            b = _mm256_add_ps(b, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + j * stride + d))));
         }
     float lanes[8];
     _mm256_storeu_ps(lanes, _mm256_add_ps(a, b));
@@ -64,6 +77,7 @@ __attribute__((target("avx2,f16c"))) static float load_rows(const uint16_t *k, c
 
 static void *run_layers(void *argument) {
     worker *w = argument;
+    for (int round = 0; round < rounds; round++)
     for (size_t layer = (size_t)w->index; layer < layers; layer += (size_t)threads) {
         const uint16_t *k = keys_plane + layer * depth * ROW, *v = values_plane + layer * depth * ROW;
         for (int g = 0; g < HEADS; g++) {
@@ -74,13 +88,24 @@ static void *run_layers(void *argument) {
             size_t count = depth - start < TILE ? depth - start : TILE;
             size_t next_start = start + TILE, next_count = next_start < depth ? (depth - next_start < TILE ? depth - next_start : TILE) : 0;
             for (int g = 0; g < HEADS; g++) {
-                const uint16_t *kr = k + start * ROW + g * DIM, *vr = v + start * ROW + g * DIM;
-                if (w->loads_only) { w->sink += load_rows(kr, vr, count); continue; }
-                size_t first = g * next_count / HEADS, last = (g + 1) * next_count / HEADS;
-                bnk_attention_prefetch next = {(const uint8_t *)(k + (next_start + first) * ROW),
-                                               (const uint8_t *)(v + (next_start + first) * ROW), ROW * 2,
-                                               last - first, ROW * 2};
-                bnk_attention_decode4_f16_avx2(queries[g], kr, vr, ROW, count, DIM, (int32_t)count, w->row_max[g],
+                /* Rows layout: head g of position p at p * ROW + g * DIM. Heads
+                 * layout: at tile * ROW + g * count * DIM + (p % TILE) * DIM. */
+                const size_t stride = head_major ? DIM : ROW;
+                const size_t at = start * ROW + (head_major ? (size_t)g * count * DIM : (size_t)g * DIM);
+                const uint16_t *kr = k + at, *vr = v + at;
+                if (w->loads_only) { w->sink += load_rows(kr, vr, count, stride); continue; }
+                bnk_attention_prefetch next;
+                if (head_major) {
+                    const size_t next_at = next_start * ROW + (size_t)g * next_count * DIM;
+                    next = (bnk_attention_prefetch){(const uint8_t *)(k + next_at), (const uint8_t *)(v + next_at),
+                                                    DIM * 2, next_count, DIM * 2};
+                } else {
+                    size_t first = g * next_count / HEADS, last = (g + 1) * next_count / HEADS;
+                    next = (bnk_attention_prefetch){(const uint8_t *)(k + (next_start + first) * ROW),
+                                                    (const uint8_t *)(v + (next_start + first) * ROW), ROW * 2,
+                                                    last - first, ROW * 2};
+                }
+                bnk_attention_decode4_f16_avx2(queries[g], kr, vr, stride, count, DIM, (int32_t)count, w->row_max[g],
                                                w->row_sum[g], w->out[g], w->scratch, &next);
             }
         }
@@ -110,8 +135,14 @@ int main(int argc, char **argv) {
     if (argc > 2) threads = atoi(argv[2]);
     int repetitions = argc > 3 ? atoi(argv[3]) : 5;
     if (argc > 4) layers = (size_t)atol(argv[4]);
-    if (depth == 0 || threads < 1 || threads > 64 || repetitions < 1 || repetitions > 100 || layers == 0) {
-        fprintf(stderr, "usage: %s [depth] [threads 1-64] [repetitions 1-100] [layers]\n", argv[0]);
+    if (argc > 5) {
+        if (strcmp(argv[5], "heads") == 0) head_major = 1;
+        else if (strcmp(argv[5], "rows") != 0) layers = 0; /* usage */
+    }
+    if (argc > 6) rounds = atoi(argv[6]);
+    if (depth == 0 || threads < 1 || threads > 64 || repetitions < 1 || repetitions > 100 || layers == 0 ||
+        rounds < 1 || rounds > 100000) {
+        fprintf(stderr, "usage: %s [depth] [threads 1-64] [repetitions 1-100] [layers] [rows|heads] [rounds]\n", argv[0]);
         return 2;
     }
     if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma") || !__builtin_cpu_supports("f16c")) {
@@ -144,12 +175,13 @@ int main(int argc, char **argv) {
     }
     qsort(kernel, (size_t)repetitions, sizeof(double), by_value);
     qsort(loads, (size_t)repetitions, sizeof(double), by_value);
-    double keys_heads = (double)layers * (double)depth * HEADS, bytes = keys_heads * DIM * 2 * 2;
+    double keys_heads = (double)rounds * (double)layers * (double)depth * HEADS, bytes = keys_heads * DIM * 2 * 2;
     double k = kernel[repetitions / 2], l = loads[repetitions / 2];
-    printf("depth %zu, %zu layers, %d threads, median of %d\n", depth, layers, threads, repetitions);
+    printf("depth %zu, %zu layers, %d threads, %s layout, median of %d\n", depth, layers, threads,
+           head_major ? "head-major" : "row", repetitions);
     printf("  decode4_f16_avx2: %.2f ms per token, %.1f ns per key per KV head per thread, %.1f GB/s of KV\n",
-           k * 1e3, k * 1e9 * threads / keys_heads, bytes / k / 1e9);
+           k * 1e3 / rounds, k * 1e9 * threads / keys_heads, bytes / k / 1e9);
     printf("  loads only:       %.2f ms per token, %.1f ns per key per KV head per thread, %.1f GB/s of KV\n",
-           l * 1e3, l * 1e9 * threads / keys_heads, bytes / l / 1e9);
+           l * 1e3 / rounds, l * 1e9 * threads / keys_heads, bytes / l / 1e9);
     return workers[0].sink == 12345.0f;  /* keeps the sums alive */
 }
