@@ -13,7 +13,7 @@
  *   soak FIXTURES_DIR [N_GENERATIONS]
  * SOAK_SANITIZER=1 (sanitizer builds): no RSS check, one thread more is
  * allowed at the end (ThreadSanitizer starts a background thread of its own),
- * and pipes are not counted as descriptors (see count_fds). */
+ * and pipes are not counted as descriptors (see count_dir). */
 #define _GNU_SOURCE
 #include <bitnet.h>
 #include <dirent.h>
@@ -63,36 +63,28 @@ static long rss_kb(void) {
     return resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
-static int count_dir(const char *path) {
-    int n = 0;
-    DIR *d = opendir(path);
-    struct dirent *e;
-    if (!d) return -1;
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.') n++;
-    closedir(d);
-    return n;
-}
-
-/* Open file descriptors. Under a sanitizer, pipes are not counted: to match
+/* Entries of a /proc directory: open descriptors (/proc/self/fd, without
+ * the DIR's own) or threads (/proc/self/task). skip_pipes: do not count
+ * descriptors that are pipes. Under a sanitizer the soak skips them: to match
  * a suppression (Tests/sanitize/tsan.supp) TSan symbolizes the report's
  * stacks through an llvm-symbolizer child that it feeds through two pipes and
  * keeps open, so they appear mid-run without being a leak. libbitnet opens no
  * pipes, and the soak without a sanitizer counts every descriptor. */
-static int count_fds(int skip_pipes) {
+static int count_dir(const char *path, int skip_pipes) {
     int n = 0;
-    DIR *d = opendir("/proc/self/fd");
+    DIR *d = opendir(path);
     struct dirent *e;
     if (!d) return -1;
     while ((e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.') continue;
         char target[64];
-        ssize_t length = readlinkat(dirfd(d), e->d_name, target, sizeof target);
-        if (skip_pipes && length > 5 && strncmp(target, "pipe:", 5) == 0) continue;
+        if (skip_pipes && readlinkat(dirfd(d), e->d_name, target, sizeof target) > 5 &&
+            strncmp(target, "pipe:", 5) == 0)
+            continue;
         n++;
     }
     closedir(d);
-    return n - 1; /* the DIR's own descriptor */
+    return n - (strcmp(path, "/proc/self/fd") == 0); /* the DIR's own descriptor */
 }
 
 static uint64_t next_random(uint64_t *s) { /* SplitMix64 */
@@ -238,7 +230,7 @@ int main(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/golden/m1-b158-relu2-i2_s.gguf", argc > 1 ? argv[1] : "Tests/Fixtures");
     total = argc > 2 ? atol(argv[2]) : 10000;
     const int sanitizer = getenv("SOAK_SANITIZER") != NULL;
-    int fds_before = count_fds(sanitizer), threads_before = count_dir("/proc/self/task");
+    int fds_before = count_dir("/proc/self/fd", sanitizer), threads_before = count_dir("/proc/self/task", 0);
     long rss_before = rss_kb();
     if (bitnet_model_load(path, NULL, &model) != BITNET_OK) {
         fprintf(stderr, "cannot load %s: %s\n", path, bitnet_last_error());
@@ -290,11 +282,11 @@ int main(int argc, char **argv) {
     double seconds = now_s() - t0;
     while (next_sample < N_SAMPLES) samples[next_sample++] = rss_kb();
     long rss_end = samples[N_SAMPLES - 1];
-    int fds_open = count_fds(sanitizer), threads_open = count_dir("/proc/self/task");
+    int fds_open = count_dir("/proc/self/fd", sanitizer), threads_open = count_dir("/proc/self/task", 0);
     for (i = 0; i < N_CONTEXTS; i++) bitnet_context_free(contexts[i]);
     bitnet_model_free(model);
     usleep(100000); /* detached stream threads finish their last instructions */
-    int fds_after = count_fds(sanitizer), threads_after = count_dir("/proc/self/task");
+    int fds_after = count_dir("/proc/self/fd", sanitizer), threads_after = count_dir("/proc/self/task", 0);
 
     printf("soak: %ld generations in %.1f s on %d threads, %d contexts, one model\n", total, seconds, N_THREADS,
            N_CONTEXTS);
