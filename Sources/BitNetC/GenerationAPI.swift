@@ -1,6 +1,5 @@
 import BitNet
 import CBitNetAPI
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -166,7 +165,7 @@ func writeResult(_ stats: GenerationStats, maxTokensAhead: Int = 0,
 /// context is freed. A side table rather than a field of `Context` because
 /// pausing is a property of the push-mode C API, not of the core.
 enum PausedGenerations {
-    private static let table = Mutex<[ObjectIdentifier: Generator]>([:])
+    private static let table = Locked<[ObjectIdentifier: Generator]>([:])
 
     static func store(_ generator: Generator) {
         table.withLock { $0[ObjectIdentifier(generator.context)] = generator }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import BitNet
 import Foundation
-import Synchronization
 
 /// `bitnet bench --sequences`: S contexts in one `Batch`, each on its own
 /// thread, each evaluating -n decode tokens after a short prompt. The rows
@@ -35,7 +34,7 @@ struct BatchedGenerationTest {
         // so the rows time decode steps only (prompts are the pp rows' business).
         let ready = Barrier(count: sequences + 1)
         let go = Barrier(count: sequences + 1)
-        let failures = Mutex<[String]>([])
+        let failures = Locked<[String]>([])
         var workers: [Thread] = []
         for (index, context) in contexts.enumerated() {
             let worker = Thread {

@@ -1,5 +1,4 @@
 import BitNet
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -30,7 +29,7 @@ final class ProgressLine: Sendable {
     private let label: String
     private let delay: Duration
     private let start = ContinuousClock.now
-    private let state = Mutex(State())
+    private let state = Locked(State())
     let isEnabled: Bool
 
     static let defaultDelay: Duration = {

@@ -65,11 +65,12 @@ static long rss_kb(void) {
 
 /* Entries of a /proc directory: open descriptors (/proc/self/fd, without
  * the DIR's own) or threads (/proc/self/task). skip_pipes: do not count
- * descriptors that are pipes. Under a sanitizer the soak skips them: to match
- * a suppression (Tests/sanitize/tsan.supp) TSan symbolizes the report's
- * stacks through an llvm-symbolizer child that it feeds through two pipes and
- * keeps open, so they appear mid-run without being a leak. libbitnet opens no
- * pipes, and the soak without a sanitizer counts every descriptor. */
+ * descriptors that are pipes. Under a sanitizer the soak skips them: a
+ * sanitizer runtime that symbolizes stacks mid-run (TSan did, to match the
+ * suppressions the project used to have) does it through an llvm-symbolizer
+ * child that it feeds through two pipes and keeps open, which is not a leak.
+ * libbitnet opens no pipes, and the soak without a sanitizer counts every
+ * descriptor. */
 static int count_dir(const char *path, int skip_pipes) {
     int n = 0;
     DIR *d = opendir(path);

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// Settings of a `Batch`.
 public struct BatchOptions: Sendable {
     /// Most contexts that may belong to the batch at once.
@@ -67,7 +65,7 @@ public final class Batch: @unchecked Sendable {
     let scheduler: StepScheduler
     /// Shared by the contexts: a common system prompt is evaluated once.
     let prefixCache: PrefixCache
-    private let members = Mutex<Int>(0)
+    private let members = Locked<Int>(0)
 
     public init(model: Model, options: BatchOptions = BatchOptions()) throws(BitNetError) {
         guard options.maxSequences >= 1, options.maxSequences <= 256 else {

@@ -73,23 +73,15 @@ final class PrefixCache: @unchecked Sendable {
     private var entries: [Entry] = []
     private var clock: UInt64 = 0
     private var counters = PrefixCacheStatistics()
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let mutex = Locked(())
 
     init(budget: Int, policy: EvictionPolicy) {
         self.budget = max(0, budget)
         self.policy = policy
-        pthread_mutex_init(mutex, nil)
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
     }
 
     private func locked<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body()
+        try mutex.withLock { (_: inout ()) throws(E) -> T in try body() }
     }
 
     var statistics: PrefixCacheStatistics { locked { counters } }

@@ -1,4 +1,3 @@
-import Synchronization
 
 /// Which tokens of a vocabulary each grammar state allows, as bits.
 struct TokenMask: Sendable {
@@ -27,7 +26,7 @@ final class GrammarTokenEngine: @unchecked Sendable {
     let trie: TokenTrie
     /// Allowed exactly where the grammar may end (EOS, EOT, the caller's stop tokens).
     let stopTokens: [Int32]
-    private let mutex = Mutex(())
+    private let mutex = Locked(())
     private let automaton: GrammarAutomaton
     private var masks: [Int32: TokenMask] = [:]
     private var maskBytes = 0

@@ -1,4 +1,3 @@
-import Synchronization
 
 /// Every text token of a vocabulary in one byte trie, stored flat in
 /// preorder so a walk is a forward scan that can skip whole subtrees: when
@@ -91,7 +90,7 @@ final class TokenTrie: Sendable {
         weak var tokenizer: Tokenizer?
         let trie: TokenTrie
     }
-    private static let cache = Mutex<[Entry]>([])
+    private static let cache = Locked<[Entry]>([])
 
     static func shared(for tokenizer: Tokenizer) -> TokenTrie {
         if let hit = cache.withLock({ entries in entries.first { $0.tokenizer === tokenizer }?.trie }) { return hit }

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// Bridges a `GenerationStream` (a worker thread filling a bounded queue) to
 /// `async` callers: the generation starts on the first `next()`, each
 /// `next()` takes one chunk, and a chunk that is not ready yet is waited for
@@ -15,7 +13,7 @@ final class GenerationBridge: Sendable {
     private let prompt: GenerationPrompt
     private let params: GenerationParams
     private let capacity: Int
-    private let stream = Mutex<GenerationStream?>(nil)
+    private let stream = Locked<GenerationStream?>(nil)
 
     init(context: Context, prompt: GenerationPrompt, params: GenerationParams, capacity: Int) {
         self.context = context

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// Process-wide logging, silent until a sink is installed (by the C API's
 /// `bitnet_set_log_callback` or by the CLI).
 package enum Log {
@@ -14,7 +12,7 @@ package enum Log {
         var sink: Sink?
         var maxLevel: Level = .error
     }
-    private static let state = Mutex(State())
+    private static let state = Locked(State())
 
     /// Installs `sink` for messages at `maxLevel` or more severe; nil silences.
     package static func setSink(_ sink: Sink?, maxLevel: Level) {

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import Testing
 @testable import BitNet
 
@@ -42,7 +41,7 @@ import Testing
 
     /// Runs `body(i)` for i in 0..<n on n threads at once; returns their results in order.
     static func concurrently<T: Sendable>(_ n: Int, _ body: @escaping @Sendable (Int) throws -> T) throws -> [T] {
-        let results = Mutex<[Int: Result<T, any Error>]>([:])
+        let results = Locked<[Int: Result<T, any Error>]>([:])
         var threads: [Thread] = []
         for i in 0..<n {
             let thread = Thread {
@@ -70,8 +69,13 @@ import Testing
         batchOptions.threads = 2
         batchOptions.promptChunk = 8  // several prompt chunks, interleaved with decode steps
         let batch = try Batch(model: model, options: batchOptions)
+        // The threads start generating together, so that they share steps
+        // however slowly threads and contexts come up (10x slower under TSan).
+        let ready = Locked(0)
         let batched = try Self.concurrently(n) { i in
             let context = try Context(model: model, options: Self.options(kv: kv, batch: batch))
+            ready.withLock { $0 += 1 }
+            while ready.withLock({ $0 }) < n { usleep(200) }
             return try Self.generate(context, Self.prompts[i], Self.params(seed: UInt64(100 + i)))
         }
         #expect(batched == solo)

@@ -1,4 +1,3 @@
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -108,7 +107,7 @@ import Testing
     @Test(arguments: [true, false])
     func progressIsReportedAndCanCancel(_ useMmap: Bool) throws {
         let path = SharedData.golden("m1-bitnet-relu2-f16.gguf")
-        let seen = Mutex([Double]())
+        let seen = Locked([Double]())
         let model = try Model.load(path: path, options: ModelLoadOptions(useMmap: useMmap, progress: { p in
             seen.withLock { $0.append(p) }
             return true

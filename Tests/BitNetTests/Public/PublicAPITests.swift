@@ -1,4 +1,3 @@
-import Synchronization
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -22,7 +21,7 @@ import Darwin
     }
 
     @Test func asyncLoadReportsProgressFromZeroToOne() async throws {
-        let seen = Mutex<[Double]>([])
+        let seen = Locked<[Double]>([])
         var options = ModelLoadOptions()
         options.useMmap = false  // the chunked read reports in between
         let model = try await Model.load(from: Self.modelPath, options: options) { fraction in

@@ -4,7 +4,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Synchronization
 
 /// Loading of the shared tokenizer test vocabularies and their vectors.
 enum VocabFixtures {
@@ -12,7 +11,7 @@ enum VocabFixtures {
     static let goldenDirectory = SharedData.root + "/golden"
 
     /// Tokenizers are expensive to build (128K tokens, 280K merges): build each once.
-    private static let cache = Mutex<[String: Tokenizer]>([:])
+    private static let cache = Locked<[String: Tokenizer]>([:])
 
     static func tokenizer(_ name: String) throws -> Tokenizer {
         try cache.withLock { cache throws -> Tokenizer in
