@@ -8,7 +8,8 @@
  * Here a lane is a (row, key) pair, lane = 4 * row + key-in-block, over
  * blocks of 4 keys: each key block is staged transposed (4 keys of one
  * dimension side by side, broadcast to the 4 rows' lane groups by a load),
- * the queries are repeated 4 times per row. Every (key, row) score is still
+ * the queries come repeated 4 times per row (qrep, built by the caller once
+ * per position). Every (key, row) score is still
  * one FMA chain over d in increasing order from 0, every exp the same
  * polynomial, the row sum the same sequential adds over keys and the value
  * accumulation the same FMA chain, so the results equal the tile kernel's
@@ -16,14 +17,15 @@
  * the sign of a zero, which no later operation can see).
  *
  * Contract: as bnk_attention_tile_avx512 with rows_padded = 16, rows 4..15
- * limit 0 (untouched), rows 0..3 one common `limit`; dim a multiple of 16;
+ * limit 0 (untouched), rows 0..3 one common `limit`, queries as qrep
+ * (qrep[16 d + 4 r + j] = qt[16 d + r]); dim a multiple of 16;
  * scratch: bnk_attention_decode4_scratch(keys, dim) floats.
  */
 #include "bitnet_attention.h"
 
 size_t bnk_attention_decode4_scratch(size_t keys, size_t dim) {
     size_t blocks = (keys + 3) / 4;
-    return blocks * 4 * dim + dim * 16 + blocks * 16;
+    return blocks * 4 * dim + blocks * 16;
 }
 
 #if defined(__x86_64__)
@@ -60,20 +62,17 @@ static inline size_t staged_offset(size_t d) { return (d / 16) * 64 + ((d % 4) *
 
 #define BROADCAST4(p) _mm512_broadcast_f32x4(_mm_loadu_ps(p))
 
-BNK_AVX512 void bnk_attention_decode4_avx512(const float *qt, const float *k, const float *v, size_t keys, size_t dim,
+BNK_AVX512 void bnk_attention_decode4_avx512(const float *qrep, const float *k, const float *v, size_t keys, size_t dim,
                                              int32_t limit, float *row_max, float *row_sum, float *o,
                                              float *scratch) {
     if (keys == 0 || limit <= 0) return;
     const size_t blocks = (keys + 3) / 4, block_floats = 4 * dim;
     const size_t valid = (size_t)limit < keys ? (size_t)limit : keys;
-    float *kt = scratch, *qrep = kt + blocks * block_floats, *s = qrep + dim * 16;
-
-    /* qrep[d] lanes (r, j) = qt[d][r]. */
+    float *kt = scratch, *s = kt + blocks * block_floats;
     const __m512i repeat = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
-    for (size_t d = 0; d < dim; d++) _mm512_storeu_ps(qrep + d * 16, _mm512_permutexvar_ps(repeat, _mm512_loadu_ps(qt + d * 16)));
     for (size_t b = 0; b < blocks; b++) stage_block(k, keys, dim, b, kt + b * block_floats);
 
-    /* Scores s[b] lanes (r, j) = sum_d k[4b + j][d] * qt[d][r], 8 blocks (8 chains) at a time. */
+    /* Scores s[b] lanes (r, j) = sum_d k[4b + j][d] * qrep[d][4r + j], 8 blocks (8 chains) at a time. */
     size_t b = 0;
     for (; b + 8 <= blocks; b += 8) {
         __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
@@ -288,7 +287,7 @@ BNK_AVX2 static inline __m256 keys_valid_avx2(size_t b, size_t valid) {
 }
 
 BNK_AVX2_F16C static inline __attribute__((always_inline)) void
-decode4_avx2(const float *qt, const decode4_rows *src, size_t keys, size_t dim, int32_t limit, float *row_max,
+decode4_avx2(const float *qrep, const decode4_rows *src, size_t keys, size_t dim, int32_t limit, float *row_max,
              float *row_sum, float *o, float *scratch, const bnk_attention_prefetch *next) {
     if (keys == 0 || limit <= 0) return;
     const size_t blocks = (keys + 3) / 4, block_floats = 4 * dim;
@@ -297,16 +296,9 @@ decode4_avx2(const float *qt, const decode4_rows *src, size_t keys, size_t dim, 
      * scores: 8 KiB of staged floats instead of the whole tile's 32, which
      * with the prefetched rows would no longer fit in L1. */
     const size_t staged_blocks = blocks < 4 ? blocks : 4;
-    float *kt = scratch, *qrep = kt + staged_blocks * block_floats, *s = qrep + dim * 16;
+    float *kt = scratch, *s = kt + staged_blocks * block_floats;
     prefetch_cursor ahead = prefetch_cursor_make(next);
-
-    /* qrep[d]: rows 0-1 then rows 2-3, each row's query 4 times. */
     const __m256i low = _mm256_set_epi32(1, 1, 1, 1, 0, 0, 0, 0), high = _mm256_set_epi32(3, 3, 3, 3, 2, 2, 2, 2);
-    for (size_t d = 0; d < dim; d++) {
-        __m256 q = _mm256_castps128_ps256(_mm_loadu_ps(qt + d * 16));
-        _mm256_storeu_ps(qrep + d * 16, _mm256_permutevar8x32_ps(q, low));
-        _mm256_storeu_ps(qrep + d * 16 + 8, _mm256_permutevar8x32_ps(q, high));
-    }
     /* Scores, 4 blocks (16 keys, 8 chains) at a time; a prefetch step every 4 dimensions.
      * Dimensions d = 16c + 4a + i, i = 0..3, sit at constant offsets 16i from
      * staged_offset(16c + 4a), so the loop runs over (c, a) with the four
@@ -424,35 +416,35 @@ decode4_avx2(const float *qt, const decode4_rows *src, size_t keys, size_t dim, 
     while (ahead.rows_left > 0) prefetch_step(&ahead);
 }
 
-BNK_AVX2_F16C void bnk_attention_decode4_avx2(const float *qt, const float *k, const float *v, size_t keys, size_t dim,
+BNK_AVX2_F16C void bnk_attention_decode4_avx2(const float *qrep, const float *k, const float *v, size_t keys, size_t dim,
                                          int32_t limit, float *row_max, float *row_sum, float *o, float *scratch) {
     const decode4_rows src = {k, v, dim, 0};
-    decode4_avx2(qt, &src, keys, dim, limit, row_max, row_sum, o, scratch, NULL);
+    decode4_avx2(qrep, &src, keys, dim, limit, row_max, row_sum, o, scratch, NULL);
 }
 
-BNK_AVX2_F16C void bnk_attention_decode4_f16_avx2(const float *qt, const uint16_t *k, const uint16_t *v, size_t stride,
+BNK_AVX2_F16C void bnk_attention_decode4_f16_avx2(const float *qrep, const uint16_t *k, const uint16_t *v, size_t stride,
                                              size_t keys, size_t dim, int32_t limit, float *row_max, float *row_sum,
                                              float *o, float *scratch, const bnk_attention_prefetch *next) {
     const decode4_rows src = {k, v, stride, 1};
-    decode4_avx2(qt, &src, keys, dim, limit, row_max, row_sum, o, scratch, next);
+    decode4_avx2(qrep, &src, keys, dim, limit, row_max, row_sum, o, scratch, next);
 }
 
 #else
 /* Not x86: the CPU checks fail, so these are never called. */
-void bnk_attention_decode4_avx2(const float *qt, const float *k, const float *v, size_t keys, size_t dim,
+void bnk_attention_decode4_avx2(const float *qrep, const float *k, const float *v, size_t keys, size_t dim,
                                 int32_t limit, float *row_max, float *row_sum, float *o, float *scratch) {
-    (void)qt; (void)k; (void)v; (void)keys; (void)dim; (void)limit; (void)row_max; (void)row_sum; (void)o;
+    (void)qrep; (void)k; (void)v; (void)keys; (void)dim; (void)limit; (void)row_max; (void)row_sum; (void)o;
     (void)scratch;
 }
-void bnk_attention_decode4_avx512(const float *qt, const float *k, const float *v, size_t keys, size_t dim,
+void bnk_attention_decode4_avx512(const float *qrep, const float *k, const float *v, size_t keys, size_t dim,
                                   int32_t limit, float *row_max, float *row_sum, float *o, float *scratch) {
-    (void)qt; (void)k; (void)v; (void)keys; (void)dim; (void)limit; (void)row_max; (void)row_sum; (void)o;
+    (void)qrep; (void)k; (void)v; (void)keys; (void)dim; (void)limit; (void)row_max; (void)row_sum; (void)o;
     (void)scratch;
 }
-void bnk_attention_decode4_f16_avx2(const float *qt, const uint16_t *k, const uint16_t *v, size_t stride,
+void bnk_attention_decode4_f16_avx2(const float *qrep, const uint16_t *k, const uint16_t *v, size_t stride,
                                     size_t keys, size_t dim, int32_t limit, float *row_max, float *row_sum,
                                     float *o, float *scratch, const bnk_attention_prefetch *next) {
-    (void)qt; (void)k; (void)v; (void)stride; (void)keys; (void)dim; (void)limit; (void)row_max; (void)row_sum;
+    (void)qrep; (void)k; (void)v; (void)stride; (void)keys; (void)dim; (void)limit; (void)row_max; (void)row_sum;
     (void)o; (void)scratch; (void)next;
 }
 #endif

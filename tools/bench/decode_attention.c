@@ -161,7 +161,8 @@ int main(int argc, char **argv) {
     }
     for (int g = 0; g < HEADS; g++)
         for (int d = 0; d < DIM; d++)
-            for (int r = 0; r < 4; r++) queries[g][d * 16 + r] = (float)((d * 7 + r * 3 + g) % 17) / 17.0f * 0.2f - 0.1f;
+            for (int r = 0; r < 4; r++)  /* each row's query 4 times, as the kernel reads it */
+                for (int j = 0; j < 4; j++) queries[g][d * 16 + 4 * r + j] = (float)((d * 7 + r * 3 + g) % 17) / 17.0f * 0.2f - 0.1f;
     worker *workers = calloc((size_t)threads, sizeof(worker));
     for (int i = 0; i < threads; i++) {
         workers[i].index = i;

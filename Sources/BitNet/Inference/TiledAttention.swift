@@ -51,12 +51,17 @@ final class TiledAttention {
 
     /// Query rows of one KV head at one position (groupSize) rounded up to 16.
     let decodeRows: Int
+    /// Decode runs the four-row kernels (`bnk_attention_decode4_*`: four query
+    /// heads per KV head, a vector kernel), which read queries repeated.
+    let usesDecode4: Bool
 
     private let threads: Int
     private let slots: [Scratch]
     private let nextItem = Atomic<Int>(0)
-    /// Decode: the scaled queries of every KV head, [nHeadKV][paddedDim][decodeRows]
-    /// (the kernel's transposed layout), shared by the threads.
+    /// Decode: the scaled queries of every KV head, [nHeadKV][paddedDim][decodeRows],
+    /// shared by the threads: the tile kernel's transposed layout (row r of
+    /// dimension d at d * decodeRows + r), or with `usesDecode4` the four-row
+    /// kernels' (at d * 16 + 4r + j for j = 0..3: each row 4 times).
     private let decodeQueries: UnsafeMutablePointer<Float>
     /// Decode: each (superblock, KV head)'s state, groupSize rows:
     /// max and sum [superblocks][nHeadKV][groupSize], output [...][groupSize][paddedDim].
@@ -152,6 +157,11 @@ final class TiledAttention {
         paddedDim = (headDim + 15) / 16 * 16
         rowsPadded = (positionsPerTile * groupSize + 15) / 16 * 16
         decodeRows = (groupSize + 15) / 16 * 16
+        #if arch(arm64)
+        usesDecode4 = false
+        #else
+        usesDecode4 = groupSize == 4 && kernel != .reference
+        #endif
         var slots: [Scratch] = []
         for _ in 0..<threads {
             slots.append(try Scratch(dim: paddedDim, rows: rowsPadded, keys: TiledAttention.keyTile,
@@ -331,7 +341,14 @@ final class TiledAttention {
             let qt = decodeQueries + g * dp * rp
             for member in 0..<groupSize {
                 let q = query + (g * groupSize + member) * dim
-                for d in 0..<dim { qt[d * rp + member] = q[d] * scale }
+                if usesDecode4 {
+                    // Built once here rather than by the kernel on every tile,
+                    // which took about 5% of its time with the rows in cache
+                    // (tools/bench/decode_attention.c, 1 thread, Zen 3).
+                    for d in 0..<dim { (qt + d * rp + 4 * member).update(repeating: q[d] * scale, count: 4) }
+                } else {
+                    for d in 0..<dim { qt[d * rp + member] = q[d] * scale }
+                }
             }
         }
         let superblocks = position / TiledAttention.superblock + 1
@@ -419,7 +436,7 @@ final class TiledAttention {
                 let state = State(rowMax: scratch.decode.rowMax + g * rp, rowSum: scratch.decode.rowSum + g * rp,
                                   output: scratch.decode.output + g * rp * dp)
                 #if !arch(arm64)
-                if groupSize == 4, kernel != .reference {
+                if usesDecode4 {
                     // Four rows: (row, key) pairs in the lanes, the same bits.
                     let decode4 = kernel == .avx512 ? bnk_attention_decode4_avx512 : bnk_attention_decode4_avx2
                     decode4(decodeQueries + g * dp * rp, staged.keys, staged.values, keys, dp,

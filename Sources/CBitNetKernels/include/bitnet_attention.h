@@ -85,12 +85,16 @@ void bnk_attention_tile_neon(const float *qt, size_t rows_padded, const float *k
  * query rows, the same bits as bnk_attention_tile_avx512 with rows_padded 16
  * (rows 0..3 share `limit`, rows 4..15 are not touched), with (row, key)
  * pairs in the vector lanes instead of rows; attention_decode4.c. Needs
- * bnk_attention_decode4_scratch(keys, dim) floats of scratch. */
+ * bnk_attention_decode4_scratch(keys, dim) floats of scratch.
+ * qrep: the four rows' queries in the lanes' layout, each row's query 4
+ * times: qrep[16 d + 4 r + j] = query r at dimension d, for j = 0..3 (the
+ * tile kernel's qt holds it once, at qt[16 d + r]). The caller builds it
+ * once per position, so the kernel does not rebuild it on every tile. */
 size_t bnk_attention_decode4_scratch(size_t keys, size_t dim);
-void bnk_attention_decode4_avx512(const float *qt, const float *k, const float *v, size_t keys, size_t dim,
+void bnk_attention_decode4_avx512(const float *qrep, const float *k, const float *v, size_t keys, size_t dim,
                                   int32_t limit, float *row_max, float *row_sum, float *o, float *scratch);
 /* The same with AVX2 + FMA (the bits of bnk_attention_tile_avx2, which are the same). */
-void bnk_attention_decode4_avx2(const float *qt, const float *k, const float *v, size_t keys, size_t dim,
+void bnk_attention_decode4_avx2(const float *qrep, const float *k, const float *v, size_t keys, size_t dim,
                                 int32_t limit, float *row_max, float *row_sum, float *o, float *scratch);
 /* bnk_attention_decode4_avx2 reading one KV head's f16 cache rows in place
  * (`stride` halves apart, dim halves each) instead of staged f32 rows: the
@@ -99,7 +103,7 @@ void bnk_attention_decode4_avx2(const float *qt, const float *k, const float *v,
  * KV head of this tile, or the first head of the next tile); the kernel
  * prefetches them a line pair at a time while it computes, so decode's
  * cache reads overlap its arithmetic. It changes no result. */
-void bnk_attention_decode4_f16_avx2(const float *qt, const uint16_t *k, const uint16_t *v, size_t stride,
+void bnk_attention_decode4_f16_avx2(const float *qrep, const uint16_t *k, const uint16_t *v, size_t stride,
                                     size_t keys, size_t dim, int32_t limit, float *row_max, float *row_sum,
                                     float *o, float *scratch, const bnk_attention_prefetch *next);
 

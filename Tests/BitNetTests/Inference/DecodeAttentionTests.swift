@@ -173,7 +173,7 @@ import CBitNetKernels
     }
 
     #if !arch(arm64)
-    /// One call of a four-row decode kernel: queries (transposed), limit,
+    /// One call of a four-row decode kernel: queries (each row 4 times), limit,
     /// then rowMax, rowSum, output and scratch.
     typealias Decode4Call = (UnsafePointer<Float>, Int32, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
                              UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
@@ -191,6 +191,8 @@ import CBitNetKernels
         var rng = SplitMix64(seed: seed)
         var qt = [Float](repeating: 0, count: dim * rp)
         for d in 0..<dim { for r in 0..<4 { qt[d * rp + r] = Float(rng.nextUnit() - 0.5) } }
+        // The four-row kernels' layout (bitnet_attention.h): row r at 16d + 4r + j, j = 0..3.
+        let qrep = (0..<dim * 16).map { qt[($0 / 16) * rp + ($0 % 16) / 4] }
         var fast = (max: [Float](repeating: -.infinity, count: rp), sum: [Float](repeating: 0, count: rp),
                     out: [Float](repeating: 0, count: rp * dim))
         var slow = fast
@@ -199,7 +201,7 @@ import CBitNetKernels
         for (tile, limit) in [keys, max(1, keys - 2), keys, max(1, keys / 2)].enumerated() {
             let (k, v, kernel) = makeTile(tile, &rng)
             let limits = (0..<rp).map { Int32($0 < 4 ? limit : 0) }
-            kernel(qt, Int32(limit), &fast.max, &fast.sum, &fast.out, &scratch)
+            kernel(qrep, Int32(limit), &fast.max, &fast.sum, &fast.out, &scratch)
             AttentionTile.stepReference(qt: qt, rowsPadded: rp, keys: k, values: v, count: keys, dim: dim,
                                         limit: limits, rowMax: &slow.max, rowSum: &slow.sum, output: &slow.out,
                                         scratch: &twinScratch)
@@ -218,8 +220,8 @@ import CBitNetKernels
         Self.expectDecode4MatchesTwin(dim: dim, keys: keys, seed: UInt64(dim * 100 + keys)) { tile, rng in
             let k = TiledAttentionTests.random(keys * dim, &rng, scale: 2 + Float(tile))
             let v = TiledAttentionTests.random(keys * dim, &rng)
-            return (k, v, { qt, limit, rowMax, rowSum, output, scratch in
-                decode4(qt, k, v, keys, dim, limit, rowMax, rowSum, output, scratch)
+            return (k, v, { qrep, limit, rowMax, rowSum, output, scratch in
+                decode4(qrep, k, v, keys, dim, limit, rowMax, rowSum, output, scratch)
             })
         }
     }
@@ -238,7 +240,7 @@ import CBitNetKernels
             // The head's rows as f32, exactly what the kernel converts them to.
             let k = (0..<keys * dim).map { HalfPrecision.float(fromHalf: k16[($0 / dim) * stride + head * dim + $0 % dim]) }
             let v = (0..<keys * dim).map { HalfPrecision.float(fromHalf: v16[($0 / dim) * stride + head * dim + $0 % dim]) }
-            return (k, v, { qt, limit, rowMax, rowSum, output, scratch in
+            return (k, v, { qrep, limit, rowMax, rowSum, output, scratch in
                 k16.withUnsafeBufferPointer { kp in
                     v16.withUnsafeBufferPointer { vp in
                         // The next call's rows: head 2's rows of this tile.
@@ -247,7 +249,7 @@ import CBitNetKernels
                             values: UnsafeRawPointer(vp.baseAddress! + 2 * dim).assumingMemoryBound(to: UInt8.self),
                             stride: stride * 2, rows: keys, row_bytes: dim * 2)
                         withUnsafePointer(to: &next) { nextPointer in
-                            bnk_attention_decode4_f16_avx2(qt, kp.baseAddress! + head * dim,
+                            bnk_attention_decode4_f16_avx2(qrep, kp.baseAddress! + head * dim,
                                                            vp.baseAddress! + head * dim, stride, keys, dim, limit,
                                                            rowMax, rowSum, output, scratch,
                                                            prefetching ? nextPointer : nil)
