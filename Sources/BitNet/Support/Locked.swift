@@ -21,16 +21,23 @@ import Darwin
 /// be kept and used outside without its own synchronisation).
 package final class Locked<Value>: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private var value: Value
+    /// The value lives outside the object, behind a pointer: a stored
+    /// property would be reached through Swift's exclusivity tracking, and a
+    /// zero-sized one (`Locked(())`, a plain lock) shares its address with
+    /// `mutex`, so TSan paired the lock-free read of `mutex` in one thread
+    /// with another's `inout` access of the value and reported a race.
+    private let storage = UnsafeMutablePointer<Value>.allocate(capacity: 1)
 
     package init(_ value: Value) {
-        self.value = value
+        storage.initialize(to: value)
         pthread_mutex_init(mutex, nil)
     }
 
     deinit {
         pthread_mutex_destroy(mutex)
         mutex.deallocate()
+        storage.deinitialize(count: 1)
+        storage.deallocate()
     }
 
     /// Runs `body` on the value with the lock held. Not reentrant: calling
@@ -40,6 +47,6 @@ package final class Locked<Value>: @unchecked Sendable {
     ) throws(Failure) -> Result {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        return try body(&value)
+        return try body(&storage.pointee)
     }
 }

@@ -69,8 +69,8 @@ import Testing
         batchOptions.threads = 2
         batchOptions.promptChunk = 8  // several prompt chunks, interleaved with decode steps
         let batch = try Batch(model: model, options: batchOptions)
-        // The threads start generating together, so that they share steps
-        // however slowly threads and contexts come up (10x slower under TSan).
+        // The threads start generating together, so that they meet in steps
+        // however slowly threads and contexts come up.
         let ready = Locked(0)
         let batched = try Self.concurrently(n) { i in
             let context = try Context(model: model, options: Self.options(kv: kv, batch: batch))
@@ -80,9 +80,12 @@ import Testing
         }
         #expect(batched == solo)
         let stats = batch.statistics
-        // Six sequences of 24 tokens: far fewer steps than 6 × 24 when they share them.
+        // Six sequences of 24 tokens: fewer steps than 6 × 24 when they share them.
+        // How many meet in a step depends on scheduling (a step never waits for
+        // a sequence): 3.0-3.6 in a plain debug run, but 1.44-1.48 under TSan beside
+        // other suites. That steps are shared at all is the property tested.
         #expect(stats.steps > 0 && stats.steps < UInt64(n * 24), "steps \(stats.steps)")
-        #expect(stats.meanBatchSize > 1.5, "mean batch size \(stats.meanBatchSize)")
+        #expect(stats.meanBatchSize > 1, "mean batch size \(stats.meanBatchSize)")
         #expect(stats.sequences == 0, "contexts left the batch when freed")
     }
 
