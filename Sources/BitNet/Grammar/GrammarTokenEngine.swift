@@ -1,4 +1,3 @@
-
 /// Which tokens of a vocabulary each grammar state allows, as bits.
 struct TokenMask: Sendable {
     var words: [UInt64]

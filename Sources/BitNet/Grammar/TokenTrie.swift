@@ -1,4 +1,3 @@
-
 /// Every text token of a vocabulary in one byte trie, stored flat in
 /// preorder so a walk is a forward scan that can skip whole subtrees: when
 /// the grammar rejects a prefix, every token starting with it is rejected by

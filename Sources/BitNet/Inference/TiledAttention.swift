@@ -465,9 +465,9 @@ final class TiledAttention {
     /// same bits.
     private func readsF16InPlace(_ cache: KVCache) -> Bool {
         #if arch(arm64)
-        return false
+        return false  // no .avx2 case there
         #else
-        return cache.type == .f16 && kernel == .avx2 && groupSize == 4 && headDim == paddedDim
+        return usesDecode4 && kernel == .avx2 && cache.type == .f16 && headDim == paddedDim
         #endif
     }
 
