@@ -44,7 +44,7 @@ REALNAME := $(LIBNAME).$(VERSION)
 DEFAULT_MODEL ?= models/bitnet-kjv-tiny.gguf
 
 .PHONY: all build run test test-swift test-swift-package test-c test-python test-install test-bindings install uninstall deps deps-apt deps-pip clean \
-        fuzz fuzz-long fuzz-replay sanitize sanitize-short soak soak-short test-arm test-server deps-server fuzz-server
+        fuzz fuzz-long fuzz-replay sanitize sanitize-short soak soak-short test-arm test-avx512-emulated test-server deps-server fuzz-server
 
 all: build
 
@@ -140,7 +140,7 @@ run: deps build
 
 TEST_PREFIX := $(CURDIR)/$(BUILD)/test-prefix
 
-test: deps deps-grammar build test-swift test-swift-package test-c test-python test-install test-bindings sanitize-short soak-short fuzz-replay test-arm test-server
+test: deps deps-grammar build test-swift test-swift-package test-c test-python test-install test-bindings sanitize-short soak-short fuzz-replay test-arm test-avx512-emulated test-server
 	@echo "make test: all suites passed"
 
 test-swift:
@@ -256,6 +256,12 @@ soak-short: $(BUILD)/soak
 test-arm:
 	@$(MAKE) --no-print-directory deps-apt APT_PACKAGES="gcc-aarch64-linux-gnu qemu-user"
 	BUILD=$(CURDIR)/$(BUILD) SWIFT=$(SWIFT) sh Tests/arm/run.sh
+
+# The AVX-512 kernel level without AVX-512 hardware: the Swift test suite with
+# that level compiled for AVX2 over SIMDe's portable intrinsics (Tests/avx512/run.sh).
+test-avx512-emulated:
+	@$(MAKE) --no-print-directory deps-apt APT_PACKAGES="libsimde-dev"
+	SWIFT=$(SWIFT) sh Tests/avx512/run.sh
 
 # install/uninstall honour DESTDIR and leave nothing behind
 test-install: build

@@ -4,9 +4,8 @@
 #ifndef BNK_ATTENTION_EXP_H
 #define BNK_ATTENTION_EXP_H
 
-#include <immintrin.h>
+#include "x86_target.h"
 
-#define BNK_AVX512 __attribute__((target("avx512f,fma")))
 #define BNK_AVX2 __attribute__((target("avx2,fma")))
 
 /* exp(x) for x <= 0 (Cephes' expf: x = n ln2 + r, |r| <= ln2/2, degree-5

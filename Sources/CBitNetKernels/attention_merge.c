@@ -11,10 +11,9 @@
 #include "bitnet_attention.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
+#include "x86_target.h"
 
-__attribute__((target("avx512f,fma")))
-void bnk_attention_merge_avx512(float *a, float scale_a, const float *b, float scale_b, size_t dim) {
+BNK_AVX512 void bnk_attention_merge_avx512(float *a, float scale_a, const float *b, float scale_b, size_t dim) {
     const __m512 ca = _mm512_set1_ps(scale_a), cb = _mm512_set1_ps(scale_b);
     size_t d = 0;
     for (; d + 16 <= dim; d += 16) {

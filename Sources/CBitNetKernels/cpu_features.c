@@ -39,7 +39,9 @@ int bnk_cpu_has_avx2(void) {
 }
 
 int bnk_cpu_has_avx512vnni(void) {
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(BNK_EMULATED_AVX512)
+    return bnk_cpu_has_avx2(); /* x86_target.h: the level is built for AVX2 hosts */
+#elif defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                    __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni")

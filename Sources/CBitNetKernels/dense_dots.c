@@ -10,10 +10,9 @@
 #include "stream_prefetch.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
+#include "x86_target.h"
 
 #define BNK_AVX2 __attribute__((target("avx2,fma,f16c")))
-#define BNK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,fma,f16c")))
 
 BNK_AVX2 static inline float hsum8(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -296,10 +295,8 @@ BNK_AVX2 void bnk_dot_q8_0_split_avx2_multi(const int8_t *quants, const uint16_t
     }
 }
 
-#define BNK_AVX512VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
-
 /* One group of one row: 16 loads into two int32 chains, the 16 block sums scaled into acc. */
-BNK_AVX512VNNI static inline __m512 q8_0_split_group_avx512(const int8_t *q, const uint16_t *d, const int16_t *xg,
+BNK_AVX512 static inline __m512 q8_0_split_group_avx512(const int8_t *q, const uint16_t *d, const int16_t *xg,
                                                             __m512 acc) {
     __m512i s0 = _mm512_setzero_si512(), s1 = s0;
     for (size_t t = 0; t < 16; t += 2) {
@@ -314,7 +311,7 @@ BNK_AVX512VNNI static inline __m512 q8_0_split_group_avx512(const int8_t *q, con
 }
 
 /* Two rows per pass share the x loads and keep two independent streams in flight. */
-BNK_AVX512VNNI void bnk_dot_q8_0_split_avx512vnni(const int8_t *quants, const uint16_t *scales, size_t cols,
+BNK_AVX512 void bnk_dot_q8_0_split_avx512vnni(const int8_t *quants, const uint16_t *scales, size_t cols,
                                                   size_t row_begin, size_t row_end, const int16_t *x, float x_scale,
                                                   float *y) {
     const size_t nb = cols / 32, groups = nb / 16, tail = nb - groups * 16;

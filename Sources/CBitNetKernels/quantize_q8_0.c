@@ -19,10 +19,9 @@
 #include <string.h>
 
 #if defined(__x86_64__)
-#include <immintrin.h>
+#include "x86_target.h"
 
 #define BNK_AVX2 __attribute__((target("avx2,fma,f16c")))
-#define BNK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
 
 /* The block scale from max|x| given as f32 bits (non-negative floats order
    like their bit patterns, so the maximum was taken on integers, which also

@@ -3,9 +3,9 @@
 #include "bitnet_kernels.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
+#include "x86_target.h"
 
-__attribute__((target("avx512f"))) uint64_t bnk_sum_words_avx512(const uint64_t *p, size_t n) {
+BNK_AVX512 uint64_t bnk_sum_words_avx512(const uint64_t *p, size_t n) {
     __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
     size_t i = 0;
     for (; i + 32 <= n; i += 32) {

@@ -5,9 +5,7 @@
 #include "stream_prefetch.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
-
-#define BNK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+#include "x86_target.h"
 
 /* Writes the 4 row dots of one tile for token t (rows outside the range are skipped). */
 static inline void store_tile(const bnk_ternary_args *a, size_t tile, size_t t,
