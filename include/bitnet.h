@@ -180,9 +180,13 @@ typedef struct bitnet_batch bitnet_batch;
 
 /*
  * Supported files: GGUF v2 and v3 with architecture "bitnet-b1.58" or
- * "bitnet-25" (Microsoft's 2B4T uploads, I2_S weights) or "bitnet" (llama.cpp's
- * converter: TQ1_0, TQ2_0, F16, BF16, F32 weights). Embeddings / LM head may be
- * F32, F16, BF16, Q8_0, Q4_K or Q6_K.
+ * "bitnet-25" (Microsoft's 2B4T uploads), "bitnet" (llama.cpp's converter,
+ * 1bitLLM checkpoints), "llama" (Llama3-8B-1.58, Falcon3 1.58-bit) or "qwen3"
+ * (Qwen3-based ternary models). Linear weights: I2_S, TQ1_0, TQ2_0, Q2_0 (type
+ * 42, ternary codes only) or F32 / F16 / BF16 (for "llama" and "qwen3" they
+ * must be ternary values times one scale); rows of any width (whole blocks for
+ * the block types). Embeddings / LM head may be F32, F16, BF16, Q8_0, Q4_0,
+ * Q4_K, Q5_K or Q6_K. README.md ("Where models come from") has the details.
  *
  * Every count, offset and size in the file is validated before any tensor data
  * is touched; a malformed file fails with BITNET_E_FORMAT (or BITNET_E_IO /
@@ -264,7 +268,7 @@ enum {
 /** FFN activations reported in bitnet_model_info.activation. */
 enum {
     BITNET_ACTIVATION_RELU2 = 0, /**< relu(x)^2 (bitnet-b1.58, bitnet-25, bitnet + hidden_activation=relu2) */
-    BITNET_ACTIVATION_SILU = 1   /**< x * sigmoid(x) (bitnet default) */
+    BITNET_ACTIVATION_SILU = 1   /**< x * sigmoid(x) (bitnet default, llama, qwen3) */
 };
 
 /** Facts about a loaded model, filled by bitnet_model_info_get(). */
