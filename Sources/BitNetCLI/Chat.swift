@@ -8,7 +8,7 @@ struct Chat: ParsableCommand {
             A model without a chat template (such as the shipped bitnet-kjv-tiny) is a \
             text-completion model: chat says so and continues each line you type as text \
             instead of answering it, each line on its own (--system text goes before every \
-            line). --template bitnet or llama3 forces a chat format anyway. Input must be \
+            line). --template bitnet, llama3 or chatml forces a chat format anyway. Input must be \
             valid UTF-8: a line that is not is rejected with its byte offset and skipped.
             """)
 
@@ -20,7 +20,7 @@ struct Chat: ParsableCommand {
     @Option(help: "Read the system message from this file (for messages too long for an argument).")
     var systemFile: String?
 
-    @Option(help: "Chat template: bitnet or llama3 (default: the model's own).")
+    @Option(help: "Chat template: bitnet, llama3 or chatml (default: the model's own).")
     var template: String?
 
     /// How lines become prompts.
@@ -43,7 +43,7 @@ struct Chat: ParsableCommand {
         if case .completion = mode {
             writeErr("note: \(shortFileName(try options.modelOption.path())) has no chat template, so it is a "
                      + "text-completion model: each line you type is continued as text, not answered. "
-                     + "(--template bitnet or llama3 forces a chat format.)\n")
+                     + "(--template bitnet, llama3 or chatml forces a chat format.)\n")
         }
         let initial = systemText.map { [ChatMessage(role: "system", content: $0)] } ?? []
         var messages = initial
@@ -123,7 +123,7 @@ struct Chat: ParsableCommand {
     private func resolveMode(_ model: Model) throws -> Mode {
         if let template {
             guard let known = ChatTemplate(name: template) else {
-                throw ValidationError("unknown chat template \(template); use bitnet or llama3")
+                throw ValidationError("unknown chat template \(template); use bitnet, llama3 or chatml")
             }
             return .chat(known)
         }

@@ -14,7 +14,9 @@
 #
 #   SWIFT    the swift driver (default: swift)
 #   SCRATCH  SwiftPM scratch path (default: .build-avx512emu, beside the normal build)
-# Skips (exit 0, one line) on a host that is not x86-64 with AVX2, FMA and F16C.
+#   FORCE    1: run even on a CPU with AVX-512 VNNI
+# Skips (exit 0, one line) on a host that is not x86-64 with AVX2, FMA and F16C,
+# and on one with AVX-512 VNNI, where make test-swift already runs that level.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -24,6 +26,11 @@ SCRATCH=${SCRATCH:-$root/.build-avx512emu}
 if [ "$(uname -m)" != x86_64 ] || ! grep -qw avx2 /proc/cpuinfo || ! grep -qw fma /proc/cpuinfo ||
   ! grep -qw f16c /proc/cpuinfo; then
   echo "skipped: the AVX-512 emulation runs on x86-64 hosts with AVX2, FMA and F16C"
+  exit 0
+fi
+if [ "${FORCE:-0}" != 1 ] && grep -qw avx512_vnni /proc/cpuinfo && grep -qw avx512bw /proc/cpuinfo &&
+  grep -qw avx512vl /proc/cpuinfo; then
+  echo "skipped: this CPU runs the AVX-512 level itself (make test-swift covers it; FORCE=1 emulates anyway)"
   exit 0
 fi
 if [ ! -f /usr/include/simde/x86/avx512.h ]; then

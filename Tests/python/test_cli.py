@@ -428,5 +428,8 @@ def test_chat_without_template_is_text_completion(model):
     # The line is continued as plain text: the same as `run` on that line.
     continued = bitnet("run", "-m", str(model), "-n", "8", "--temp", "0", "-p", "In the beginning").stdout
     assert text(result.stdout) == "> " + text(continued) + "> "
-    forced = bitnet("chat", "-m", str(model), "-n", "4", "--template", "bitnet", stdin=b"hi\n")
-    assert forced.returncode == 0 and "text-completion" not in text(forced.stderr)
+    for name in ("bitnet", "llama3", "chatml"):
+        forced = bitnet("chat", "-m", str(model), "-n", "4", "--template", name, stdin=b"hi\n")
+        assert forced.returncode == 0 and "text-completion" not in text(forced.stderr), name
+    unknown = bitnet("chat", "-m", str(model), "-n", "4", "--template", "vicuna", stdin=b"hi\n")
+    assert unknown.returncode != 0 and "use bitnet, llama3 or chatml" in text(unknown.stderr)
