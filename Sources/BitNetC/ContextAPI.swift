@@ -97,10 +97,13 @@ public func bitnet_context_eval(_ ctx: OpaquePointer?, _ tokens: UnsafePointer<I
         let context = Handle<Context>.borrow(try require(ctx, "ctx", in: "bitnet_context_eval"))
         let tokens = try require(tokens, "tokens", in: "bitnet_context_eval")
         guard n > 0 else { throw .invalidArgument("bitnet_context_eval: n must be at least 1") }
-        // The context checks room before it reads an id (a huge n never walks
-        // off the caller's buffer), then the ids, before anything changes.
+        // Room first, before any id is read (a huge n never walks off the
+        // caller's buffer), then every id, and only then may the overflow
+        // policy shift: a call that fails changes nothing.
         let input = UnsafeBufferPointer(start: tokens, count: n)
         try context.exclusive { () throws(BitNetError) in
+            try context.requireRoom(for: n)
+            try context.checkTokens(input)
             try context.makeRoom(for: n)
             try context.evalReusingPrefixCache(input)
         }

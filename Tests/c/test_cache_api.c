@@ -217,6 +217,17 @@ static void test_overflow(bitnet_model *model) {
     }
     CHECK(ok);
     CHECK(finite);
+    {
+        /* Full: a bad id fails the call before the policy shifts anything. */
+        int32_t before = bitnet_context_n_past(shift), bad[2] = {tokens[0], N_VOCAB};
+        while (bitnet_context_n_past(shift) < 32 && bitnet_context_eval(shift, tokens, 1) == BITNET_OK) {}
+        before = bitnet_context_n_past(shift);
+        CHECK(before == 32);
+        CHECK(bitnet_context_eval(shift, bad, 2) == BITNET_E_INVALID_ARGUMENT);
+        CHECK(bitnet_context_n_past(shift) == before);
+        CHECK(bitnet_context_eval(shift, bad, 1) == BITNET_OK); /* the good id alone shifts, then fits */
+        CHECK(bitnet_context_n_past(shift) < before);
+    }
     CHECK(bitnet_context_shift(shift, &dropped) == BITNET_OK);
     CHECK(dropped > 0);
     CHECK(bitnet_context_shift(NULL, &dropped) == BITNET_E_INVALID_ARGUMENT);

@@ -40,6 +40,16 @@ extension Context {
         return options.overflowPolicy == .shift && incoming <= capacity - min(options.keepOnShift, capacity)
     }
 
+    /// Throws BITNET_E_CONTEXT_FULL when `incoming` more tokens cannot fit even
+    /// by the policy; changes nothing. (`makeRoom` checks it first too; a
+    /// caller with more to check before the policy may shift calls it alone.)
+    package func requireRoom(for incoming: Int) throws(BitNetError) {
+        guard canMakeRoom(for: incoming) else {
+            let why = options.overflowPolicy == .shift ? " even after shifting (n_keep \(options.keepOnShift))" : ""
+            throw BitNetError(.contextFull, "context holds \(count) of \(capacity) tokens; \(incoming) more do not fit\(why)")
+        }
+    }
+
     /// Makes room for `incoming` more tokens as the overflow policy says:
     /// nothing when they fit; under `.shift`, shifts until they do. Throws
     /// BITNET_E_CONTEXT_FULL (changing nothing) when they cannot fit. Returns
@@ -47,10 +57,7 @@ extension Context {
     /// go through here.
     @discardableResult
     package func makeRoom(for incoming: Int) throws(BitNetError) -> Int {
-        guard canMakeRoom(for: incoming) else {
-            let why = options.overflowPolicy == .shift ? " even after shifting (n_keep \(options.keepOnShift))" : ""
-            throw BitNetError(.contextFull, "context holds \(count) of \(capacity) tokens; \(incoming) more do not fit\(why)")
-        }
+        try requireRoom(for: incoming)
         var dropped = 0
         while incoming > capacity - count { dropped += try shiftForOverflow() }
         return dropped
