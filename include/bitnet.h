@@ -110,7 +110,7 @@ enum {
     BITNET_E_BUSY = -7,
     /** The operation was cancelled (callback, interrupt or stream cancel). */
     BITNET_E_CANCELLED = -8,
-    /** Saved state belongs to another model or format version. */
+    /** Saved state belongs to another model (a file of another format version is BITNET_E_FORMAT). */
     BITNET_E_STATE_MISMATCH = -9,
     /** A wait timed out. */
     BITNET_E_TIMEOUT = -10,
@@ -308,7 +308,7 @@ BITNET_API int32_t bitnet_model_params_init_sized(bitnet_model_params *params, s
  * handle in *out; free it with bitnet_model_free(). On failure *out is set to
  * NULL. The model is immutable and may be shared by any number of threads.
  * Returns BITNET_OK; BITNET_E_INVALID_ARGUMENT (path or out NULL, bad
- * params->size); BITNET_E_IO (missing file, directory, unreadable);
+ * params->size, an lm_head_type that is not a BITNET_LM_HEAD_* value); BITNET_E_IO (missing file, directory, unreadable);
  * BITNET_E_FORMAT (malformed or inconsistent file); BITNET_E_UNSUPPORTED
  * (unknown architecture, tensor type or GGUF version); BITNET_E_OUT_OF_MEMORY;
  * BITNET_E_CANCELLED (the progress callback returned non-zero).
@@ -407,8 +407,9 @@ typedef struct bitnet_context_params {
     /**
      * NULL (default): the context runs alone on its own n_threads threads.
      * A batch of the same model: the context's evaluations run in the batch's
-     * shared steps (see bitnet_batch_new); n_threads and the prefix-cache
-     * fields above are then ignored (the batch's own are used) and prompts are
+     * shared steps (see bitnet_batch_new); n_threads, prefix_cache_bytes and
+     * prefix_eviction are then ignored (the batch's own are used;
+     * prefix_cache_auto still applies, to the batch's shared cache) and prompts are
      * read at most the batch's prompt_chunk tokens at a time. The batch must
      * outlive the context's use of it (the context keeps it alive: freeing the
      * batch handle first is allowed).
@@ -429,8 +430,11 @@ BITNET_API int32_t bitnet_context_params_init_sized(bitnet_context_params *param
  * The bytes a context with these params would allocate for its KV cache
  * (q8's f16 window included), before allocating anything: *bytes receives
  * it. n_ctx 0 resolves as in bitnet_context_new. Errors:
- * BITNET_E_INVALID_ARGUMENT (NULL model/bytes, bad params, a vocab_only
- * model, a size that overflows). Any thread.
+ * BITNET_E_INVALID_ARGUMENT (NULL model/bytes, bad params, a vocab_only or
+ * validate_only model, a size that overflows). With params->batch the
+ * estimate does not apply the batch's prompt_chunk cap on n_batch, so for a
+ * q8 cache it may count a larger f16 window than the context allocates. Any
+ * thread.
  */
 BITNET_API int32_t bitnet_kv_bytes_estimate(const bitnet_model *model, const bitnet_context_params *params,
                                             size_t *bytes);
@@ -441,7 +445,7 @@ BITNET_API int32_t bitnet_kv_bytes_estimate(const bitnet_model *model, const bit
  * work). The model must outlive the context.
  * On success *out receives the context (free it with bitnet_context_free).
  * Errors: BITNET_E_INVALID_ARGUMENT (NULL model/out, bad params, a
- * vocab_only model, a batch of another model), BITNET_E_OUT_OF_MEMORY (n_ctx
+ * vocab_only or validate_only model, a batch of another model), BITNET_E_OUT_OF_MEMORY (n_ctx
  * too large for this machine; the message says how many bytes were needed),
  * BITNET_E_BUSY (the batch already holds max_sequences contexts). Any thread.
  */
@@ -585,7 +589,7 @@ BITNET_API int32_t bitnet_batch_params_init_sized(bitnet_batch_params *params, s
  * more than max_sequences contexts fail with BITNET_E_BUSY. On success *out
  * receives the batch (free it with bitnet_batch_free). Errors:
  * BITNET_E_INVALID_ARGUMENT (NULL model/out, a field out of range, a
- * vocab_only model), BITNET_E_OUT_OF_MEMORY. Any thread.
+ * vocab_only or validate_only model), BITNET_E_OUT_OF_MEMORY. Any thread.
  */
 BITNET_API int32_t bitnet_batch_new(const bitnet_model *model, const bitnet_batch_params *params,
                                     bitnet_batch **out);
@@ -705,11 +709,16 @@ BITNET_API int32_t bitnet_state_load_buffer(bitnet_context *ctx, const void *buf
 /**
  * Writes the state to the file `path`, atomically: a temporary file beside it
  * is written, fsynced and renamed over `path`. Errors: BITNET_E_IO (message
- * with the path and reason), BITNET_E_INVALID_ARGUMENT, BITNET_E_BUSY.
+ * with the path and reason), BITNET_E_INVALID_ARGUMENT, BITNET_E_BUSY,
+ * BITNET_E_OUT_OF_MEMORY.
  */
 BITNET_API int32_t bitnet_state_save(bitnet_context *ctx, const char *path);
 
-/** Loads a state file. Errors: BITNET_E_IO, BITNET_E_FORMAT, BITNET_E_STATE_MISMATCH, BITNET_E_BUSY. */
+/**
+ * Loads a state file. Errors: BITNET_E_INVALID_ARGUMENT (NULL ctx or path),
+ * BITNET_E_IO, BITNET_E_FORMAT, BITNET_E_STATE_MISMATCH, BITNET_E_BUSY,
+ * BITNET_E_OUT_OF_MEMORY (a file too large to read into memory).
+ */
 BITNET_API int32_t bitnet_state_load(bitnet_context *ctx, const char *path);
 
 /* ======================================================================== */
@@ -1052,7 +1061,10 @@ BITNET_API int32_t bitnet_generation_params_preset(bitnet_generation_params *par
  * context (after bitnet_context_eval or an earlier generation). A paused
  * generation on this context is discarded. params NULL = defaults. fn may be
  * NULL (the text is then only counted). result may be NULL; when given, its
- * size field must be set and it is filled however the call ends.
+ * size field must be set and, once the arguments are accepted and generation
+ * has started, it is filled however the call ends (a call refused before that
+ * - bad arguments, BITNET_E_BUSY, no tokenizer, an empty prompt - leaves it
+ * untouched).
  *
  * Returns BITNET_OK (finished: see result->stop_reason), BITNET_PAUSED (the
  * callback returned BITNET_PAUSE), BITNET_E_CANCELLED (the callback or the
@@ -1061,7 +1073,9 @@ BITNET_API int32_t bitnet_generation_params_preset(bitnet_generation_params *par
  * stays consistent and reusable), BITNET_E_INVALID_ARGUMENT (NULL ctx, bad
  * params, invalid UTF-8, NULL prompt with an empty context),
  * BITNET_E_CONTEXT_FULL (the prompt does not fit), BITNET_E_BUSY (another
- * thread or a callback is using ctx), BITNET_E_UNSUPPORTED (no tokenizer).
+ * thread or a callback is using ctx), BITNET_E_UNSUPPORTED (no tokenizer;
+ * tools_json with no tool_template and a model whose chat template is not
+ * one of the known ones).
  */
 BITNET_API int32_t bitnet_generate(bitnet_context *ctx, const char *prompt, const bitnet_generation_params *params,
                                    bitnet_stream_fn fn, void *user_data, bitnet_generation_result *result);
@@ -1101,12 +1115,13 @@ typedef struct bitnet_stream bitnet_stream;
 
 /**
  * Starts generating after `prompt` (as bitnet_generate: NULL continues the
- * context) with at most `capacity` (>= 1) chunks queued. The prompt is
+ * context) with at most `capacity` (1 to 1048576) chunks queued. The prompt is
  * tokenized before returning; it is evaluated on the stream's thread (its
  * errors come back from bitnet_stream_next). On success *out is the stream
  * (free it with bitnet_stream_free). Errors: BITNET_E_INVALID_ARGUMENT (NULL
- * ctx/out, capacity 0, bad params, invalid UTF-8), BITNET_E_BUSY,
- * BITNET_E_UNSUPPORTED, BITNET_E_OUT_OF_MEMORY (no thread).
+ * ctx/out, capacity 0 or above 1048576, bad params, invalid UTF-8),
+ * BITNET_E_BUSY, BITNET_E_UNSUPPORTED (as bitnet_generate),
+ * BITNET_E_OUT_OF_MEMORY (no thread).
  */
 BITNET_API int32_t bitnet_stream_start(bitnet_context *ctx, const char *prompt, const bitnet_generation_params *params,
                                        size_t capacity, bitnet_stream **out);
@@ -1117,7 +1132,8 @@ BITNET_API int32_t bitnet_stream_start(bitnet_context *ctx, const char *prompt, 
  * (< 0 = forever, 0 = just look).
  *
  * Returns BITNET_OK (a chunk); BITNET_DONE (finished normally, *len = 0; see
- * bitnet_stream_result; repeated calls keep returning it);
+ * bitnet_stream_result; repeated calls keep returning it, until a
+ * bitnet_stream_cancel, after which they return BITNET_E_CANCELLED);
  * BITNET_E_TIMEOUT (nothing yet); BITNET_E_BUFFER_TOO_SMALL (cap < chunk
  * length + 1: *len = the chunk length, the chunk stays first in line for the
  * next call); BITNET_E_CANCELLED (cancelled or interrupted; chunks queued
@@ -1138,7 +1154,10 @@ BITNET_API int32_t bitnet_stream_cancel(bitnet_stream *stream);
 
 /**
  * Fills *result (set result->size first) with the counters so far; final once
- * bitnet_stream_next() returned BITNET_DONE or an error. Errors:
+ * bitnet_stream_next() returned BITNET_DONE or a generation error. After
+ * bitnet_stream_cancel, next() returns BITNET_E_CANCELLED at once, without
+ * waiting for the stream's thread, so counters read then may still change
+ * (stop_reason may still be BITNET_STOP_NONE). Errors:
  * BITNET_E_INVALID_ARGUMENT (NULL, size too small).
  */
 BITNET_API int32_t bitnet_stream_result(const bitnet_stream *stream, bitnet_generation_result *result);

@@ -2,6 +2,8 @@ import BitNet
 import CBitNetAPI
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// The chat template a call names, or the model's own.

@@ -232,15 +232,15 @@ extension StopReason {
 
 /// Unbuffered output through the file descriptors: chunks appear as they are
 /// generated, and nothing touches the C `stdout` global (not concurrency-safe).
-func writeOut(_ bytes: [UInt8]) { write(fd: 1, bytes) }
-func writeOut(_ text: String) { write(fd: 1, Array(text.utf8)) }
-func writeErr(_ text: String) { write(fd: 2, Array(text.utf8)) }
+func writeOut(_ bytes: [UInt8]) { writeAll(fd: 1, bytes) }
+func writeOut(_ text: String) { writeAll(fd: 1, Array(text.utf8)) }
+func writeErr(_ text: String) { writeAll(fd: 2, Array(text.utf8)) }
 
-private func write(fd: Int32, _ bytes: [UInt8]) {
+private func writeAll(fd: Int32, _ bytes: [UInt8]) {
     bytes.withUnsafeBytes { buffer in
         var offset = 0
         while offset < buffer.count {
-            let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+            let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { return }
             offset += n

@@ -27,13 +27,19 @@ enum InterruptOnSIGINT {
         requested.store(false, ordering: .relaxed)
         target.store(0, ordering: .relaxed)
         var action = sigaction()
-        action.__sigaction_handler.sa_handler = { _ in
+        let handler: @convention(c) (Int32) -> Void = { _ in
             InterruptOnSIGINT.requested.store(true, ordering: .relaxed)
             let bits = InterruptOnSIGINT.target.load(ordering: .acquiring)
             if bits != 0, let pointer = UnsafeRawPointer(bitPattern: bits) {
                 Unmanaged<Context>.fromOpaque(pointer).takeUnretainedValue().interrupt()
             }
         }
+        // The C libraries name the handler's union differently.
+        #if canImport(Glibc)
+        action.__sigaction_handler.sa_handler = handler
+        #else
+        action.__sigaction_u.__sa_handler = handler
+        #endif
         sigemptyset(&action.sa_mask)
         action.sa_flags = SA_RESTART  // a Ctrl-C at the chat's input prompt does not end the read
         sigaction(SIGINT, &action, nil)

@@ -73,7 +73,7 @@ struct Perplexity: ParsableCommand {
                 try tokens[window].withUnsafeBufferPointer { (slice) throws(BitNetError) in try context.eval(slice) }
             } catch where error.status == .cancelled {
                 progress.finish()
-                let sofar = scored > 0 ? ", perplexity so far \(format((totalNLL / Double(scored)).exp))" : ""
+                let sofar = scored > 0 ? ", perplexity so far \(format(exp(totalNLL / Double(scored))))" : ""
                 writeErr("[interrupted after \(index) of \(windows.count) windows, \(scored) tokens scored\(sofar)]\n")
                 throw ExitCode(interruptedExitCode)
             } catch {
@@ -84,12 +84,12 @@ struct Perplexity: ParsableCommand {
                 totalNLL -= logSoftmax(logits, at: Int(tokens[window.lowerBound + i + 1]))
                 scored += 1
             }
-            let running = (totalNLL / Double(scored)).exp
+            let running = exp(totalNLL / Double(scored))
             progress.update(fraction: Double(index + 1) / Double(windows.count),
                             detail: "window \(index + 1)/\(windows.count), \(scored) tokens, perplexity \(format(running))")
         }
         progress.finish()
-        print("perplexity: \((totalNLL / Double(scored)).exp) over \(scored) tokens (\(windows.count) windows of \(ctx))")
+        print("perplexity: \(exp(totalNLL / Double(scored))) over \(scored) tokens (\(windows.count) windows of \(ctx))")
     }
 
     /// The file as text; a binary file (a NUL byte) is refused before the
@@ -114,11 +114,6 @@ func logSoftmax(_ logits: UnsafeBufferPointer<Float>, at target: Int) -> Double 
     var maxValue = -Double.infinity
     for value in logits { maxValue = max(maxValue, Double(value)) }
     var sum = 0.0
-    for value in logits { sum += (Double(value) - maxValue).exp }
-    return Double(logits[target]) - maxValue - sum.log
-}
-
-extension Double {
-    var exp: Double { Glibc.exp(self) }
-    var log: Double { Glibc.log(self) }
+    for value in logits { sum += exp(Double(value) - maxValue) }
+    return Double(logits[target]) - maxValue - log(sum)
 }

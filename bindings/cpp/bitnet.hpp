@@ -266,7 +266,7 @@ public:
             8 * ids.size() + 16);
     }
 
-    /// Renders (role, content) messages with the model's chat template (or "bitnet" / "llama3").
+    /// Renders (role, content) messages with the model's chat template (or "bitnet" / "llama3" / "chatml").
     std::string apply_chat_template(const std::vector<std::pair<std::string, std::string>> &messages,
                                     bool add_assistant = true, const char *template_name = nullptr) const {
         return detail::chat_template(get(), messages, add_assistant, template_name);

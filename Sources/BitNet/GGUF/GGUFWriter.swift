@@ -215,7 +215,7 @@ package struct GGUFWriter {
         bytes.withUnsafeBytes { raw in
             var done = 0
             while done < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
+                let n = systemWrite(fd, raw.baseAddress! + done, raw.count - done)
                 if n < 0 && errno == EINTR { continue }
                 guard n > 0 else {
                     error = .io("cannot write '\(path)': \(errnoText())")
@@ -226,4 +226,10 @@ package struct GGUFWriter {
         }
         if let error { throw error }
     }
+}
+
+/// write(2) from whichever C library the platform has (inside GGUFWriter, its
+/// `write(to:)` method would shadow the function).
+private func systemWrite(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
+    write(fd, bytes, count)
 }

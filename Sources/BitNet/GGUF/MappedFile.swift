@@ -10,7 +10,13 @@ struct FileIO: Sendable {
     /// read(2): bytes read, 0 at end of file, -1 with `errno` set.
     var read: @Sendable (_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int
 
-    static let system = FileIO(read: { fd, buffer, count in Glibc.read(fd, buffer, count) })
+    static let system = FileIO(read: systemRead)
+}
+
+/// read(2) from whichever C library the platform has (inside FileIO, its own
+/// `read` property would shadow the function).
+private func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+    read(fd, buffer, count)
 }
 
 /// The bytes of a model file, either memory-mapped read-only or read into

@@ -77,7 +77,7 @@ def validate_tools(tools: Tools, tool_choice: ToolChoice = None) -> None:
 
 def parse_tool_calls(model_handle: Any, text: str, template: Optional[str]) -> Reply:
     """Splits a reply into text and calls in the template's format (None: the model's)."""
-    data = text.encode("utf-8")
+    data = encode_text(text, "text")
     out = ctypes.POINTER(ToolCallsStruct)()
     name = None if template is None else encode_text(template, "template")
     check(lib.bitnet_tool_calls_parse(model_handle, name, data, len(data), ctypes.byref(out)))

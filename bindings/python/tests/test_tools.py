@@ -120,6 +120,8 @@ def test_streams_take_tools_and_model_parses_their_text(qwen):
         assert reply.tool_calls and str(reply) == ""
     for call in reply.tool_calls:
         jsonschema.validate(call.arguments, SCHEMAS[call.name])
+    with pytest.raises(TypeError):
+        qwen.model.parse_tool_calls(text.encode())  # type: ignore[arg-type]
 
 
 QUESTION_ADD = [{"role": "user", "content": "Add 2 and 3"}]

@@ -13,8 +13,9 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             Routes: POST /v1/chat/completions, POST /v1/completions, GET /v1/models, GET /health, \
             GET /metrics (Prometheus), GET /openapi.json, and a chat page at /. --parallel contexts \
-            of the one model generate at the same time (each on its own, not yet batched into one \
-            forward pass); --queue more requests wait, beyond that the answer is 429. SIGINT or \
+            of the one model generate at the same time (with more than one, as one batch: each \
+            step is one forward pass for all of them); --queue more requests wait, beyond that \
+            the answer is 429. SIGINT or \
             SIGTERM stops accepting, cancels generations in flight and exits 0.
             """)
 

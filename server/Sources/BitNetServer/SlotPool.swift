@@ -3,10 +3,11 @@ import BitNet
 /// `--parallel N` generation slots (one context of the shared model each)
 /// and a queue of at most `--queue` requests waiting for one.
 ///
-/// Each slot generates independently on its own context: batching several
-/// sequences into one forward pass is the core's job (issue #19 part 1) and
-/// not done here yet. A context keeps its tokens between requests, so a
-/// follow-up chat turn reuses the evaluated prefix.
+/// With more than one slot the contexts share a `Batch` (ServeCommand), so
+/// their steps run as one forward pass; this pool only hands the contexts
+/// out. A context keeps its tokens between requests, and free slots go out
+/// last freed first, so a client's follow-up turn that gets its slot back
+/// reuses the prefix it shares with the last prompt.
 actor SlotPool {
     private var free: [Context]
     private var waiters: [(id: UInt64, continuation: CheckedContinuation<Context, Error>)] = []
