@@ -401,7 +401,7 @@ typedef struct bitnet_context_params {
     int32_t logits_all; /**< non-zero: keep the logits of every position of each eval, not only the last (default 0) */
     uint64_t prefix_cache_bytes; /**< budget of the prefix cache (stored prefixes' KV + ids); default 64 MiB, 0 disables it */
     int32_t prefix_eviction;     /**< BITNET_EVICT_LRU (default) or BITNET_EVICT_FIFO */
-    int32_t prefix_cache_auto;   /**< non-zero: store every generation prompt in the prefix cache, not only warmed ones (default 0) */
+    int32_t prefix_cache_auto;   /**< non-zero: store every generation prompt in the prefix cache, not only warmed ones, when it fits the budget (a failed store is logged, not an error; default 0) */
     int32_t overflow_policy;     /**< BITNET_OVERFLOW_STOP (default) or BITNET_OVERFLOW_SHIFT; also applies to bitnet_context_eval */
     int32_t n_keep;              /**< tokens a shift never drops (default 4), >= 0 */
     /**

@@ -113,3 +113,28 @@ def test_penalties_change_greedy_text(client, model_id):
                                           frequency_penalty=2.0, presence_penalty=2.0)
     assert penalised.usage.completion_tokens > 0
     assert penalised.choices[0].text != base.choices[0].text
+
+
+def test_a_common_prefix_is_reused_on_the_other_slot(client, model_id, server):
+    """Every prompt goes to the slots' shared prefix cache, so a prompt that starts like an
+    earlier one reuses that start on either slot; usage.prompt_tokens_details.cached_tokens
+    says how many prompt tokens were not evaluated."""
+    server.wait_idle()
+    system = " ".join(["Hearken, O ye seven watchmen upon the towers of the city, and write it in a book."] * 4)
+    first = client.completions.create(model=model_id, prompt=system + " Who went up?", max_tokens=2, temperature=0)
+    assert first.usage.prompt_tokens > 60
+    assert first.usage.prompt_tokens_details.cached_tokens < 8  # at most a common opening (BOS, a word)
+    # The slot the first request used is the one handed out next (last freed first): hold it
+    # with a long stream, so the next request runs on the other slot, whose context never saw
+    # this text. Only the shared prefix cache can give it the common start.
+    holder = client.completions.create(model=model_id, prompt=system + " Who held it?", max_tokens=400,
+                                       temperature=0, stream=True)
+    try:
+        next(iter(holder))
+        other = client.completions.create(model=model_id, prompt=system + " Who came down?", max_tokens=2,
+                                          temperature=0)
+    finally:
+        holder.close()
+    assert other.usage.prompt_tokens_details.cached_tokens >= first.usage.prompt_tokens - 8
+    assert other.usage.prompt_tokens_details.cached_tokens < other.usage.prompt_tokens
+    server.wait_idle()

@@ -294,7 +294,12 @@ public final class Context: @unchecked Sendable {
         }
         if options.prefixCacheAuto, prefixCache.isEnabled,
            PrefixCache.cost(count: prompt.count, cache: cache) <= prefixCache.budget {
-            try prefixCache.store(tokens: prompt, from: cache)
+            // Storing is an optimization: a failure (memory) does not fail the prompt.
+            do throws(BitNetError) {
+                try prefixCache.store(tokens: prompt, from: cache)
+            } catch {
+                Log.warn("prefix cache: the prompt was not stored: \(error.message)")
+            }
         }
         return reused
     }

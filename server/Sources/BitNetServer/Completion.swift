@@ -133,9 +133,12 @@ struct Reply: Sendable {
         return .object(fields)
     }
 
+    /// OpenAI's usage; `prompt_tokens_details.cached_tokens` counts the prompt
+    /// tokens taken from the slot's context or the prefix cache instead of evaluated.
     func usage(_ stats: GenerationStats) -> JSON {
         .object(["prompt_tokens": .int(stats.promptTokens), "completion_tokens": .int(stats.generated),
-                 "total_tokens": .int(stats.promptTokens + stats.generated)])
+                 "total_tokens": .int(stats.promptTokens + stats.generated),
+                 "prompt_tokens_details": .object(["cached_tokens": .int(stats.promptTokensReused)])])
     }
 
     func complete(text: String, stats: GenerationStats) -> JSON {

@@ -197,7 +197,8 @@ let openAPIDocument = #"""
       },
       "Usage": {
         "type": "object",
-        "properties": {"prompt_tokens": {"type": "integer"}, "completion_tokens": {"type": "integer"}, "total_tokens": {"type": "integer"}}
+        "properties": {"prompt_tokens": {"type": "integer"}, "completion_tokens": {"type": "integer"}, "total_tokens": {"type": "integer"},
+                       "prompt_tokens_details": {"type": "object", "properties": {"cached_tokens": {"type": "integer"}}}}
       },
       "Completion": {
         "type": "object",

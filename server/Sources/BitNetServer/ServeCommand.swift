@@ -73,6 +73,10 @@ struct ServeCommand: AsyncParsableCommand {
             var options = ContextOptions()
             options.contextLength = ctx
             options.threads = threads
+            // Every prompt is stored in the prefix cache (the batch's, shared by
+            // the slots, when there are several), so a prompt that starts like an
+            // earlier one - a common system prompt - reuses it on any slot.
+            options.prefixCacheAuto = true
             if parallel > 1 {
                 // The slots' generations share forward passes (continuous batching):
                 // N streams cost little more than one pass over the weights per step.
