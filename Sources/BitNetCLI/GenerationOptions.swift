@@ -236,14 +236,9 @@ func writeOut(_ bytes: [UInt8]) { writeAll(fd: 1, bytes) }
 func writeOut(_ text: String) { writeAll(fd: 1, Array(text.utf8)) }
 func writeErr(_ text: String) { writeAll(fd: 2, Array(text.utf8)) }
 
+/// A failed write (a closed pipe) drops the output: there is nowhere to report it.
 private func writeAll(fd: Int32, _ bytes: [UInt8]) {
     bytes.withUnsafeBytes { buffer in
-        var offset = 0
-        while offset < buffer.count {
-            let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { return }
-            offset += n
-        }
+        if let base = buffer.baseAddress { _ = writeFully(fd, base, buffer.count) }
     }
 }

@@ -219,7 +219,7 @@ static void test_overflow(bitnet_model *model) {
     CHECK(finite);
     {
         /* Full: a bad id fails the call before the policy shifts anything. */
-        int32_t before = bitnet_context_n_past(shift), bad[2] = {tokens[0], N_VOCAB};
+        int32_t before, bad[2] = {tokens[0], N_VOCAB};
         while (bitnet_context_n_past(shift) < 32 && bitnet_context_eval(shift, tokens, 1) == BITNET_OK) {}
         before = bitnet_context_n_past(shift);
         CHECK(before == 32);

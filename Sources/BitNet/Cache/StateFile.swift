@@ -64,13 +64,7 @@ enum StateFileIO {
     static func errorText() -> String { String(cString: strerror(errno)) }
 
     static func writeAll(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int, path: String) throws(BitNetError) {
-        var done = 0
-        while done < count {
-            let n = write(fd, bytes + done, count - done)
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw .io("state: cannot write '\(path)': \(errorText())") }
-            done += n
-        }
+        guard writeFully(fd, bytes, count) else { throw .io("state: cannot write '\(path)': \(errorText())") }
     }
 
     /// Makes the rename itself durable (best effort: some filesystems refuse).

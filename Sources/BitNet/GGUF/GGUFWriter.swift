@@ -211,25 +211,7 @@ package struct GGUFWriter {
     }
 
     private func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(BitNetError) {
-        var error: BitNetError?
-        bytes.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = systemWrite(fd, raw.baseAddress! + done, raw.count - done)
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else {
-                    error = .io("cannot write '\(path)': \(errnoText())")
-                    return
-                }
-                done += n
-            }
-        }
-        if let error { throw error }
+        let written = bytes.withUnsafeBytes { raw in raw.baseAddress.map { writeFully(fd, $0, raw.count) } ?? true }
+        guard written else { throw .io("cannot write '\(path)': \(errnoText())") }
     }
-}
-
-/// write(2) from whichever C library the platform has (inside GGUFWriter, its
-/// `write(to:)` method would shadow the function).
-private func systemWrite(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
-    write(fd, bytes, count)
 }
