@@ -265,34 +265,42 @@ q8_0_split_multi_avx2(const int8_t *quants, const uint16_t *scales, size_t cols,
     }
 }
 
+/* Splits n inputs into chunks whose x stay in L1 with the weights streaming
+   past (every row reads all of each input's x): at most 24 KiB of x per
+   chunk. (Zen 3, 32 KiB L1, rows in L2: 2560 columns ran ~1.5x the single
+   kernel's speed with 3..5 inputs and fell to ~0.9x at 6..8 (30..40 KiB);
+   2048 columns fell at 7 and 8.) Chunks are of equal size (9 inputs: 5 + 4,
+   not 8 + 1), and each size has its own instance of the kernel (`multi`, a
+   macro taking the chunk size as a constant) so the per-input arrays live in
+   registers; a chunk of 1 runs the single-input kernel `single`. */
+#define BNK_Q8_0_SPLIT_MULTI_CHUNKS(single, multi)                                                         \
+    do {                                                                                                  \
+        size_t most = BNK_Q8_0_SPLIT_MULTI_X_BYTES / (cols * sizeof(int16_t));                            \
+        most = most < 1 ? 1 : most > BNK_Q8_0_SPLIT_MULTI_MAX ? BNK_Q8_0_SPLIT_MULTI_MAX : most;          \
+        const size_t chunks = (n + most - 1) / most;                                                      \
+        for (size_t c = 0, done = 0; c < chunks; c++) {                                                   \
+            const size_t k = (n - done) / (chunks - c);                                                   \
+            const int16_t *const *x = xs + done;                                                          \
+            const float *s = x_scales + done;                                                             \
+            float *const *y = ys + done;                                                                  \
+            switch (k) {                                                                                  \
+            case 1: single(quants, scales, cols, row_begin, row_end, x[0], s[0], y[0]); break;            \
+            case 2: multi(quants, scales, cols, row_begin, row_end, x, s, y, 2); break;                   \
+            case 3: multi(quants, scales, cols, row_begin, row_end, x, s, y, 3); break;                   \
+            case 4: multi(quants, scales, cols, row_begin, row_end, x, s, y, 4); break;                   \
+            case 5: multi(quants, scales, cols, row_begin, row_end, x, s, y, 5); break;                   \
+            case 6: multi(quants, scales, cols, row_begin, row_end, x, s, y, 6); break;                   \
+            case 7: multi(quants, scales, cols, row_begin, row_end, x, s, y, 7); break;                   \
+            case 8: multi(quants, scales, cols, row_begin, row_end, x, s, y, 8); break;                   \
+            }                                                                                             \
+            done += k;                                                                                    \
+        }                                                                                                 \
+    } while (0)
+
 BNK_AVX2 void bnk_dot_q8_0_split_avx2_multi(const int8_t *quants, const uint16_t *scales, size_t cols,
                                             size_t row_begin, size_t row_end, size_t n, const int16_t *const *xs,
                                             const float *x_scales, float *const *ys) {
-    /* Every row reads all of each input's x, so a chunk's inputs must stay
-       in L1 with the weights streaming past: chunks of at most 24 KiB of x.
-       (Zen 3, 32 KiB L1, rows in L2: 2560 columns ran ~1.5x the single
-       kernel's speed with 3..5 inputs and fell to ~0.9x at 6..8 (30..40
-       KiB); 2048 columns fell at 7 and 8.) Chunks are of equal size (9
-       inputs: 5 + 4, not 8 + 1), one instance per size so the per-input
-       arrays live in registers. */
-    size_t most = BNK_Q8_0_SPLIT_MULTI_X_BYTES / (cols * sizeof(int16_t));
-    most = most < 1 ? 1 : most > BNK_Q8_0_SPLIT_MULTI_MAX ? BNK_Q8_0_SPLIT_MULTI_MAX : most;
-    const size_t chunks = (n + most - 1) / most;
-    for (size_t c = 0, done = 0; c < chunks; c++) {
-        const size_t k = (n - done) / (chunks - c);
-        const int16_t *const *x = xs + done;
-        const float *s = x_scales + done;
-        float *const *y = ys + done;
-        switch (k) {
-#define BNK_MULTI_CASE(m) \
-        case m: q8_0_split_multi_avx2(quants, scales, cols, row_begin, row_end, x, s, y, m); break;
-        case 1: bnk_dot_q8_0_split_avx2(quants, scales, cols, row_begin, row_end, x[0], s[0], y[0]); break;
-        BNK_MULTI_CASE(2) BNK_MULTI_CASE(3) BNK_MULTI_CASE(4) BNK_MULTI_CASE(5)
-        BNK_MULTI_CASE(6) BNK_MULTI_CASE(7) BNK_MULTI_CASE(8)
-#undef BNK_MULTI_CASE
-        }
-        done += k;
-    }
+    BNK_Q8_0_SPLIT_MULTI_CHUNKS(bnk_dot_q8_0_split_avx2, q8_0_split_multi_avx2);
 }
 
 /* One group of one row: 16 loads into two int32 chains, the 16 block sums scaled into acc. */
@@ -341,6 +349,66 @@ BNK_AVX512 void bnk_dot_q8_0_split_avx512vnni(const int8_t *quants, const uint16
     }
 }
 
+/* The AVX-512 VNNI product for n prepared inputs (a batched decode step's LM
+   head), as bnk_dot_q8_0_split_avx2_multi is for AVX2: each 32-weight load
+   is widened once (vpmovsxbw, a shuffle-port instruction, as costly as the
+   vpdpwssd it feeds) and multiplied into every input's int32 chain, where
+   the single-input kernel widens it again for each input. One pass per
+   group, two int32 chains per input as in the single-input kernel (one
+   chain per input left n <= 4 bound by vpdpwssd's latency: llvm-mca put 2
+   inputs at 2.8x the single kernel's cycles on Sapphire Rapids); n = 8 is
+   16 chains, 8 float accumulators and 2 weight vectors in 32 registers.
+   Each input's float work is the single-input kernel's, in its order: per
+   group one FMA of the 16 exact block sums, then _mm512_reduce_add_ps + the
+   same tail, times the input's scale, so every output is bit-identical to
+   bnk_dot_q8_0_split_avx512vnni (how the exact int32 sums are chained does
+   not matter). */
+BNK_AVX512 static inline __attribute__((always_inline)) void
+q8_0_split_multi_avx512(const int8_t *quants, const uint16_t *scales, size_t cols, size_t row_begin, size_t row_end,
+                        const int16_t *const *xs, const float *x_scales, float *const *ys, const size_t n) {
+    const size_t nb = cols / 32, groups = nb / 16, tail = nb - groups * 16;
+    for (size_t r = row_begin; r < row_end; r++) {
+        const int8_t *q = quants + r * cols;
+        const uint16_t *d = scales + r * nb;
+        __m512 acc[BNK_Q8_0_SPLIT_MULTI_MAX];
+#pragma clang loop unroll(full)
+        for (size_t i = 0; i < n; i++) acc[i] = _mm512_setzero_ps();
+        for (size_t g = 0; g < groups; g++) {
+            const int8_t *qg = q + g * BNK_SPLIT_GROUP;
+            __m512i even[BNK_Q8_0_SPLIT_MULTI_MAX], odd[BNK_Q8_0_SPLIT_MULTI_MAX];
+#pragma clang loop unroll(full)
+            for (size_t i = 0; i < n; i++) even[i] = odd[i] = _mm512_setzero_si512();
+            for (size_t t = 0; t < 16; t += 2) {
+                bnk_prefetch_stream(qg + 32 * t);
+                const __m512i w0 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(qg + 32 * t)));
+                const __m512i w1 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(qg + 32 * t + 32)));
+                const size_t at = g * BNK_SPLIT_GROUP + 32 * t;
+#pragma clang loop unroll(full)
+                for (size_t i = 0; i < n; i++) {
+                    even[i] = _mm512_dpwssd_epi32(even[i], w0, _mm512_loadu_si512(xs[i] + at));
+                    odd[i] = _mm512_dpwssd_epi32(odd[i], w1, _mm512_loadu_si512(xs[i] + at + 32));
+                }
+            }
+            const __m512 scale = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(d + 16 * g)));
+#pragma clang loop unroll(full)
+            for (size_t i = 0; i < n; i++)
+                acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(even[i], odd[i])), scale, acc[i]);
+        }
+        for (size_t i = 0; i < n; i++) {
+            float t = q8_0_split_tail_avx2(q + groups * BNK_SPLIT_GROUP, d + 16 * groups, tail,
+                                           xs[i] + groups * BNK_SPLIT_GROUP);
+            ys[i][r] = (_mm512_reduce_add_ps(acc[i]) + t) * x_scales[i];
+        }
+    }
+}
+
+BNK_AVX512 void bnk_dot_q8_0_split_avx512vnni_multi(const int8_t *quants, const uint16_t *scales, size_t cols,
+                                                    size_t row_begin, size_t row_end, size_t n,
+                                                    const int16_t *const *xs, const float *x_scales,
+                                                    float *const *ys) {
+    BNK_Q8_0_SPLIT_MULTI_CHUNKS(bnk_dot_q8_0_split_avx512vnni, q8_0_split_multi_avx512);
+}
+
 /* ---- F32 ---- */
 
 BNK_AVX2 void bnk_dot_f32_avx2(const float *e, size_t cols, size_t row_begin, size_t row_end,
@@ -383,6 +451,7 @@ void bnk_dot_q8_0_avx512(const uint8_t *e, size_t c, size_t b, size_t n, const f
 void bnk_dot_q8_0_split_avx2(const int8_t *q, const uint16_t *d, size_t c, size_t b, size_t n, const int16_t *x, float s, float *y) { (void)q; (void)d; (void)c; (void)b; (void)n; (void)x; (void)s; (void)y; }
 void bnk_dot_q8_0_split_avx512vnni(const int8_t *q, const uint16_t *d, size_t c, size_t b, size_t n, const int16_t *x, float s, float *y) { (void)q; (void)d; (void)c; (void)b; (void)n; (void)x; (void)s; (void)y; }
 void bnk_dot_q8_0_split_avx2_multi(const int8_t *q, const uint16_t *d, size_t c, size_t b, size_t e, size_t n, const int16_t *const *x, const float *s, float *const *y) { (void)q; (void)d; (void)c; (void)b; (void)e; (void)n; (void)x; (void)s; (void)y; }
+void bnk_dot_q8_0_split_avx512vnni_multi(const int8_t *q, const uint16_t *d, size_t c, size_t b, size_t e, size_t n, const int16_t *const *x, const float *s, float *const *y) { (void)q; (void)d; (void)c; (void)b; (void)e; (void)n; (void)x; (void)s; (void)y; }
 void bnk_dot_f32_avx2(const float *e, size_t c, size_t b, size_t n, const float *x, float *y) { (void)e; (void)c; (void)b; (void)n; (void)x; (void)y; }
 void bnk_dot_f32_avx512(const float *e, size_t c, size_t b, size_t n, const float *x, float *y) { (void)e; (void)c; (void)b; (void)n; (void)x; (void)y; }
 #endif

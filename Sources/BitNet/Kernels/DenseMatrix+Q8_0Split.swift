@@ -117,17 +117,25 @@ extension DenseMatrix {
     }
 
     /// `multiplyQ8_0Split` for every input of `batch` over `range`, each
-    /// output bit-identical to its single-input product. AVX2 has a kernel
-    /// that widens each weight once for several inputs (the int8 -> int16
-    /// widening was paid once per input); the other kernel sets run the
-    /// single-input kernel per input.
+    /// output bit-identical to its single-input product. AVX2 and AVX-512
+    /// have kernels that widen each weight once for several inputs (the
+    /// int8 -> int16 widening was paid once per input); the other kernel sets
+    /// run the single-input kernel per input.
     func multiplyQ8_0Split(_ batch: Q8_0SplitBatch, rows range: Range<Int>, kernels: KernelSet) {
         precondition(layout == .q8_0Split && range.lowerBound >= 0 && range.upperBound <= rows)
         guard !range.isEmpty else { return }
-        if kernels == .avx2 {
+        switch kernels {
+        case .avx2:
             bnk_dot_q8_0_split_avx2_multi(q8_0SplitQuants, q8_0SplitScales, cols, range.lowerBound, range.upperBound,
                                           batch.values.count, batch.values, batch.scales, batch.outputs)
             return
+        case .avx512vnni:
+            bnk_dot_q8_0_split_avx512vnni_multi(q8_0SplitQuants, q8_0SplitScales, cols, range.lowerBound,
+                                                range.upperBound, batch.values.count, batch.values, batch.scales,
+                                                batch.outputs)
+            return
+        default:
+            break
         }
         for t in batch.values.indices {
             let input = Q8_0SplitInput(values: batch.values[t].unsafelyUnwrapped, scale: batch.scales[t])

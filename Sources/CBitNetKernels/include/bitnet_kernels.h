@@ -138,6 +138,10 @@ void bnk_dot_q8_0_split_avx512vnni(const int8_t *quants, const uint16_t *scales,
 void bnk_dot_q8_0_split_avx2_multi(const int8_t *quants, const uint16_t *scales, size_t cols, size_t row_begin,
                                    size_t row_end, size_t n, const int16_t *const *xs, const float *x_scales,
                                    float *const *ys);
+/* The same for AVX-512 VNNI, each output bit-identical to bnk_dot_q8_0_split_avx512vnni. */
+void bnk_dot_q8_0_split_avx512vnni_multi(const int8_t *quants, const uint16_t *scales, size_t cols,
+                                         size_t row_begin, size_t row_end, size_t n, const int16_t *const *xs,
+                                         const float *x_scales, float *const *ys);
 void bnk_dot_q8_0_split_neon(const int8_t *quants, const uint16_t *scales, size_t cols, size_t row_begin,
                              size_t row_end, const int16_t *x, float x_scale, float *y);
 

@@ -66,12 +66,27 @@ import Testing
         }
     }
 
-    /// The batched AVX2 kernel called directly on odd row ranges: rows
-    /// outside the range stay untouched, rows inside equal the single-input
-    /// kernel's bit for bit, for every count up to two full chunks and more.
-    @Test func multiInputKernelEqualsTheSingleKernelOnOddRanges() throws {
-        guard KernelSet.avx2.isSupportedByCPU else { return }
-        for (rows, cols, seed) in [(23, 2560, 21), (17, 1056, 22), (9, 96, 23)] as [(Int, Int, UInt64)] {
+    typealias SingleKernel = @Sendable (UnsafePointer<Int8>?, UnsafePointer<UInt16>?, Int, Int, Int, UnsafePointer<Int16>?,
+                              Float, UnsafeMutablePointer<Float>?) -> Void
+    typealias MultiKernel = @Sendable (UnsafePointer<Int8>?, UnsafePointer<UInt16>?, Int, Int, Int, Int,
+                             UnsafePointer<UnsafePointer<Int16>?>?, UnsafePointer<Float>?,
+                             UnsafePointer<UnsafeMutablePointer<Float>?>?) -> Void
+
+    /// Each x86 level's multi-input kernel beside its single-input twin
+    /// (AVX-512 runs here under `make test-avx512-emulated` on an AVX2 host).
+    static let multiInputKernels: [(KernelSet, SingleKernel, MultiKernel)] = [
+        (.avx2, bnk_dot_q8_0_split_avx2, bnk_dot_q8_0_split_avx2_multi),
+        (.avx512vnni, bnk_dot_q8_0_split_avx512vnni, bnk_dot_q8_0_split_avx512vnni_multi),
+    ]
+
+    /// The batched kernels called directly on odd row ranges: rows outside
+    /// the range stay untouched, rows inside equal the single-input kernel's
+    /// bit for bit, for every count up to two full chunks and more.
+    @Test(arguments: multiInputKernels.indices)
+    func multiInputKernelEqualsTheSingleKernelOnOddRanges(level: Int) throws {
+        let (kernels, single, multi) = Self.multiInputKernels[level]
+        guard kernels.isSupportedByCPU else { return }
+        for (rows, cols, seed) in [(23, 2560, 21), (17, 1056, 22), (9, 96, 23), (6, 12800, 24)] as [(Int, Int, UInt64)] {
             try Q8_0SplitTests.withSplitMatrix(rows: rows, cols: cols, seed: seed) { _, split, random in
                 let inputs = 19
                 var prepared = [Int16](repeating: 0, count: inputs * cols)
@@ -89,18 +104,17 @@ import Testing
                         var expected = [Float](repeating: .nan, count: count * rows), actual = expected
                         expected.withUnsafeMutableBufferPointer { y in
                             for t in 0..<count {
-                                bnk_dot_q8_0_split_avx2(split.q8_0SplitQuants, split.q8_0SplitScales, cols,
-                                                        range.lowerBound, range.upperBound, pointers[t], scales[t],
-                                                        y.baseAddress! + t * rows)
+                                single(split.q8_0SplitQuants, split.q8_0SplitScales, cols, range.lowerBound,
+                                       range.upperBound, pointers[t], scales[t], y.baseAddress! + t * rows)
                             }
                         }
                         actual.withUnsafeMutableBufferPointer { y in
                             let outputs = (0..<count).map { Optional(y.baseAddress! + $0 * rows) }
-                            bnk_dot_q8_0_split_avx2_multi(split.q8_0SplitQuants, split.q8_0SplitScales, cols,
-                                                          range.lowerBound, range.upperBound, count, pointers, scales,
-                                                          outputs)
+                            multi(split.q8_0SplitQuants, split.q8_0SplitScales, cols, range.lowerBound,
+                                  range.upperBound, count, pointers, scales, outputs)
                         }
-                        #expect(actual.map(\.bitPattern) == expected.map(\.bitPattern), "\(rows)x\(cols), \(count) inputs")
+                        #expect(actual.map(\.bitPattern) == expected.map(\.bitPattern),
+                                "\(kernels) \(rows)x\(cols), \(count) inputs")
                     }
                 }
             }
