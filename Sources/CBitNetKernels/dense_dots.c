@@ -354,9 +354,10 @@ BNK_AVX512 void bnk_dot_q8_0_split_avx512vnni(const int8_t *quants, const uint16
    is widened once (vpmovsxbw, a shuffle-port instruction, as costly as the
    vpdpwssd it feeds) and multiplied into every input's int32 chain, where
    the single-input kernel widens it again for each input. One pass per
-   group, two int32 chains per input as in the single-input kernel (one
-   chain per input left n <= 4 bound by vpdpwssd's latency: llvm-mca put 2
-   inputs at 2.8x the single kernel's cycles on Sapphire Rapids); n = 8 is
+   group, two int32 chains per input as in the single-input kernel (with
+   one chain per input, small n is bound by vpdpwssd's latency: compiled
+   for Zen 4, which keeps vpdpwssd whole, llvm-mca's Sapphire Rapids model
+   put 2 inputs at 2.8x the single kernel's cycles per input); n = 8 is
    16 chains, 8 float accumulators and 2 weight vectors in 32 registers.
    Each input's float work is the single-input kernel's, in its order: per
    group one FMA of the 16 exact block sums, then _mm512_reduce_add_ps + the
