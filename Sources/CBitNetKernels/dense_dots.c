@@ -272,7 +272,9 @@ q8_0_split_multi_avx2(const int8_t *quants, const uint16_t *scales, size_t cols,
    2048 columns fell at 7 and 8.) Chunks are of equal size (9 inputs: 5 + 4,
    not 8 + 1), and each size has its own instance of the kernel (`multi`, a
    macro taking the chunk size as a constant) so the per-input arrays live in
-   registers; a chunk of 1 runs the single-input kernel `single`. */
+   registers; a chunk of 1 runs the single-input kernel `single`. Used as
+   the whole body of a *_multi dispatcher: it reads that function's
+   parameters (quants, scales, cols, row_begin, row_end, n, xs, x_scales, ys). */
 #define BNK_Q8_0_SPLIT_MULTI_CHUNKS(single, multi)                                                         \
     do {                                                                                                  \
         size_t most = BNK_Q8_0_SPLIT_MULTI_X_BYTES / (cols * sizeof(int16_t));                            \

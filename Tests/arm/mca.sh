@@ -54,9 +54,10 @@ estimate() {
     esac
     body="$out/$(echo "$fn-$sel" | tr -c 'A-Za-z0-9_\n-' '_')-$cpu.s"
     # A loop the compiler no longer emits as an innermost loop with that
-    # count (the kernel changed shape) gets a row saying so, not an abort.
-    if ! python3 "$here/mca_loops.py" "$out/$src-$suffix.s" "$fn" "$sel" > "$body" 2>/dev/null; then
-      echo "| $name | $cpu | | | | n/a: no innermost loop in $fn with $sel (mca_loops.py lists the candidates) |"
+    # count (the kernel changed shape) gets a row saying so, not an abort;
+    # mca_loops.py lists the candidate loops on stderr.
+    if ! python3 "$here/mca_loops.py" "$out/$src-$suffix.s" "$fn" "$sel" > "$body"; then
+      echo "| $name | $cpu | | | | n/a: no innermost loop in $fn with $sel (candidates on stderr) |"
       continue
     fi
     cycles=$("$MCA" -mtriple="$triple" -mcpu="$cpu" -iterations=1000 "$body" | awk '/^Total Cycles:/ {print $3}')
