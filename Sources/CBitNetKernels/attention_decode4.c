@@ -34,19 +34,77 @@ size_t bnk_attention_decode4_scratch(size_t keys, size_t dim) {
 
 #include "attention_exp.h"
 
+/* Where a decode4 call reads its keys and values: staged f32 rows
+ * (`stride` = dim floats apart) or, in place, the f16 cache rows of one KV
+ * head (`stride` halves apart). The f16 -> f32 conversion is exact, so both
+ * give the kernel the same floats and the same bits. */
+typedef struct {
+    const void *k, *v;
+    size_t stride;
+    int f16;
+} decode4_rows;
+
+/* Cache rows a caller wants read soon (bnk_attention_prefetch: decode
+ * passes each call a share of the next tile), prefetched a line pair (key
+ * and value) per step, spread over this call's score and value loops: a
+ * 64-key tile of 128 dimensions has 128 steps in each (the AVX-512 kernel
+ * takes two or four per loop step), which is 256 line pairs, the size of a
+ * head's share. Why spread: a burst of hundreds of prefetches fills the miss
+ * buffers and stalls the loads of the very loop that issues them (and on Zen 3 every hint fills L1, where a whole tile of
+ * every head evicted the staged keys); one pair every few vector steps keeps
+ * the memory stream going while the arithmetic runs. What the loops do not
+ * reach is prefetched at the end. Rows are read from their start in 64-byte
+ * steps, so a row that does not start on a line leaves its last partial
+ * line to the hardware. */
+typedef struct {
+    const char *keys, *values;  /* the current row */
+    size_t offset;              /* of its next line */
+    size_t row_bytes, stride, rows_left;
+} prefetch_cursor;
+
+static inline prefetch_cursor prefetch_cursor_make(const bnk_attention_prefetch *next) {
+    prefetch_cursor c = {NULL, NULL, 0, 0, 0, 0};
+    if (next != NULL && next->row_bytes > 0)
+        c = (prefetch_cursor){(const char *)next->keys, (const char *)next->values, 0, next->row_bytes, next->stride,
+                              next->rows};
+    return c;
+}
+
+static inline __attribute__((always_inline)) void prefetch_step(prefetch_cursor *c) {
+    if (c->rows_left == 0) return;
+    _mm_prefetch(c->keys + c->offset, _MM_HINT_T0);
+    _mm_prefetch(c->values + c->offset, _MM_HINT_T0);
+    c->offset += 64;
+    if (c->offset >= c->row_bytes) {
+        c->offset = 0;
+        c->keys += c->stride;
+        c->values += c->stride;
+        c->rows_left--;
+    }
+}
+
+/* Floats at..at+15 of row `row` (keys or values). */
+BNK_AVX512 static inline __attribute__((always_inline)) __m512 load_row16(const decode4_rows *src, const void *base,
+                                                                        size_t row, size_t at) {
+    if (src->f16)
+        return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)base + row * src->stride + at)));
+    return _mm512_loadu_ps((const float *)base + row * src->stride + at);
+}
+
 /* Key block b (keys 4b..4b+3, zero rows past `keys`) transposed: for each
  * 16-dimension chunk c, 4 vectors whose 128-bit lane L holds dimension
  * 16c + 4L + i of the 4 keys (vector i). Dimension d of the block therefore
  * sits at kt + c * 64 + ((d % 4) * 4 + (d % 16) / 4) * 4. */
-BNK_AVX512 static void stage_block(const float *k, size_t keys, size_t dim, size_t b, float *kt) {
+BNK_AVX512 static inline __attribute__((always_inline)) void stage_block(const decode4_rows *src, size_t keys,
+                                                                       size_t dim, size_t b, float *kt) {
     const __m512 zero = _mm512_setzero_ps();
-    const float *rows[4];
-    for (size_t i = 0; i < 4; i++) rows[i] = 4 * b + i < keys ? k + (4 * b + i) * dim : NULL;
+    int present[4];
+    for (size_t i = 0; i < 4; i++) present[i] = 4 * b + i < keys;
     for (size_t c = 0; c < dim / 16; c++) {
-        __m512 a0 = rows[0] ? _mm512_loadu_ps(rows[0] + 16 * c) : zero;
-        __m512 a1 = rows[1] ? _mm512_loadu_ps(rows[1] + 16 * c) : zero;
-        __m512 a2 = rows[2] ? _mm512_loadu_ps(rows[2] + 16 * c) : zero;
-        __m512 a3 = rows[3] ? _mm512_loadu_ps(rows[3] + 16 * c) : zero;
+        __m512 a0 = present[0] ? load_row16(src, src->k, 4 * b, 16 * c) : zero;
+        __m512 a1 = present[1] ? load_row16(src, src->k, 4 * b + 1, 16 * c) : zero;
+        __m512 a2 = present[2] ? load_row16(src, src->k, 4 * b + 2, 16 * c) : zero;
+        __m512 a3 = present[3] ? load_row16(src, src->k, 4 * b + 3, 16 * c) : zero;
         __m512 t0 = _mm512_unpacklo_ps(a0, a1), t1 = _mm512_unpackhi_ps(a0, a1);
         __m512 t2 = _mm512_unpacklo_ps(a2, a3), t3 = _mm512_unpackhi_ps(a2, a3);
         float *out = kt + c * 64;
@@ -62,32 +120,47 @@ static inline size_t staged_offset(size_t d) { return (d / 16) * 64 + ((d % 4) *
 
 #define BROADCAST4(p) _mm512_broadcast_f32x4(_mm_loadu_ps(p))
 
-BNK_AVX512 void bnk_attention_decode4_avx512(const float *qrep, const float *k, const float *v, size_t keys, size_t dim,
-                                             int32_t limit, float *row_max, float *row_sum, float *o,
-                                             float *scratch) {
+BNK_AVX512 static inline __attribute__((always_inline)) void
+decode4_avx512(const float *qrep, const decode4_rows *src, size_t keys, size_t dim, int32_t limit, float *row_max,
+               float *row_sum, float *o, float *scratch, const bnk_attention_prefetch *next) {
     if (keys == 0 || limit <= 0) return;
     const size_t blocks = (keys + 3) / 4, block_floats = 4 * dim;
     const size_t valid = (size_t)limit < keys ? (size_t)limit : keys;
-    float *kt = scratch, *s = kt + blocks * block_floats;
     const __m512i repeat = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
-    for (size_t b = 0; b < blocks; b++) stage_block(k, keys, dim, b, kt + b * block_floats);
+    /* Keys are staged 8 blocks (32 keys, the 8 FMA chains of a pass) at a
+     * time, just before their scores: 16 KiB of staged floats instead of the
+     * whole tile's 32, so that they stay in L1 beside the queries and the
+     * prefetched rows (as the AVX2 kernel does with 16 keys). */
+    const size_t staged_blocks = blocks < 8 ? blocks : 8;
+    float *kt = scratch, *s = kt + staged_blocks * block_floats;
+    prefetch_cursor ahead = prefetch_cursor_make(next);
 
-    /* Scores s[b] lanes (r, j) = sum_d k[4b + j][d] * qrep[d][4r + j], 8 blocks (8 chains) at a time. */
+    /* Scores s[b] lanes (r, j) = sum_d k[4b + j][d] * qrep[d][4r + j], 8 blocks (8 chains) at a time.
+     * Dimensions d = 16c + 4a + i sit at constant offsets 16i from
+     * staged_offset(16c + 4a), so the loop takes four per step (in increasing
+     * order). Two prefetch steps per step: a pass does half as many steps as
+     * the AVX2 kernel's, and the tile's share of the next rows is the same. */
     size_t b = 0;
     for (; b + 8 <= blocks; b += 8) {
+        for (size_t i = 0; i < 8; i++) stage_block(src, keys, dim, b + i, kt + i * block_floats);
         __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-        const float *kb = kt + b * block_floats;
-        for (size_t d = 0; d < dim; d++) {
-            const __m512 q = _mm512_loadu_ps(qrep + d * 16);
-            const float *kd = kb + staged_offset(d);
-            a0 = _mm512_fmadd_ps(BROADCAST4(kd), q, a0);
-            a1 = _mm512_fmadd_ps(BROADCAST4(kd + block_floats), q, a1);
-            a2 = _mm512_fmadd_ps(BROADCAST4(kd + 2 * block_floats), q, a2);
-            a3 = _mm512_fmadd_ps(BROADCAST4(kd + 3 * block_floats), q, a3);
-            a4 = _mm512_fmadd_ps(BROADCAST4(kd + 4 * block_floats), q, a4);
-            a5 = _mm512_fmadd_ps(BROADCAST4(kd + 5 * block_floats), q, a5);
-            a6 = _mm512_fmadd_ps(BROADCAST4(kd + 6 * block_floats), q, a6);
-            a7 = _mm512_fmadd_ps(BROADCAST4(kd + 7 * block_floats), q, a7);
+        for (size_t d4 = 0; d4 < dim; d4 += 4) {
+            prefetch_step(&ahead);
+            prefetch_step(&ahead);
+            const float *kd = kt + staged_offset(d4), *qd = qrep + d4 * 16;
+#define SCORE_STEP(i) { \
+            const __m512 q = _mm512_loadu_ps(qd + 16 * (i)); \
+            const float *ki = kd + 16 * (i); \
+            a0 = _mm512_fmadd_ps(BROADCAST4(ki), q, a0); \
+            a1 = _mm512_fmadd_ps(BROADCAST4(ki + block_floats), q, a1); \
+            a2 = _mm512_fmadd_ps(BROADCAST4(ki + 2 * block_floats), q, a2); \
+            a3 = _mm512_fmadd_ps(BROADCAST4(ki + 3 * block_floats), q, a3); \
+            a4 = _mm512_fmadd_ps(BROADCAST4(ki + 4 * block_floats), q, a4); \
+            a5 = _mm512_fmadd_ps(BROADCAST4(ki + 5 * block_floats), q, a5); \
+            a6 = _mm512_fmadd_ps(BROADCAST4(ki + 6 * block_floats), q, a6); \
+            a7 = _mm512_fmadd_ps(BROADCAST4(ki + 7 * block_floats), q, a7); }
+            SCORE_STEP(0) SCORE_STEP(1) SCORE_STEP(2) SCORE_STEP(3)
+#undef SCORE_STEP
         }
         _mm512_storeu_ps(s + b * 16, a0); _mm512_storeu_ps(s + (b + 1) * 16, a1);
         _mm512_storeu_ps(s + (b + 2) * 16, a2); _mm512_storeu_ps(s + (b + 3) * 16, a3);
@@ -95,9 +168,9 @@ BNK_AVX512 void bnk_attention_decode4_avx512(const float *qrep, const float *k, 
         _mm512_storeu_ps(s + (b + 6) * 16, a6); _mm512_storeu_ps(s + (b + 7) * 16, a7);
     }
     for (; b < blocks; b++) {
+        stage_block(src, keys, dim, b, kt);
         __m512 a = _mm512_setzero_ps();
-        const float *kb = kt + b * block_floats;
-        for (size_t d = 0; d < dim; d++) a = _mm512_fmadd_ps(BROADCAST4(kb + staged_offset(d)), _mm512_loadu_ps(qrep + d * 16), a);
+        for (size_t d = 0; d < dim; d++) a = _mm512_fmadd_ps(BROADCAST4(kt + staged_offset(d)), _mm512_loadu_ps(qrep + d * 16), a);
         _mm512_storeu_ps(s + b * 16, a);
     }
 
@@ -136,10 +209,10 @@ BNK_AVX512 void bnk_attention_decode4_avx512(const float *qrep, const float *k, 
     float corr[16];
     _mm512_storeu_ps(corr, c);
 
-    /* Values: the tile kernel's loop for rows 0..3, p of key j, row x at s[(j / 4) * 16 + 4x + j % 4]. */
+    /* Values: the tile kernel's loop for rows 0..3, p of key j, row x at s[(j / 4) * 16 + 4x + j % 4];
+     * four prefetch steps per 4 keys (a 64-column pass, a quarter of the AVX2 kernel's passes). */
     const __m512 c0 = _mm512_set1_ps(corr[0]), c1 = _mm512_set1_ps(corr[4]);
     const __m512 c2 = _mm512_set1_ps(corr[8]), c3 = _mm512_set1_ps(corr[12]);
-    const int32_t jmax = limit;
     float *o0 = o, *o1 = o0 + dim, *o2 = o1 + dim, *o3 = o2 + dim;
     size_t col = 0;
     for (; col + 64 <= dim; col += 64) {
@@ -150,17 +223,22 @@ BNK_AVX512 void bnk_attention_decode4_avx512(const float *qrep, const float *k, 
         __m512 a##i##3 = _mm512_mul_ps(_mm512_loadu_ps(oi + col + 48), ci);
         LOAD_ROW(0, o0, c0) LOAD_ROW(1, o1, c1) LOAD_ROW(2, o2, c2) LOAD_ROW(3, o3, c3)
 #undef LOAD_ROW
-        for (int32_t j = 0; j < jmax && (size_t)j < keys; j++) {
-            const float *vj = v + (size_t)j * dim + col;
-            __m512 v0 = _mm512_loadu_ps(vj), v1 = _mm512_loadu_ps(vj + 16);
-            __m512 v2 = _mm512_loadu_ps(vj + 32), v3 = _mm512_loadu_ps(vj + 48);
-            const float *pj = s + (size_t)(j / 4) * 16 + j % 4;
-#define ACC_ROW(i) { __m512 bb = _mm512_set1_ps(pj[4 * i]); \
+#define ACC_ROW(i, pj) { __m512 bb = _mm512_set1_ps((pj)[4 * i]); \
             a##i##0 = _mm512_fmadd_ps(bb, v0, a##i##0); a##i##1 = _mm512_fmadd_ps(bb, v1, a##i##1); \
             a##i##2 = _mm512_fmadd_ps(bb, v2, a##i##2); a##i##3 = _mm512_fmadd_ps(bb, v3, a##i##3); }
-            ACC_ROW(0) ACC_ROW(1) ACC_ROW(2) ACC_ROW(3)
-#undef ACC_ROW
+#define VALUE_STEP(j, pj) { \
+            __m512 v0 = load_row16(src, src->v, (j), col), v1 = load_row16(src, src->v, (j), col + 16); \
+            __m512 v2 = load_row16(src, src->v, (j), col + 32), v3 = load_row16(src, src->v, (j), col + 48); \
+            ACC_ROW(0, pj) ACC_ROW(1, pj) ACC_ROW(2, pj) ACC_ROW(3, pj) }
+        size_t j = 0;
+        for (; j + 4 <= valid; j += 4) {
+            prefetch_step(&ahead); prefetch_step(&ahead); prefetch_step(&ahead); prefetch_step(&ahead);
+            const float *pj = s + j * 4;
+            VALUE_STEP(j, pj) VALUE_STEP(j + 1, pj + 1) VALUE_STEP(j + 2, pj + 2) VALUE_STEP(j + 3, pj + 3)
         }
+        for (; j < valid; j++) VALUE_STEP(j, s + (j / 4) * 16 + j % 4)
+#undef VALUE_STEP
+#undef ACC_ROW
 #define STORE_ROW(i, oi) \
         _mm512_storeu_ps(oi + col, a##i##0); _mm512_storeu_ps(oi + col + 16, a##i##1); \
         _mm512_storeu_ps(oi + col + 32, a##i##2); _mm512_storeu_ps(oi + col + 48, a##i##3);
@@ -172,9 +250,9 @@ BNK_AVX512 void bnk_attention_decode4_avx512(const float *qrep, const float *k, 
         __m512 a1 = _mm512_mul_ps(_mm512_loadu_ps(o1 + col), c1);
         __m512 a2 = _mm512_mul_ps(_mm512_loadu_ps(o2 + col), c2);
         __m512 a3 = _mm512_mul_ps(_mm512_loadu_ps(o3 + col), c3);
-        for (int32_t j = 0; j < jmax && (size_t)j < keys; j++) {
-            __m512 vj = _mm512_loadu_ps(v + (size_t)j * dim + col);
-            const float *pj = s + (size_t)(j / 4) * 16 + j % 4;
+        for (size_t j = 0; j < valid; j++) {
+            __m512 vj = load_row16(src, src->v, j, col);
+            const float *pj = s + (j / 4) * 16 + j % 4;
             a0 = _mm512_fmadd_ps(_mm512_set1_ps(pj[0]), vj, a0);
             a1 = _mm512_fmadd_ps(_mm512_set1_ps(pj[4]), vj, a1);
             a2 = _mm512_fmadd_ps(_mm512_set1_ps(pj[8]), vj, a2);
@@ -183,6 +261,23 @@ BNK_AVX512 void bnk_attention_decode4_avx512(const float *qrep, const float *k, 
         _mm512_storeu_ps(o0 + col, a0); _mm512_storeu_ps(o1 + col, a1);
         _mm512_storeu_ps(o2 + col, a2); _mm512_storeu_ps(o3 + col, a3);
     }
+    /* Whatever the loops did not reach (a short tile, or a head narrower than 64). */
+    while (ahead.rows_left > 0) prefetch_step(&ahead);
+}
+
+BNK_AVX512 void bnk_attention_decode4_avx512(const float *qrep, const float *k, const float *v, size_t keys, size_t dim,
+                                             int32_t limit, float *row_max, float *row_sum, float *o,
+                                             float *scratch) {
+    const decode4_rows src = {k, v, dim, 0};
+    decode4_avx512(qrep, &src, keys, dim, limit, row_max, row_sum, o, scratch, NULL);
+}
+
+BNK_AVX512 void bnk_attention_decode4_f16_avx512(const float *qrep, const uint16_t *k, const uint16_t *v,
+                                                 size_t stride, size_t keys, size_t dim, int32_t limit,
+                                                 float *row_max, float *row_sum, float *o, float *scratch,
+                                                 const bnk_attention_prefetch *next) {
+    const decode4_rows src = {k, v, stride, 1};
+    decode4_avx512(qrep, &src, keys, dim, limit, row_max, row_sum, o, scratch, next);
 }
 
 /* ---------------------------------------------------------------------------
@@ -194,18 +289,8 @@ BNK_AVX512 void bnk_attention_decode4_avx512(const float *qrep, const float *k, 
 
 /* stage_block with 8-lane vectors: the unpacks work per 128-bit lane, so the
  * low half (dimensions 16c..16c+7) gives lanes L = 0, 1 and the high half L = 2, 3. */
-/* Where an AVX2 decode4 call reads its keys and values: staged f32 rows
- * (`stride` = dim floats apart) or, in place, the f16 cache rows of one KV
- * head (`stride` halves apart). The f16 -> f32 conversion is exact, so both
- * give the kernel the same floats and the same bits. */
 /* F16C too: the in-place variant converts f16 rows, and the staged one shares its code. */
 #define BNK_AVX2_F16C __attribute__((target("avx2,fma,f16c")))
-
-typedef struct {
-    const void *k, *v;
-    size_t stride;
-    int f16;
-} decode4_rows;
 
 /* Floats at..at+7 of row `row` (keys or values). */
 BNK_AVX2_F16C static inline __attribute__((always_inline)) __m256 load_row8(const decode4_rows *src, const void *base,
@@ -235,45 +320,6 @@ BNK_AVX2_F16C static inline __attribute__((always_inline)) void stage_block_avx2
             _mm256_storeu_ps(out + 32, _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(t1), _mm256_castps_pd(t3))));
             _mm256_storeu_ps(out + 48, _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(t1), _mm256_castps_pd(t3))));
         }
-    }
-}
-
-/* Cache rows a caller wants read soon (bnk_attention_prefetch: decode
- * passes each call a share of the next tile), prefetched a line pair (key
- * and value) per step, spread over this call's score and value loops: a
- * 64-key tile of 128 dimensions has 128 steps in each, which is 256 line
- * pairs, the size of a head's share. Why spread: a burst of hundreds of
- * prefetches fills the miss buffers and stalls the loads of the very loop
- * that issues them (and on Zen 3 every hint fills L1, where a whole tile of
- * every head evicted the staged keys); one pair every few vector steps keeps
- * the memory stream going while the arithmetic runs. What the loops do not
- * reach is prefetched at the end. Rows are read from their start in 64-byte
- * steps, so a row that does not start on a line leaves its last partial
- * line to the hardware. */
-typedef struct {
-    const char *keys, *values;  /* the current row */
-    size_t offset;              /* of its next line */
-    size_t row_bytes, stride, rows_left;
-} prefetch_cursor;
-
-static inline prefetch_cursor prefetch_cursor_make(const bnk_attention_prefetch *next) {
-    prefetch_cursor c = {NULL, NULL, 0, 0, 0, 0};
-    if (next != NULL && next->row_bytes > 0)
-        c = (prefetch_cursor){(const char *)next->keys, (const char *)next->values, 0, next->row_bytes, next->stride,
-                              next->rows};
-    return c;
-}
-
-static inline __attribute__((always_inline)) void prefetch_step(prefetch_cursor *c) {
-    if (c->rows_left == 0) return;
-    _mm_prefetch(c->keys + c->offset, _MM_HINT_T0);
-    _mm_prefetch(c->values + c->offset, _MM_HINT_T0);
-    c->offset += 64;
-    if (c->offset >= c->row_bytes) {
-        c->offset = 0;
-        c->keys += c->stride;
-        c->values += c->stride;
-        c->rows_left--;
     }
 }
 
@@ -431,6 +477,12 @@ BNK_AVX2_F16C void bnk_attention_decode4_f16_avx2(const float *qrep, const uint1
 
 #else
 /* Not x86: the CPU checks fail, so these are never called. */
+void bnk_attention_decode4_f16_avx512(const float *qrep, const uint16_t *k, const uint16_t *v, size_t stride,
+                                      size_t keys, size_t dim, int32_t limit, float *row_max, float *row_sum,
+                                      float *o, float *scratch, const bnk_attention_prefetch *next) {
+    (void)qrep; (void)k; (void)v; (void)stride; (void)keys; (void)dim; (void)limit; (void)row_max; (void)row_sum;
+    (void)o; (void)scratch; (void)next;
+}
 void bnk_attention_decode4_avx2(const float *qrep, const float *k, const float *v, size_t keys, size_t dim,
                                 int32_t limit, float *row_max, float *row_sum, float *o, float *scratch) {
     (void)qrep; (void)k; (void)v; (void)keys; (void)dim; (void)limit; (void)row_max; (void)row_sum; (void)o;

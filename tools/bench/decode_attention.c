@@ -1,6 +1,6 @@
 /*
- * Decode attention at depth, the kernel alone: bnk_attention_decode4_f16_avx2
- * over a synthetic f16 KV cache laid out as KVCache lays it out (one row per
+ * Decode attention at depth, the kernel alone: bnk_attention_decode4_f16_avx512
+ * (on a CPU with AVX-512 F) or _avx2 over a synthetic f16 KV cache laid out as KVCache lays it out (one row per
  * position holding every KV head, keys and values in separate planes), called
  * in the order TiledAttention's decode calls it (tile by tile, every KV head
  * of a tile in turn) with the same prefetch plan (each call prefetches its
@@ -20,6 +20,7 @@
  *   clang -O3 -mf16c -pthread -I Sources/CBitNetKernels/include -I Sources/CBitNetKernels \
  *      tools/bench/decode_attention.c Sources/CBitNetKernels/attention_decode4.c -lm -o /tmp/decode_attention
  *   /tmp/decode_attention [depth=4096] [threads=2] [repetitions=5] [layers=30] [layout=rows|heads] [rounds=1]
+ *                         [kernel=auto|avx2|avx512]
  * rounds: passes over the same layers per timed run; a small cache (for
  * example depth 256, 2 layers, 200 rounds) stays in cache, which times the
  * kernel's arithmetic instead of the memory.
@@ -45,6 +46,10 @@ static int threads = 2;
 static int head_major = 0; /* layout "heads" */
 static int rounds = 1;
 static uint16_t *keys_plane, *values_plane;
+typedef void (*decode4_f16_fn)(const float *, const uint16_t *, const uint16_t *, size_t, size_t, size_t, int32_t,
+                               float *, float *, float *, float *, const bnk_attention_prefetch *);
+static decode4_f16_fn decode4_f16 = bnk_attention_decode4_f16_avx2;
+static const char *kernel_name = "decode4_f16_avx2";
 static float queries[HEADS][DIM * 16];
 
 typedef struct {
@@ -105,8 +110,8 @@ static void *run_layers(void *argument) {
                                                     (const uint8_t *)(v + (next_start + first) * ROW), ROW * 2,
                                                     last - first, ROW * 2};
                 }
-                bnk_attention_decode4_f16_avx2(queries[g], kr, vr, stride, count, DIM, (int32_t)count, w->row_max[g],
-                                               w->row_sum[g], w->out[g], w->scratch, &next);
+                decode4_f16(queries[g], kr, vr, stride, count, DIM, (int32_t)count, w->row_max[g], w->row_sum[g],
+                            w->out[g], w->scratch, &next);
             }
         }
         w->sink += w->out[0][0] / w->row_sum[0][0];
@@ -140,9 +145,22 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[5], "rows") != 0) layers = 0; /* usage */
     }
     if (argc > 6) rounds = atoi(argv[6]);
+    const char *kernel_choice = argc > 7 ? argv[7] : "auto";
+    const int has_avx512 = __builtin_cpu_supports("avx512f");
+    if (strcmp(kernel_choice, "avx512") == 0 || (strcmp(kernel_choice, "auto") == 0 && has_avx512)) {
+        if (!has_avx512) {
+            fprintf(stderr, "skipped: kernel avx512 needs AVX-512 F\n");
+            return 77;
+        }
+        decode4_f16 = bnk_attention_decode4_f16_avx512;
+        kernel_name = "decode4_f16_avx512";
+    } else if (strcmp(kernel_choice, "avx2") != 0 && strcmp(kernel_choice, "auto") != 0) {
+        layers = 0; /* usage */
+    }
     if (depth == 0 || threads < 1 || threads > 64 || repetitions < 1 || repetitions > 100 || layers == 0 ||
         rounds < 1 || rounds > 100000) {
-        fprintf(stderr, "usage: %s [depth] [threads 1-64] [repetitions 1-100] [layers] [rows|heads] [rounds]\n", argv[0]);
+        fprintf(stderr, "usage: %s [depth] [threads 1-64] [repetitions 1-100] [layers] [rows|heads] [rounds] "
+                        "[auto|avx2|avx512]\n", argv[0]);
         return 2;
     }
     if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma") || !__builtin_cpu_supports("f16c")) {
@@ -180,9 +198,9 @@ int main(int argc, char **argv) {
     double k = kernel[repetitions / 2], l = loads[repetitions / 2];
     printf("depth %zu, %zu layers, %d threads, %s layout, median of %d\n", depth, layers, threads,
            head_major ? "head-major" : "row", repetitions);
-    printf("  decode4_f16_avx2: %.2f ms per token, %.1f ns per key per KV head per thread, %.1f GB/s of KV\n",
+    printf("  %s: %.2f ms per token, %.1f ns per key per KV head per thread, %.1f GB/s of KV\n", kernel_name,
            k * 1e3 / rounds, k * 1e9 * threads / keys_heads, bytes / k / 1e9);
-    printf("  loads only:       %.2f ms per token, %.1f ns per key per KV head per thread, %.1f GB/s of KV\n",
+    printf("  loads only: %.2f ms per token, %.1f ns per key per KV head per thread, %.1f GB/s of KV\n",
            l * 1e3 / rounds, l * 1e9 * threads / keys_heads, bytes / l / 1e9);
     return workers[0].sink == 12345.0f;  /* keeps the sums alive */
 }

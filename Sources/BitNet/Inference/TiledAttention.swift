@@ -460,14 +460,14 @@ final class TiledAttention {
     }
 
     /// Whether decode reads this f16 cache in place (four query rows per KV
-    /// head on AVX2, head rows a multiple of 16 halves): the kernel converts
+    /// head on AVX2 or AVX-512, head rows a multiple of 16 halves): the kernel converts
     /// rows as it loads them, so the f32 staging pass is skipped, with the
     /// same bits.
     private func readsF16InPlace(_ cache: KVCache) -> Bool {
         #if arch(arm64)
         return false  // no .avx2 case there
         #else
-        return usesDecode4 && kernel == .avx2 && cache.type == .f16 && headDim == paddedDim
+        return usesDecode4 && (kernel == .avx2 || kernel == .avx512) && cache.type == .f16 && headDim == paddedDim
         #endif
     }
 
@@ -489,6 +489,7 @@ final class TiledAttention {
         let nextStart = tileStart + TiledAttention.keyTile
         let nextRows = nextStart < end ? min(TiledAttention.keyTile, end - nextStart) : 0
         let wholeRows = kvHeads.count == nHeadKV
+        let decode4F16 = kernel == .avx512 ? bnk_attention_decode4_f16_avx512 : bnk_attention_decode4_f16_avx2
         for (call, g) in kvHeads.enumerated() {
             var next: bnk_attention_prefetch  // var: passed by pointer
             if wholeRows {
@@ -502,7 +503,7 @@ final class TiledAttention {
             } else {
                 next = rowsOfHead(cache: cache, layer: layer, kvHead: g, tileStart: nextStart, rows: nextRows)
             }
-            bnk_attention_decode4_f16_avx2(
+            decode4F16(
                 decodeQueries + g * dp * rp, keyRows + g * headDim, valueRows + g * headDim, stride, keys, dp,
                 Int32(keys), scratch.decode.rowMax + g * rp, scratch.decode.rowSum + g * rp,
                 scratch.decode.output + g * rp * dp, scratch.decode4, &next)

@@ -106,6 +106,10 @@ void bnk_attention_decode4_avx2(const float *qrep, const float *k, const float *
 void bnk_attention_decode4_f16_avx2(const float *qrep, const uint16_t *k, const uint16_t *v, size_t stride,
                                     size_t keys, size_t dim, int32_t limit, float *row_max, float *row_sum,
                                     float *o, float *scratch, const bnk_attention_prefetch *next);
+/* The same reading in place with AVX-512 (the bits of bnk_attention_decode4_avx512). */
+void bnk_attention_decode4_f16_avx512(const float *qrep, const uint16_t *k, const uint16_t *v, size_t stride,
+                                      size_t keys, size_t dim, int32_t limit, float *row_max, float *row_sum,
+                                      float *o, float *scratch, const bnk_attention_prefetch *next);
 
 /* Merges state b of one row into state a (the caller computed the row's new
  * max M, scale_a = exp(max_a - M) and scale_b = exp(max_b - M)):

@@ -213,7 +213,8 @@ import CBitNetKernels
     }
 
     /// The four-row decode kernel against the tile kernel's Swift twin.
-    @Test(arguments: AttentionTile.Kernel.supportedCases.filter { $0 != .reference }, [(16, 64), (48, 61), (128, 64), (128, 3), (32, 1)])
+    @Test(arguments: AttentionTile.Kernel.supportedCases.filter { $0 != .reference },
+          [(16, 64), (48, 61), (128, 64), (128, 3), (32, 1), (80, 35)])
     func decode4MatchesTwin(kernel: AttentionTile.Kernel, shape: (dim: Int, keys: Int)) {
         let (dim, keys) = shape
         let decode4 = kernel == .avx512 ? bnk_attention_decode4_avx512 : bnk_attention_decode4_avx2
@@ -226,13 +227,15 @@ import CBitNetKernels
         }
     }
 
-    /// The in-place f16 variant against the twin on the same (f16-rounded)
+    /// The in-place f16 variants against the twin on the same (f16-rounded)
     /// keys and values, read from rows of several heads with a row stride
     /// (as in the cache), with and without prefetching the next call's rows.
-    @Test(.enabled(if: AttentionTile.Kernel.avx2.isSupportedByCPU),
-          arguments: [(16, 64), (48, 61), (128, 64), (128, 3), (32, 1), (64, 17)], [false, true])
-    func decode4ReadsF16RowsInPlace(shape: (dim: Int, keys: Int), prefetching: Bool) {
-        let (dim, keys) = shape
+    @Test(arguments: AttentionTile.Kernel.supportedCases.filter { $0 == .avx2 || $0 == .avx512 },
+          [(16, 64, false), (16, 64, true), (48, 61, true), (128, 64, false), (128, 64, true), (128, 3, true),
+           (32, 1, false), (64, 17, true), (80, 35, false), (80, 35, true)])
+    func decode4ReadsF16RowsInPlace(kernel: AttentionTile.Kernel, shape: (dim: Int, keys: Int, prefetching: Bool)) {
+        let (dim, keys, prefetching) = shape
+        let decode4F16 = kernel == .avx512 ? bnk_attention_decode4_f16_avx512 : bnk_attention_decode4_f16_avx2
         let heads = 3, head = 1, stride = heads * dim + 8  // a row of every head, plus padding
         Self.expectDecode4MatchesTwin(dim: dim, keys: keys, seed: UInt64(dim * 1000 + keys)) { tile, rng in
             let k16 = TiledAttentionTests.random(keys * stride, &rng, scale: 2 + Float(tile)).map { Float16($0).bitPattern }
@@ -249,10 +252,9 @@ import CBitNetKernels
                             values: UnsafeRawPointer(vp.baseAddress! + 2 * dim).assumingMemoryBound(to: UInt8.self),
                             stride: stride * 2, rows: keys, row_bytes: dim * 2)
                         withUnsafePointer(to: &next) { nextPointer in
-                            bnk_attention_decode4_f16_avx2(qrep, kp.baseAddress! + head * dim,
-                                                           vp.baseAddress! + head * dim, stride, keys, dim, limit,
-                                                           rowMax, rowSum, output, scratch,
-                                                           prefetching ? nextPointer : nil)
+                            decode4F16(qrep, kp.baseAddress! + head * dim, vp.baseAddress! + head * dim, stride,
+                                       keys, dim, limit, rowMax, rowSum, output, scratch,
+                                       prefetching ? nextPointer : nil)
                         }
                     }
                 }
