@@ -50,9 +50,10 @@ typedef struct {
  * 64-key tile of 128 dimensions has 128 steps in each (the AVX-512 kernel
  * takes two or four per loop step), which is 256 line pairs, the size of a
  * head's share. Why spread: a burst of hundreds of prefetches fills the miss
- * buffers and stalls the loads of the very loop that issues them (and on Zen 3 every hint fills L1, where a whole tile of
- * every head evicted the staged keys); one pair every few vector steps keeps
- * the memory stream going while the arithmetic runs. What the loops do not
+ * buffers and stalls the loads of the very loop that issues them (and on Zen
+ * 3 every hint fills L1, where a whole tile of every head evicted the staged
+ * keys); one pair every few vector steps keeps the memory stream going while
+ * the arithmetic runs. What the loops do not
  * reach is prefetched at the end. Rows are read from their start in 64-byte
  * steps, so a row that does not start on a line leaves its last partial
  * line to the hardware. */
@@ -287,8 +288,6 @@ BNK_AVX512 void bnk_attention_decode4_f16_avx512(const float *qrep, const uint16
  * (row, key), so the bits are the same again.
  * ------------------------------------------------------------------------- */
 
-/* stage_block with 8-lane vectors: the unpacks work per 128-bit lane, so the
- * low half (dimensions 16c..16c+7) gives lanes L = 0, 1 and the high half L = 2, 3. */
 /* F16C too: the in-place variant converts f16 rows, and the staged one shares its code. */
 #define BNK_AVX2_F16C __attribute__((target("avx2,fma,f16c")))
 
@@ -300,6 +299,8 @@ BNK_AVX2_F16C static inline __attribute__((always_inline)) __m256 load_row8(cons
     return _mm256_loadu_ps((const float *)base + row * src->stride + at);
 }
 
+/* stage_block with 8-lane vectors: the unpacks work per 128-bit lane, so the
+ * low half (dimensions 16c..16c+7) gives lanes L = 0, 1 and the high half L = 2, 3. */
 BNK_AVX2_F16C static inline __attribute__((always_inline)) void stage_block_avx2(const decode4_rows *src, size_t keys,
                                                                              size_t dim, size_t b, float *kt) {
     const __m256 zero = _mm256_setzero_ps();
