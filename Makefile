@@ -167,6 +167,7 @@ test-c: build
 	  $(CC) -O2 -Wall -Wextra -Werror -mf16c -pthread -I Sources/CBitNetKernels/include -I Sources/CBitNetKernels \
 	    tools/bench/decode_attention.c Sources/CBitNetKernels/attention_decode4.c -lm -o $(BUILD)/decode_attention && \
 	  { $(BUILD)/decode_attention 200 2 1 2 || [ $$? -eq 77 ]; } && \
+	  { $(BUILD)/decode_attention 600 2 1 2 rows 1 auto ahead || [ $$? -eq 77 ]; } && \
 	  $(CC) -O2 -Wall -Wextra -Werror -Wno-unknown-pragmas -pthread -I Sources/CBitNetKernels/include \
 	    -I Sources/CBitNetKernels tools/bench/lm_head.c Sources/CBitNetKernels/dense_dots.c -o $(BUILD)/lm_head && \
 	  { $(BUILD)/lm_head 3 2 1 100 512 || [ $$? -eq 77 ]; }; fi

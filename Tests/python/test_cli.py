@@ -91,6 +91,25 @@ def test_bench_takes_a_depth_list_with_a_floor_per_row(tmp_path, make_model):
         assert r["floor_tps"] == pytest.approx(result["read_gbps"] * 1e9 / r["bytes_per_token"])
 
 
+def test_depth_interleaved_tool_times_every_depth(tmp_path, make_model):
+    """tools/bench/depth_interleaved.py (BENCHMARKS.md's ratio at depth) keeps working: a row per
+    depth, each a share of the first depth's speed."""
+    import os
+    import sys
+
+    from conftest import library_path
+
+    model = make_model(tmp_path / "m.gguf", seed=9)
+    env = dict(os.environ, BITNET_LIBRARY=library_path())
+    out = subprocess.run([sys.executable, str(REPO / "tools" / "bench" / "depth_interleaved.py"), str(model),
+                          "-d", "0,8,24", "-n", "4", "--rounds", "6", "-t", "1"],
+                         check=True, capture_output=True, text=True, env=env).stdout
+    rows = [line.split("|")[1:-1] for line in out.splitlines() if line.startswith("| ") and "depth" not in line]
+    assert [int(r[0]) for r in rows] == [0, 8, 24]
+    assert rows[0][3].strip() == "1.000"
+    assert all(float(r[1]) > 0 and float(r[3]) > 0 for r in rows)
+
+
 def test_inspect_lists_tensors():
     out = run("inspect", str(REPO / "Tests" / "Fixtures" / "golden" / "m1-b158-relu2-i2_s.gguf"))
     assert "bitnet-b1.58" in out and "blk.1.ffn_down.weight" in out and "I2_S" in out

@@ -16,11 +16,22 @@
  * would need for that, emulated, so its effect can be measured before
  * anyone changes the cache (BENCHMARKS.md has the result).
  *
+ * How threads share the work (split, row layout only): "layers" gives each
+ * thread whole layers (no joins, every tile prefetches its successor: the
+ * kernel's own speed); "items" splits each layer as decode does, in work
+ * items of 256 keys (a superblock, every KV head) that threads claim from a
+ * shared count, joining at the end of each layer, with the prefetch stopping
+ * at an item's last tile; "ahead" is "items" with the next item claimed
+ * before the current one's last tile, which prefetches its first tile (what
+ * TiledAttention's decode does). A comma list (items,ahead) times each split
+ * in turn within every repetition, one median each: the way to compare them
+ * on a host whose bandwidth drifts.
+ *
  * Build and run from the repository root (x86-64 with AVX2, FMA and F16C):
  *   clang -O3 -mf16c -pthread -I Sources/CBitNetKernels/include -I Sources/CBitNetKernels \
  *      tools/bench/decode_attention.c Sources/CBitNetKernels/attention_decode4.c -lm -o /tmp/decode_attention
  *   /tmp/decode_attention [depth=4096] [threads=2] [repetitions=5] [layers=30] [layout=rows|heads] [rounds=1]
- *                         [kernel=auto|avx2|avx512]
+ *                         [kernel=auto|avx2|avx512] [split=layers|items|ahead, or a comma list]
  * rounds: passes over the same layers per timed run; a small cache (for
  * example depth 256, 2 layers, 200 rounds) stays in cache, which times the
  * kernel's arithmetic instead of the memory.
@@ -34,17 +45,24 @@
 #include <immintrin.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-enum { HEADS = 5, DIM = 128, TILE = 64, ROW = HEADS * DIM };
+enum { HEADS = 5, DIM = 128, TILE = 64, ROW = HEADS * DIM, SUPERBLOCK = 256 };
+enum split { SPLIT_LAYERS, SPLIT_ITEMS, SPLIT_AHEAD };
 
 static size_t layers = 30, depth = 4096;
 static int threads = 2;
 static int head_major = 0; /* layout "heads" */
 static int rounds = 1;
+static enum split split = SPLIT_LAYERS; /* of the pass under way */
+/* Per (round, layer) of a timed pass under "items"/"ahead": the next item to
+ * claim and the threads done with the layer. */
+static atomic_size_t *next_item;
+static atomic_int *finished;
 static uint16_t *keys_plane, *values_plane;
 typedef void (*decode4_f16_fn)(const float *, const uint16_t *, const uint16_t *, size_t, size_t, size_t, int32_t,
                                float *, float *, float *, float *, const bnk_attention_prefetch *);
@@ -80,51 +98,92 @@ __attribute__((target("avx2,f16c"))) static float load_rows(const uint16_t *k, c
     return lanes[0];
 }
 
-static void *run_layers(void *argument) {
-    worker *w = argument;
-    for (int round = 0; round < rounds; round++)
-    for (size_t layer = (size_t)w->index; layer < layers; layer += (size_t)threads) {
-        const uint16_t *k = keys_plane + layer * depth * ROW, *v = values_plane + layer * depth * ROW;
+/* Keys begin..end of one layer, every KV head of a tile in turn, each call
+ * prefetching its share of the next tile: the range's own next tile; for
+ * the last, with a `claim` count, the first tile of the superblock item it
+ * claims (stored in *claimed), else nothing. */
+static void run_range(worker *w, size_t layer, size_t begin, size_t end, atomic_size_t *claim, size_t *claimed) {
+    const uint16_t *k = keys_plane + layer * depth * ROW, *v = values_plane + layer * depth * ROW;
+    for (int g = 0; g < HEADS; g++) {
+        for (int r = 0; r < 16; r++) { w->row_max[g][r] = -INFINITY; w->row_sum[g][r] = 0; }
+        memset(w->out[g], 0, sizeof w->out[g]);
+    }
+    for (size_t start = begin; start < end; start += TILE) {
+        size_t count = end - start < TILE ? end - start : TILE;
+        size_t next_start = start + TILE, next_end = end;
+        if (next_start >= end && claim != NULL) {
+            *claimed = atomic_fetch_add(claim, 1);
+            next_start = *claimed * SUPERBLOCK;
+            next_end = depth;
+        }
+        size_t next_count = next_start < next_end ? (next_end - next_start < TILE ? next_end - next_start : TILE) : 0;
         for (int g = 0; g < HEADS; g++) {
-            for (int r = 0; r < 16; r++) { w->row_max[g][r] = -INFINITY; w->row_sum[g][r] = 0; }
-            memset(w->out[g], 0, sizeof w->out[g]);
-        }
-        for (size_t start = 0; start < depth; start += TILE) {
-            size_t count = depth - start < TILE ? depth - start : TILE;
-            size_t next_start = start + TILE, next_count = next_start < depth ? (depth - next_start < TILE ? depth - next_start : TILE) : 0;
-            for (int g = 0; g < HEADS; g++) {
-                /* Rows layout: head g of position p at p * ROW + g * DIM. Heads
-                 * layout: at tile * ROW + g * count * DIM + (p % TILE) * DIM. */
-                const size_t stride = head_major ? DIM : ROW;
-                const size_t at = start * ROW + (head_major ? (size_t)g * count * DIM : (size_t)g * DIM);
-                const uint16_t *kr = k + at, *vr = v + at;
-                if (w->loads_only) { w->sink += load_rows(kr, vr, count, stride); continue; }
-                bnk_attention_prefetch next;
-                if (head_major) {
-                    const size_t next_at = next_start * ROW + (size_t)g * next_count * DIM;
-                    next = (bnk_attention_prefetch){(const uint8_t *)(k + next_at), (const uint8_t *)(v + next_at),
-                                                    DIM * 2, next_count, DIM * 2};
-                } else {
-                    size_t first = g * next_count / HEADS, last = (g + 1) * next_count / HEADS;
-                    next = (bnk_attention_prefetch){(const uint8_t *)(k + (next_start + first) * ROW),
-                                                    (const uint8_t *)(v + (next_start + first) * ROW), ROW * 2,
-                                                    last - first, ROW * 2};
-                }
-                decode4_f16(queries[g], kr, vr, stride, count, DIM, (int32_t)count, w->row_max[g], w->row_sum[g],
-                            w->out[g], w->scratch, &next);
+            /* Rows layout: head g of position p at p * ROW + g * DIM. Heads
+             * layout: at tile * ROW + g * count * DIM + (p % TILE) * DIM. */
+            const size_t stride = head_major ? DIM : ROW;
+            const size_t at = start * ROW + (head_major ? (size_t)g * count * DIM : (size_t)g * DIM);
+            const uint16_t *kr = k + at, *vr = v + at;
+            if (w->loads_only) { w->sink += load_rows(kr, vr, count, stride); continue; }
+            bnk_attention_prefetch next = {NULL, NULL, 0, 0, 0};
+            if (next_count == 0) {
+            } else if (head_major) {
+                const size_t next_at = next_start * ROW + (size_t)g * next_count * DIM;
+                next = (bnk_attention_prefetch){(const uint8_t *)(k + next_at), (const uint8_t *)(v + next_at),
+                                                DIM * 2, next_count, DIM * 2};
+            } else {
+                size_t first = g * next_count / HEADS, last = (g + 1) * next_count / HEADS;
+                next = (bnk_attention_prefetch){(const uint8_t *)(k + (next_start + first) * ROW),
+                                                (const uint8_t *)(v + (next_start + first) * ROW), ROW * 2,
+                                                last - first, ROW * 2};
             }
+            decode4_f16(queries[g], kr, vr, stride, count, DIM, (int32_t)count, w->row_max[g], w->row_sum[g],
+                        w->out[g], w->scratch, &next);
         }
-        w->sink += w->out[0][0] / w->row_sum[0][0];
+    }
+    w->sink += w->out[0][0] / w->row_sum[0][0];
+}
+
+/* One layer in superblock items claimed from `counter`; under "ahead" the
+ * worker claims its next item before the current one's last tile. */
+static void run_items(worker *w, size_t layer, atomic_size_t *counter) {
+    const size_t items = (depth + SUPERBLOCK - 1) / SUPERBLOCK;
+    size_t item = atomic_fetch_add(counter, 1);
+    while (item < items) {
+        size_t begin = item * SUPERBLOCK, end = begin + SUPERBLOCK < depth ? begin + SUPERBLOCK : depth;
+        size_t following = items;
+        run_range(w, layer, begin, end, split == SPLIT_AHEAD ? counter : NULL, &following);
+        item = split == SPLIT_AHEAD ? following : atomic_fetch_add(counter, 1);
+    }
+}
+
+static void *run_worker(void *argument) {
+    worker *w = argument;
+    size_t slot = 0;
+    for (int round = 0; round < rounds; round++) {
+        if (split == SPLIT_LAYERS) {
+            for (size_t layer = (size_t)w->index; layer < layers; layer += (size_t)threads)
+                run_range(w, layer, 0, depth, NULL, NULL);
+            continue;
+        }
+        for (size_t layer = 0; layer < layers; layer++, slot++) {
+            run_items(w, layer, &next_item[slot]);
+            atomic_fetch_add(&finished[slot], 1);
+            while (atomic_load(&finished[slot]) < threads) _mm_pause();
+        }
     }
     return NULL;
 }
 
 static double pass(worker *workers, int loads_only) {
     pthread_t ids[64];
+    for (size_t i = 0; i < (size_t)rounds * layers; i++) {
+        atomic_store(&next_item[i], 0);
+        atomic_store(&finished[i], 0);
+    }
     double start = seconds();
     for (int i = 0; i < threads; i++) {
         workers[i].loads_only = loads_only;
-        pthread_create(&ids[i], NULL, run_layers, &workers[i]);
+        pthread_create(&ids[i], NULL, run_worker, &workers[i]);
     }
     for (int i = 0; i < threads; i++) pthread_join(ids[i], NULL);
     return seconds() - start;
@@ -146,6 +205,26 @@ int main(int argc, char **argv) {
     }
     if (argc > 6) rounds = atoi(argv[6]);
     const char *kernel_choice = argc > 7 ? argv[7] : "auto";
+    static const char *const split_names[] = {"layers", "items", "ahead"};
+    enum split splits[3] = {SPLIT_LAYERS};
+    int n_splits = 1;
+    if (argc > 8) { /* a comma list: the splits alternate pass by pass, so the host's drift hits them alike */
+        n_splits = 0;
+        for (const char *at = argv[8]; n_splits >= 0;) {
+            size_t length = strcspn(at, ",");
+            int found = -1;
+            for (int i = 0; i < 3; i++)
+                if (strlen(split_names[i]) == length && strncmp(at, split_names[i], length) == 0) found = i;
+            if (found < 0 || n_splits == 3 || (found != SPLIT_LAYERS && head_major)) {
+                n_splits = -1; /* usage (items read the row layout) */
+                break;
+            }
+            splits[n_splits++] = (enum split)found;
+            if (at[length] == '\0') break;
+            at += length + 1;
+        }
+        if (n_splits < 0) layers = 0;
+    }
     const int has_avx512 = __builtin_cpu_supports("avx512f");
     if (strcmp(kernel_choice, "avx512") == 0 || (strcmp(kernel_choice, "auto") == 0 && has_avx512)) {
         if (!has_avx512) {
@@ -160,7 +239,7 @@ int main(int argc, char **argv) {
     if (depth == 0 || threads < 1 || threads > 64 || repetitions < 1 || repetitions > 100 || layers == 0 ||
         rounds < 1 || rounds > 100000) {
         fprintf(stderr, "usage: %s [depth] [threads 1-64] [repetitions 1-100] [layers] [rows|heads] [rounds] "
-                        "[auto|avx2|avx512]\n", argv[0]);
+                        "[auto|avx2|avx512] [layers|items|ahead, or a comma list]\n", argv[0]);
         return 2;
     }
     if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma") || !__builtin_cpu_supports("f16c")) {
@@ -168,9 +247,11 @@ int main(int argc, char **argv) {
         return 77;
     }
     size_t halves = layers * depth * ROW;
+    next_item = calloc((size_t)rounds * layers, sizeof *next_item);
+    finished = calloc((size_t)rounds * layers, sizeof *finished);
     keys_plane = aligned_alloc(64, halves * 2);
     values_plane = aligned_alloc(64, halves * 2);
-    if (!keys_plane || !values_plane) { fprintf(stderr, "out of memory\n"); return 1; }
+    if (!keys_plane || !values_plane || !next_item || !finished) { fprintf(stderr, "out of memory\n"); return 1; }
     uint64_t state = 0x9E3779B97F4A7C15u;  /* xorshift: keys and values in [-1, 1) */
     for (size_t i = 0; i < halves; i++) {
         state ^= state << 13; state ^= state >> 7; state ^= state << 17;
@@ -186,20 +267,28 @@ int main(int argc, char **argv) {
         workers[i].index = i;
         workers[i].scratch = malloc(bnk_attention_decode4_scratch(TILE, DIM) * sizeof(float));
     }
+    split = splits[0];
     pass(workers, 0);  /* warm-up: page faults */
-    double kernel[100], loads[100];
+    double kernel[3][100], loads[100];
     for (int r = 0; r < repetitions; r++) {
-        kernel[r] = pass(workers, 0);
+        for (int i = 0; i < n_splits; i++) {
+            split = splits[i];
+            kernel[i][r] = pass(workers, 0);
+        }
+        split = SPLIT_LAYERS;
         loads[r] = pass(workers, 1);
     }
-    qsort(kernel, (size_t)repetitions, sizeof(double), by_value);
-    qsort(loads, (size_t)repetitions, sizeof(double), by_value);
     double keys_heads = (double)rounds * (double)layers * (double)depth * HEADS, bytes = keys_heads * DIM * 2 * 2;
-    double k = kernel[repetitions / 2], l = loads[repetitions / 2];
     printf("depth %zu, %zu layers, %d threads, %s layout, median of %d\n", depth, layers, threads,
            head_major ? "head-major" : "row", repetitions);
-    printf("  %s: %.2f ms per token, %.1f ns per key per KV head per thread, %.1f GB/s of KV\n", kernel_name,
-           k * 1e3 / rounds, k * 1e9 * threads / keys_heads, bytes / k / 1e9);
+    for (int i = 0; i < n_splits; i++) {
+        qsort(kernel[i], (size_t)repetitions, sizeof(double), by_value);
+        double k = kernel[i][repetitions / 2];
+        printf("  %s, split %s: %.2f ms per token, %.1f ns per key per KV head per thread, %.1f GB/s of KV\n",
+               kernel_name, split_names[splits[i]], k * 1e3 / rounds, k * 1e9 * threads / keys_heads, bytes / k / 1e9);
+    }
+    qsort(loads, (size_t)repetitions, sizeof(double), by_value);
+    double l = loads[repetitions / 2];
     printf("  loads only: %.2f ms per token, %.1f ns per key per KV head per thread, %.1f GB/s of KV\n",
            l * 1e3 / rounds, l * 1e9 * threads / keys_heads, bytes / l / 1e9);
     return workers[0].sink == 12345.0f;  /* keeps the sums alive */

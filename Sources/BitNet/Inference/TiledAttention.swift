@@ -364,14 +364,18 @@ final class TiledAttention {
         let items = superblocks * itemsPerSuperblock
         let workers = min(available, items)
         nextItem.store(0, ordering: .relaxed)
+        let claim = { () -> DecodeItem? in
+            let item = self.nextItem.wrappingAdd(1, ordering: .relaxed).oldValue
+            guard item < items else { return nil }
+            let first = (item % itemsPerSuperblock) * headsPerItem
+            return DecodeItem(superblock: item / itemsPerSuperblock, kvHeads: first..<(first + headsPerItem))
+        }
         pool.parallelFor(workers) { worker in
             let scratch = slots[worker]
-            while true {
-                let item = nextItem.wrappingAdd(1, ordering: .relaxed).oldValue
-                guard item < items else { break }
-                let first = (item % itemsPerSuperblock) * headsPerItem
-                decodeItem(cache: cache, layer: layer, position: position, superblock: item / itemsPerSuperblock,
-                           kvHeads: first..<(first + headsPerItem), scratch: scratch)
+            var item = claim()
+            while let current = item {
+                item = decodeItem(cache: cache, layer: layer, position: position, current, scratch: scratch,
+                                  claimFollowing: claim)
             }
         }
         for g in 0..<nHeadKV {
@@ -392,11 +396,26 @@ final class TiledAttention {
         }
     }
 
-    /// One decode item: the states of KV heads `kvHeads` over superblock `b`,
-    /// tile by tile, every head of a tile in turn (so the item reads the
-    /// tile's cache rows as one stretch), stored in `parts`.
-    private func decodeItem(cache: KVCache, layer: Int, position: Int, superblock b: Int, kvHeads: Range<Int>,
-                            scratch: Scratch) {
+    /// A decode work item: KV heads `kvHeads` over superblock `superblock`.
+    private struct DecodeItem {
+        let superblock: Int
+        let kvHeads: Range<Int>
+    }
+
+    /// One decode item: the states of its KV heads over its superblock, tile
+    /// by tile, every head of a tile in turn (so the item reads the tile's
+    /// cache rows as one stretch), stored in `parts`. Returns the worker's
+    /// next item, claimed through `claimFollowing` just before the last tile
+    /// so that tile's calls can prefetch the next item's first tile, as every
+    /// other tile prefetches its successor. Without it one tile in four
+    /// started cold: on Zen 4 at depth 4096, decode attention alone took 8%
+    /// longer (`tools/bench/decode_attention.c`, split `items` against
+    /// `ahead`) and a token 1.6-2.1 ms longer (BENCHMARKS.md). Which worker
+    /// takes which item changes no result: each item's state depends only on
+    /// its keys.
+    private func decodeItem(cache: KVCache, layer: Int, position: Int, _ item: DecodeItem, scratch: Scratch,
+                            claimFollowing: () -> DecodeItem?) -> DecodeItem? {
+        let b = item.superblock, kvHeads = item.kvHeads
         let rp = decodeRows, dp = paddedDim
         for g in kvHeads {
             State(rowMax: scratch.decode.rowMax + g * rp, rowSum: scratch.decode.rowSum + g * rp,
@@ -408,13 +427,26 @@ final class TiledAttention {
         let wholeRows = kvHeads.count == nHeadKV && nHeadKV > 1
         let inPlace = readsF16InPlace(cache)
         var tileStart = start
+        var following: DecodeItem?
         while tileStart < end {
             let keys = min(TiledAttention.keyTile, end - tileStart)
             for r in 0..<rp { scratch.limit[r] = r < groupSize ? Int32(keys) : 0 }
+            // The tile the calls prefetch: the item's next one, or after its
+            // last the following item's first, when it covers the same heads.
+            var nextStart = tileStart + TiledAttention.keyTile, nextRows = 0
+            if nextStart < end {
+                nextRows = min(TiledAttention.keyTile, end - nextStart)
+            } else {
+                following = claimFollowing()
+                if let next = following, next.kvHeads == kvHeads {
+                    nextStart = next.superblock * TiledAttention.superblock
+                    nextRows = min(TiledAttention.keyTile, position + 1 - nextStart)
+                }
+            }
             #if !arch(arm64)
             if inPlace {
-                decodeTileInPlace(cache: cache, layer: layer, tileStart: tileStart, keys: keys, end: end,
-                                  kvHeads: kvHeads, scratch: scratch)
+                decodeTileInPlace(cache: cache, layer: layer, tileStart: tileStart, keys: keys, nextStart: nextStart,
+                                  nextRows: nextRows, kvHeads: kvHeads, scratch: scratch)
                 tileStart += TiledAttention.keyTile
                 continue
             }
@@ -457,6 +489,7 @@ final class TiledAttention {
                 (target.output + member * dp).update(from: scratch.decode.output + (g * rp + member) * dp, count: dp)
             }
         }
+        return following
     }
 
     /// Whether decode reads this f16 cache in place (four query rows per KV
@@ -481,13 +514,11 @@ final class TiledAttention {
     /// 1280 bytes apart on 2B4T, reached about half that bandwidth in
     /// tools/bench/decode_attention.c). With one head, its own rows of the
     /// next tile.
-    private func decodeTileInPlace(cache: KVCache, layer: Int, tileStart: Int, keys: Int, end: Int,
-                                   kvHeads: Range<Int>, scratch: Scratch) {
+    private func decodeTileInPlace(cache: KVCache, layer: Int, tileStart: Int, keys: Int, nextStart: Int,
+                                   nextRows: Int, kvHeads: Range<Int>, scratch: Scratch) {
         let rp = decodeRows, dp = paddedDim, stride = cache.rowBytes / 2
         let keyRows = cache.keys(layer: layer, position: tileStart).assumingMemoryBound(to: UInt16.self)
         let valueRows = cache.values(layer: layer, position: tileStart).assumingMemoryBound(to: UInt16.self)
-        let nextStart = tileStart + TiledAttention.keyTile
-        let nextRows = nextStart < end ? min(TiledAttention.keyTile, end - nextStart) : 0
         let wholeRows = kvHeads.count == nHeadKV
         let decode4F16 = kernel == .avx512 ? bnk_attention_decode4_f16_avx512 : bnk_attention_decode4_f16_avx2
         for (call, g) in kvHeads.enumerated() {
