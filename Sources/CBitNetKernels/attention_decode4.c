@@ -56,7 +56,14 @@ typedef struct {
  * the arithmetic runs. What the loops do not
  * reach is prefetched at the end. Rows are read from their start in 64-byte
  * steps, so a row that does not start on a line leaves its last partial
- * line to the hardware. */
+ * line to the hardware. The hint is T1 (to L2), as for the far weight
+ * prefetch (stream_prefetch.h). On Zen 4, T0 was the slower hint
+ * (decode_attention 4096 2 15 30 rows 1 {avx512,avx2} ahead: 16.8-18.9 ->
+ * 14.5-15.0 ms and 15.9-16.4 -> 14.8-15.6; a token at depth 4096 2.9-3.0 ms
+ * and 2.0-2.1 ms faster, paired within one process, BENCHMARKS.md); not
+ * profiled (no hardware counters in that guest), but a T0 prefetch holds an
+ * L1 fill buffer until its line arrives, the likely cap on the stream. A
+ * whole next tile (160 KB for 2B4T's five KV heads) fits in L2, not in L1. */
 typedef struct {
     const char *keys, *values;  /* the current row */
     size_t offset;              /* of its next line */
@@ -73,8 +80,8 @@ static inline prefetch_cursor prefetch_cursor_make(const bnk_attention_prefetch 
 
 static inline __attribute__((always_inline)) void prefetch_step(prefetch_cursor *c) {
     if (c->rows_left == 0) return;
-    _mm_prefetch(c->keys + c->offset, _MM_HINT_T0);
-    _mm_prefetch(c->values + c->offset, _MM_HINT_T0);
+    _mm_prefetch(c->keys + c->offset, _MM_HINT_T1);
+    _mm_prefetch(c->values + c->offset, _MM_HINT_T1);
     c->offset += 64;
     if (c->offset >= c->row_bytes) {
         c->offset = 0;
