@@ -124,13 +124,12 @@ static void run_range(worker *w, size_t layer, size_t begin, size_t end, atomic_
             const size_t at = start * ROW + (head_major ? (size_t)g * count * DIM : (size_t)g * DIM);
             const uint16_t *kr = k + at, *vr = v + at;
             if (w->loads_only) { w->sink += load_rows(kr, vr, count, stride); continue; }
-            bnk_attention_prefetch next = {NULL, NULL, 0, 0, 0};
-            if (next_count == 0) {
-            } else if (head_major) {
+            bnk_attention_prefetch next = {NULL, NULL, 0, 0, 0};  /* nothing: the layer's or the items' end */
+            if (next_count > 0 && head_major) {
                 const size_t next_at = next_start * ROW + (size_t)g * next_count * DIM;
                 next = (bnk_attention_prefetch){(const uint8_t *)(k + next_at), (const uint8_t *)(v + next_at),
                                                 DIM * 2, next_count, DIM * 2};
-            } else {
+            } else if (next_count > 0) {
                 size_t first = g * next_count / HEADS, last = (g + 1) * next_count / HEADS;
                 next = (bnk_attention_prefetch){(const uint8_t *)(k + (next_start + first) * ROW),
                                                 (const uint8_t *)(v + (next_start + first) * ROW), ROW * 2,
