@@ -162,7 +162,7 @@ test-c: build
 	rm -rf $(TEST_PREFIX)
 	$(MAKE) --no-print-directory install PREFIX=$(TEST_PREFIX)
 	PREFIX=$(TEST_PREFIX) BUILD=$(CURDIR)/$(BUILD) CC=$(CC) sh Tests/c/run.sh
-	@# The decode-attention and LM-head benchmarks (tools/bench) still build and run: a tiny shape, x86-64 only (77 = skipped).
+	@# The decode-attention, LM-head and ternary-tile benchmarks (tools/bench) still build and run: a tiny shape, x86-64 only (77 = skipped).
 	@if [ "$$(uname -m)" = x86_64 ]; then \
 	  $(CC) -O2 -Wall -Wextra -Werror -mf16c -pthread -I Sources/CBitNetKernels/include -I Sources/CBitNetKernels \
 	    tools/bench/decode_attention.c Sources/CBitNetKernels/attention_decode4.c -lm -o $(BUILD)/decode_attention && \
@@ -170,7 +170,12 @@ test-c: build
 	  { $(BUILD)/decode_attention 600 2 1 2 rows 1 auto ahead || [ $$? -eq 77 ]; } && \
 	  $(CC) -O2 -Wall -Wextra -Werror -Wno-unknown-pragmas -pthread -I Sources/CBitNetKernels/include \
 	    -I Sources/CBitNetKernels tools/bench/lm_head.c Sources/CBitNetKernels/dense_dots.c -o $(BUILD)/lm_head && \
-	  { $(BUILD)/lm_head 3 2 1 100 512 || [ $$? -eq 77 ]; }; fi
+	  { $(BUILD)/lm_head 3 2 1 100 512 || [ $$? -eq 77 ]; } && \
+	  $(CC) -O2 -Wall -Wextra -Werror -pthread -I Sources/CBitNetKernels/include -I Sources/CBitNetKernels \
+	    tools/bench/ternary_tile.c Sources/CBitNetKernels/ternary_avx2.c Sources/CBitNetKernels/ternary_avx512.c \
+	    -o $(BUILD)/ternary_tile && \
+	  { $(BUILD)/ternary_tile 7 2 1 36 384 || [ $$? -eq 77 ]; } && \
+	  { $(BUILD)/ternary_tile 5 2 1 36 384 1 avx2 || [ $$? -eq 77 ]; }; fi
 
 test-python: build
 	BITNET_LIBRARY=$(CURDIR)/$(BUILD)/lib/$(SONAME) $(PYTHON) -m pytest -q Tests/python

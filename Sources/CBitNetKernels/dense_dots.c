@@ -306,7 +306,7 @@ BNK_AVX2 void bnk_dot_q8_0_split_avx2_multi(const int8_t *quants, const uint16_t
 }
 
 /* One group of one row: 16 loads into two int32 chains, the 16 block sums scaled into acc. */
-BNK_AVX512 static inline __m512 q8_0_split_group_avx512(const int8_t *q, const uint16_t *d, const int16_t *xg,
+BNK_AVX512_DPWSSD static inline __m512 q8_0_split_group_avx512(const int8_t *q, const uint16_t *d, const int16_t *xg,
                                                             __m512 acc) {
     __m512i s0 = _mm512_setzero_si512(), s1 = s0;
     for (size_t t = 0; t < 16; t += 2) {
@@ -321,7 +321,7 @@ BNK_AVX512 static inline __m512 q8_0_split_group_avx512(const int8_t *q, const u
 }
 
 /* Two rows per pass share the x loads and keep two independent streams in flight. */
-BNK_AVX512 void bnk_dot_q8_0_split_avx512vnni(const int8_t *quants, const uint16_t *scales, size_t cols,
+BNK_AVX512_DPWSSD void bnk_dot_q8_0_split_avx512vnni(const int8_t *quants, const uint16_t *scales, size_t cols,
                                                   size_t row_begin, size_t row_end, const int16_t *x, float x_scale,
                                                   float *y) {
     const size_t nb = cols / 32, groups = nb / 16, tail = nb - groups * 16;
@@ -366,7 +366,7 @@ BNK_AVX512 void bnk_dot_q8_0_split_avx512vnni(const int8_t *quants, const uint16
    same tail, times the input's scale, so every output is bit-identical to
    bnk_dot_q8_0_split_avx512vnni (how the exact int32 sums are chained does
    not matter). */
-BNK_AVX512 static inline __attribute__((always_inline)) void
+BNK_AVX512_DPWSSD static inline __attribute__((always_inline)) void
 q8_0_split_multi_avx512(const int8_t *quants, const uint16_t *scales, size_t cols, size_t row_begin, size_t row_end,
                         const int16_t *const *xs, const float *x_scales, float *const *ys, const size_t n) {
     const size_t nb = cols / 32, groups = nb / 16, tail = nb - groups * 16;
@@ -413,7 +413,7 @@ q8_0_split_multi_avx512(const int8_t *quants, const uint16_t *scales, size_t col
    its bits; an odd last row goes through it. With 8 inputs (narrow heads)
    the 32 int32 chains do not fit the registers and some spill, which still
    measured faster (1536 columns: 12.6-12.8 -> 11.5-11.6 ms). */
-BNK_AVX512 static inline __attribute__((always_inline)) void
+BNK_AVX512_DPWSSD static inline __attribute__((always_inline)) void
 q8_0_split_multi2_avx512(const int8_t *quants, const uint16_t *scales, size_t cols, size_t row_begin, size_t row_end,
                          const int16_t *const *xs, const float *x_scales, float *const *ys, const size_t n) {
     const size_t nb = cols / 32, groups = nb / 16, tail = nb - groups * 16;
@@ -466,7 +466,7 @@ q8_0_split_multi2_avx512(const int8_t *quants, const uint16_t *scales, size_t co
     if (r < row_end) q8_0_split_multi_avx512(quants, scales, cols, r, row_end, xs, x_scales, ys, n);
 }
 
-BNK_AVX512 void bnk_dot_q8_0_split_avx512vnni_multi(const int8_t *quants, const uint16_t *scales, size_t cols,
+BNK_AVX512_DPWSSD void bnk_dot_q8_0_split_avx512vnni_multi(const int8_t *quants, const uint16_t *scales, size_t cols,
                                                     size_t row_begin, size_t row_end, size_t n,
                                                     const int16_t *const *xs, const float *x_scales,
                                                     float *const *ys) {

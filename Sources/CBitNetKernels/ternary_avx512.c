@@ -26,19 +26,6 @@ static inline void store_tile(const bnk_ternary_args *a, size_t tile, size_t t,
     }
 }
 
-BNK_AVX512 static inline int32_t hsum256(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-    return _mm_cvtsi128_si32(s);
-}
-
-/* Splits a zmm holding two rows (low 256 bits row i, high row i+1) into two sums. */
-BNK_AVX512 static inline void hsum_pair(__m512i v, int32_t *lo, int32_t *hi) {
-    *lo = hsum256(_mm512_castsi512_si256(v));
-    *hi = hsum256(_mm512_extracti64x4_epi64(v, 1));
-}
-
 /* The 4 row sums of a tile held as two zmm (rows 0|1 and 2|3, 8 partial
  * sums each) reduced to one xmm [r0 r1 r2 r3]. */
 BNK_AVX512 static inline __m128i reduce_tile(__m512i s01, __m512i s23) {
@@ -51,19 +38,74 @@ BNK_AVX512 static inline __m128i reduce_tile(__m512i s01, __m512i s23) {
     return _mm512_castsi512_si128(_mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), a));
 }
 
-/* store_tile for one token with one scale per row, in SIMD: the same float
- * operations in the same order, so bit-identical to the scalar epilogue. */
-BNK_AVX512 static inline void store_tile_1(const bnk_ternary_args *a, size_t tile, __m128i dots) {
+/* The tile's rows inside [row_begin, row_end), as a lane mask. */
+static inline __mmask8 tile_row_mask(const bnk_ternary_args *a, size_t tile) {
     size_t row0 = tile * BNK_TILE_ROWS;
     __mmask8 m = 0;
     for (size_t i = 0; i < BNK_TILE_ROWS; i++)
         if (row0 + i >= a->row_begin && row0 + i < a->row_end) m |= (__mmask8)(1u << i);
-    __m128 v = _mm_cvtepi32_ps(_mm_sub_epi32(dots, _mm_set1_epi32(a->q_sum[0])));
+    return m;
+}
+
+/* store_tile for token t with one scale per row, in SIMD: the same float
+ * operations in the same order, so bit-identical to the scalar epilogue. */
+BNK_AVX512 static inline void store_tile_1(const bnk_ternary_args *a, size_t tile, size_t t, __m128i dots) {
+    size_t row0 = tile * BNK_TILE_ROWS;
+    __mmask8 m = tile_row_mask(a, tile);
+    __m128 v = _mm_cvtepi32_ps(_mm_sub_epi32(dots, _mm_set1_epi32(a->q_sum[t])));
     v = _mm_mul_ps(v, _mm_maskz_loadu_ps(m, a->row_scale + row0));
-    v = _mm_mul_ps(v, _mm_set1_ps(a->inv_scale[0]));
-    float *dst = a->y + row0;
+    v = _mm_mul_ps(v, _mm_set1_ps(a->inv_scale[t]));
+    float *dst = a->y + t * a->y_stride + row0;
     if (a->accumulate) v = _mm_add_ps(_mm_maskz_loadu_ps(m, dst), v);
     _mm_mask_storeu_ps(dst, m, v);
+}
+
+/* Four tokens' tiles reduced together, acc01[k] / acc23[k] being token k's
+ * rows 0|1 and 2|3 (8 partial sums per row): one zmm whose element 4k + i is
+ * token k's row i. A transposing add tree shares its shuffles across the
+ * tokens, where one reduce_tile per token would repeat them. */
+BNK_AVX512 static inline __m512i reduce_tiles4(const __m512i *acc01, const __m512i *acc23) {
+    __m512i x[4];
+    for (int k = 0; k < 4; k++) /* 128-bit lane i: four partial sums of row i */
+        x[k] = _mm512_add_epi32(_mm512_shuffle_i64x2(acc01[k], acc23[k], 0x88),
+                                _mm512_shuffle_i64x2(acc01[k], acc23[k], 0xDD));
+    __m512i x01 = _mm512_add_epi32(_mm512_unpacklo_epi32(x[0], x[1]), _mm512_unpackhi_epi32(x[0], x[1]));
+    __m512i x23 = _mm512_add_epi32(_mm512_unpacklo_epi32(x[2], x[3]), _mm512_unpackhi_epi32(x[2], x[3]));
+    /* lane i: tokens 0, 1, 2, 3 of row i; reordered token-major */
+    __m512i s = _mm512_add_epi32(_mm512_unpacklo_epi64(x01, x23), _mm512_unpackhi_epi64(x01, x23));
+    return _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), s);
+}
+
+/* store_tile for tokens t..t+3 (dots from reduce_tiles4), in SIMD: the same
+ * float operations in the same order as the scalar epilogue. */
+BNK_AVX512 static inline void store_tiles4(const bnk_ternary_args *a, size_t tile, size_t t, __m512i dots) {
+    if (a->row_scale_stride != 1) {
+        int32_t d[4 * BNK_TILE_ROWS];
+        _mm512_storeu_si512((void *)d, dots);
+        for (size_t k = 0; k < 4; k++) store_tile(a, tile, t + k, d + k * BNK_TILE_ROWS);
+        return;
+    }
+    size_t row0 = tile * BNK_TILE_ROWS;
+    __mmask8 m = tile_row_mask(a, tile);
+    const __m512i each_token = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    __m512i q_sum = _mm512_permutexvar_epi32(each_token, _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(a->q_sum + t))));
+    __m512 inv = _mm512_permutexvar_ps(each_token, _mm512_castps128_ps512(_mm_loadu_ps(a->inv_scale + t)));
+    __m512 v = _mm512_cvtepi32_ps(_mm512_sub_epi32(dots, q_sum));
+    v = _mm512_mul_ps(v, _mm512_broadcast_f32x4(_mm_maskz_loadu_ps(m, a->row_scale + row0)));
+    v = _mm512_mul_ps(v, inv);
+    float *dst = a->y + t * a->y_stride + row0;
+    __m128 v0 = _mm512_castps512_ps128(v), v1 = _mm512_extractf32x4_ps(v, 1);
+    __m128 v2 = _mm512_extractf32x4_ps(v, 2), v3 = _mm512_extractf32x4_ps(v, 3);
+    if (a->accumulate) {
+        v0 = _mm_add_ps(_mm_maskz_loadu_ps(m, dst), v0);
+        v1 = _mm_add_ps(_mm_maskz_loadu_ps(m, dst + a->y_stride), v1);
+        v2 = _mm_add_ps(_mm_maskz_loadu_ps(m, dst + 2 * a->y_stride), v2);
+        v3 = _mm_add_ps(_mm_maskz_loadu_ps(m, dst + 3 * a->y_stride), v3);
+    }
+    _mm_mask_storeu_ps(dst, m, v0);
+    _mm_mask_storeu_ps(dst + a->y_stride, m, v1);
+    _mm_mask_storeu_ps(dst + 2 * a->y_stride, m, v2);
+    _mm_mask_storeu_ps(dst + 3 * a->y_stride, m, v3);
 }
 
 /* One token. The 2-bit fields are masked in place instead of shifted down:
@@ -105,7 +147,7 @@ BNK_AVX512 static void matvec(const bnk_ternary_args *a) {
             _mm512_add_epi32(_mm512_srai_epi32(b3, 6), _mm512_srai_epi32(b2, 4)),
             _mm512_add_epi32(_mm512_srai_epi32(b1, 2), b0));
         if (a->row_scale_stride == 1) {
-            store_tile_1(a, tile, reduce_tile(s01, s23));
+            store_tile_1(a, tile, 0, reduce_tile(s01, s23));
         } else {
             int32_t dots[BNK_TILE_ROWS];
             _mm_storeu_si128((__m128i *)dots, reduce_tile(s01, s23));
@@ -151,11 +193,16 @@ matmul_tile(const bnk_ternary_args *a, size_t tile, size_t t0, const int NT) {
             }
         }
     }
-    for (int t = 0; t < NT; t++) {
-        int32_t dots[BNK_TILE_ROWS];
-        hsum_pair(acc01[t], &dots[0], &dots[1]);
-        hsum_pair(acc23[t], &dots[2], &dots[3]);
-        store_tile(a, tile, t0 + t, dots);
+    int t = 0;
+    for (; t + 4 <= NT; t += 4) store_tiles4(a, tile, t0 + t, reduce_tiles4(acc01 + t, acc23 + t));
+    for (; t < NT; t++) {
+        if (a->row_scale_stride == 1) {
+            store_tile_1(a, tile, t0 + t, reduce_tile(acc01[t], acc23[t]));
+        } else {
+            int32_t dots[BNK_TILE_ROWS];
+            _mm_storeu_si128((__m128i *)dots, reduce_tile(acc01[t], acc23[t]));
+            store_tile(a, tile, t0 + t, dots);
+        }
     }
 }
 

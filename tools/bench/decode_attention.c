@@ -41,6 +41,7 @@
  * and runs a tiny shape so it keeps compiling.
  */
 #include "bitnet_attention.h"
+#include "bench_common.h"
 
 #include <immintrin.h>
 #include <math.h>
@@ -49,7 +50,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 enum { HEADS = 5, DIM = 128, TILE = 64, ROW = HEADS * DIM, SUPERBLOCK = 256 };
 enum split { SPLIT_LAYERS, SPLIT_ITEMS, SPLIT_AHEAD };
@@ -77,12 +77,6 @@ typedef struct {
     float out[HEADS][16 * DIM], row_max[HEADS][16], row_sum[HEADS][16];
     float sink;
 } worker;
-
-static double seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 /* The loads of one call without the arithmetic: every f16 of the head's key
  * and value rows, converted and summed. */
@@ -179,18 +173,13 @@ static double pass(worker *workers, int loads_only) {
         atomic_store(&next_item[i], 0);
         atomic_store(&finished[i], 0);
     }
-    double start = seconds();
+    double start = bench_seconds();
     for (int i = 0; i < threads; i++) {
         workers[i].loads_only = loads_only;
         pthread_create(&ids[i], NULL, run_worker, &workers[i]);
     }
     for (int i = 0; i < threads; i++) pthread_join(ids[i], NULL);
-    return seconds() - start;
-}
-
-static int by_value(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+    return bench_seconds() - start;
 }
 
 int main(int argc, char **argv) {
@@ -281,12 +270,12 @@ int main(int argc, char **argv) {
     printf("depth %zu, %zu layers, %d threads, %s layout, median of %d\n", depth, layers, threads,
            head_major ? "head-major" : "row", repetitions);
     for (int i = 0; i < n_splits; i++) {
-        qsort(kernel[i], (size_t)repetitions, sizeof(double), by_value);
+        qsort(kernel[i], (size_t)repetitions, sizeof(double), bench_by_value);
         double k = kernel[i][repetitions / 2];
         printf("  %s, split %s: %.2f ms per token, %.1f ns per key per KV head per thread, %.1f GB/s of KV\n",
                kernel_name, split_names[splits[i]], k * 1e3 / rounds, k * 1e9 * threads / keys_heads, bytes / k / 1e9);
     }
-    qsort(loads, (size_t)repetitions, sizeof(double), by_value);
+    qsort(loads, (size_t)repetitions, sizeof(double), bench_by_value);
     double l = loads[repetitions / 2];
     printf("  loads only: %.2f ms per token, %.1f ns per key per KV head per thread, %.1f GB/s of KV\n",
            l * 1e3 / rounds, l * 1e9 * threads / keys_heads, bytes / l / 1e9);

@@ -19,13 +19,13 @@
  * it keeps compiling.
  */
 #include "bitnet_kernels.h"
+#include "bench_common.h"
 
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 enum { MAX_INPUTS = 64, BLOCK_BYTES = 96 << 10 };
 
@@ -36,12 +36,6 @@ static uint16_t *scales;
 static const int16_t *xs[MAX_INPUTS];
 static float x_scales[MAX_INPUTS];
 static float *ys[MAX_INPUTS];
-
-static double seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 static void product(size_t begin, size_t end) {
     if (inputs == 1) {
@@ -63,20 +57,6 @@ static void *work(void *arg) {
     return NULL;
 }
 
-static double run_once(void) {
-    pthread_t ids[64];
-    const double start = seconds();
-    for (int t = 1; t < threads; t++) pthread_create(&ids[t], NULL, work, (void *)(uintptr_t)t);
-    work((void *)(uintptr_t)0);
-    for (int t = 1; t < threads; t++) pthread_join(ids[t], NULL);
-    return seconds() - start;
-}
-
-static int by_value(const void *a, const void *b) {
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 int main(int argc, char **argv) {
     if (argc > 1) inputs = atoi(argv[1]);
     if (argc > 2) threads = atoi(argv[2]);
@@ -84,21 +64,11 @@ int main(int argc, char **argv) {
     if (argc > 4) rows = (size_t)atol(argv[4]);
     if (argc > 5) cols = (size_t)atol(argv[5]);
     const char *kernel = argc > 6 ? argv[6] : "auto";
-    const int has_avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
-    int usage = inputs < 1 || inputs > MAX_INPUTS || threads < 1 || threads > 64 || repetitions < 1 ||
+    int usage = inputs < 1 || inputs > MAX_INPUTS || threads < 1 || threads > BENCH_MAX_THREADS || repetitions < 1 ||
                 repetitions > 1000 || rows == 0 || cols == 0 || cols % 32 != 0;
-    if (strcmp(kernel, "avx512") == 0) {
-        if (!has_avx512) {
-            fprintf(stderr, "skipped: kernel avx512 needs AVX-512 F, BW, VL and VNNI\n");
-            return 77;
-        }
-        avx512 = 1;
-    } else if (strcmp(kernel, "auto") == 0) {
-        avx512 = has_avx512;
-    } else if (strcmp(kernel, "avx2") != 0) {
-        usage = 1;
-    }
+    avx512 = bench_kernel_level(kernel);
+    if (avx512 == -77) return 77;
+    if (avx512 < 0) usage = 1;
     if (usage) {
         fprintf(stderr, "usage: %s [inputs 1-64] [threads 1-64] [repetitions 1-1000] [rows] [cols, a multiple of 32] "
                         "[auto|avx2|avx512]\n", argv[0]);
@@ -129,10 +99,9 @@ int main(int argc, char **argv) {
         x_scales[i] = 1.0f / 32767;
     }
     double times[1000];
-    run_once(); /* warm-up: page faults, frequency */
-    for (int r = 0; r < repetitions; r++) times[r] = run_once();
-    qsort(times, (size_t)repetitions, sizeof times[0], by_value);
-    const double median = times[repetitions / 2];
+    bench_run_threads(threads, work); /* warm-up: page faults, frequency */
+    for (int r = 0; r < repetitions; r++) times[r] = bench_run_threads(threads, work);
+    const double median = bench_median(times, repetitions);
     const double weight_bytes = (double)rows * (double)cols * (1.0 + 2.0 / 32);
     printf("%zu x %zu head, %d input%s, %d thread%s, %s kernel%s, median of %d\n", rows, cols, inputs,
            inputs == 1 ? "" : "s", threads, threads == 1 ? "" : "s", avx512 ? "avx512vnni" : "avx2",

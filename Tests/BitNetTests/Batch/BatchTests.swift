@@ -100,11 +100,23 @@ import Testing
         batchOptions.threads = 2
         let batch = try Batch(model: model, options: batchOptions)
         let victim = try Context(model: model, options: Self.options(kv: .f16, batch: batch))
+        let interrupted = Locked(false)
         let outcomes = try Self.concurrently(4) { i -> [Int32] in
             if i == 3 {
-                // Generates until interrupted from the outside.
+                // Generates until interrupted from the outside. A fast build
+                // can fill the 256-token context before sequence 1 is done, so
+                // near the end the victim waits for the interrupt (the others
+                // step on without it meanwhile) instead of finishing.
                 do {
-                    _ = try Self.generate(victim, Self.prompts[5], Self.params(seed: 1, tokens: 0))
+                    let generator = try Generator(context: victim, prompt: .text(Self.prompts[5]),
+                                                  params: Self.params(seed: 1, tokens: 0))
+                    var produced = 0
+                    try victim.exclusive { () throws(BitNetError) in
+                        while let chunk = try generator.next() {
+                            produced += chunk.tokens.count
+                            if produced >= 200 { while !interrupted.withLock({ $0 }) { usleep(1000) } }
+                        }
+                    }
                     return [1]
                 } catch let error as BitNetError where error.status == .cancelled {
                     return []
@@ -113,7 +125,10 @@ import Testing
             usleep(UInt32(i) * 30_000)  // join at different steps
             let context = try Context(model: model, options: Self.options(kv: .f16, batch: batch))
             let tokens = try Self.generate(context, Self.prompts[i], Self.params(seed: UInt64(7 + i), tokens: 40))
-            if i == 1 { victim.interrupt() }
+            if i == 1 {
+                victim.interrupt()
+                interrupted.withLock { $0 = true }
+            }
             return tokens
         }
         #expect(Array(outcomes[0..<3]) == solo)
