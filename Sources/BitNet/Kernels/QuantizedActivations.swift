@@ -63,31 +63,39 @@ package final class QuantizedActivations: @unchecked Sendable {
     /// floats each). Requires tokens ≤ capacity (a caller bug otherwise).
     package func quantize(_ x: UnsafePointer<Float>, tokens: Int, stride xStride: Int, kernels: KernelSet) {
         precondition(tokens >= 0 && tokens <= capacity && xStride >= cols, "activations: \(tokens) tokens > capacity \(capacity)")
-        if let groupColumns {
-            for t in 0..<tokens {
-                for g in 0..<groups {
-                    let start = g * groupColumns, n = Swift.min(groupColumns, cols - start)
-                    let scale = Self.quantizeRow(x + t * xStride + start, count: n,
-                                                 into: values.typed(Int8.self) + t * stride + start,
-                                                 sum: &sums.typed(Int32.self)[g * capacity + t], kernels: kernels)
-                    scales.typed(Float.self)[g * capacity + t] = scale
-                    inverseScales.typed(Float.self)[g * capacity + t] = 1 / scale
-                }
-            }
-            count = tokens
-            return
-        }
-        for t in 0..<tokens {
-            let scale = Self.quantizeRow(x + t * xStride, count: cols, into: values.typed(Int8.self) + t * stride,
-                                         sum: &sums.typed(Int32.self)[t], kernels: kernels)
-            scales.typed(Float.self)[t] = scale
-            inverseScales.typed(Float.self)[t] = 1 / scale
-        }
+        for t in 0..<tokens { quantize(x, token: t, stride: xStride, kernels: kernels) }
         count = tokens
     }
 
-    /// For code that fills `values` directly (tests of extreme inputs).
-    func setCount(_ tokens: Int) { count = tokens }
+    /// Quantizes token t alone, from `x + t * xStride`, writing only that
+    /// token's values, sums and scales: callers fill a batch's rows on
+    /// several threads at once, then set the count with `setCount`.
+    package func quantize(_ x: UnsafePointer<Float>, token t: Int, stride xStride: Int, kernels: KernelSet) {
+        precondition(t >= 0 && t < capacity && xStride >= cols, "activations: token \(t) outside capacity \(capacity)")
+        let row = x + t * xStride
+        guard let groupColumns else {
+            let scale = Self.quantizeRow(row, count: cols, into: values.typed(Int8.self) + t * stride,
+                                         sum: &sums.typed(Int32.self)[t], kernels: kernels)
+            scales.typed(Float.self)[t] = scale
+            inverseScales.typed(Float.self)[t] = 1 / scale
+            return
+        }
+        for g in 0..<groups {
+            let start = g * groupColumns, n = Swift.min(groupColumns, cols - start)
+            let scale = Self.quantizeRow(row + start, count: n, into: values.typed(Int8.self) + t * stride + start,
+                                         sum: &sums.typed(Int32.self)[g * capacity + t], kernels: kernels)
+            scales.typed(Float.self)[g * capacity + t] = scale
+            inverseScales.typed(Float.self)[g * capacity + t] = 1 / scale
+        }
+    }
+
+    /// The number of tokens held, for code that fills rows itself (row by
+    /// row with `quantize(_:token:stride:kernels:)`, or `values` directly in
+    /// tests of extreme inputs).
+    package func setCount(_ tokens: Int) {
+        precondition(tokens >= 0 && tokens <= capacity)
+        count = tokens
+    }
 
     /// Convenience for one token.
     package func quantize(_ x: UnsafeBufferPointer<Float>, kernels: KernelSet) {
