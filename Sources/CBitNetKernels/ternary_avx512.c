@@ -225,8 +225,8 @@ matmul_tile(const bnk_ternary_args *a, size_t tile, size_t t0, const int NT) {
  * to the codes instead: one per row and field, shared by every pair. The
  * accumulator of pair p and row i holds its two tokens' partial sums in its
  * halves. Same exact int32 dots, same epilogue (store_tiles4), so the same
- * bits. tools/bench/ternary_tile.c on Zen 4: 1 thread in cache +9% (2,560
- * columns) and +11% (6,912); 2 threads streaming +7-10%. */
+ * bits. tools/bench/ternary_tile.c on Zen 4, 8 tokens: 1 thread in cache
+ * +10% (2,560 and 6,912 columns), 2 threads streaming +7-10%. */
 BNK_AVX512 static inline __attribute__((always_inline)) void
 matmul_pairs_tile(const bnk_ternary_args *a, const int8_t *pairs, size_t chunks, size_t tile, size_t t0) {
     enum { NP = 4 };
