@@ -50,9 +50,15 @@ static inline __mmask8 tile_row_mask(const bnk_ternary_args *a, size_t tile) {
     return m;
 }
 
-/* store_tile for token t with one scale per row, in SIMD: the same float
- * operations in the same order, so bit-identical to the scalar epilogue. */
+/* store_tile for token t, in SIMD when there is one scale per row: the same
+ * float operations in the same order, so bit-identical to the scalar epilogue. */
 BNK_AVX512 static inline void store_tile_1(const bnk_ternary_args *a, size_t tile, size_t t, __m128i dots) {
+    if (a->row_scale_stride != 1) {
+        int32_t d[BNK_TILE_ROWS];
+        _mm_storeu_si128((__m128i *)d, dots);
+        store_tile(a, tile, t, d);
+        return;
+    }
     size_t row0 = tile * BNK_TILE_ROWS;
     __mmask8 m = tile_row_mask(a, tile);
     __m128 v = _mm_cvtepi32_ps(_mm_sub_epi32(dots, _mm_set1_epi32(a->q_sum[t])));
@@ -63,23 +69,22 @@ BNK_AVX512 static inline void store_tile_1(const bnk_ternary_args *a, size_t til
     _mm_mask_storeu_ps(dst, m, v);
 }
 
-/* Four tokens' tiles reduced together, acc01[k] / acc23[k] being token k's
- * rows 0|1 and 2|3 (8 partial sums per row): one zmm whose element 4k + i is
- * token k's row i. A transposing add tree shares its shuffles across the
- * tokens, where one reduce_tile per token would repeat them. */
-BNK_AVX512 static inline __m512i reduce_tiles4(const __m512i *acc01, const __m512i *acc23) {
+/* Sixteen (token, row) sums reduced together: lo[k] and hi[k] hold, in their
+ * 256-bit halves, 8 partial sums of each of four (token, row) pairs, and
+ * element e of the result is the total of the pair `order` sends there. A
+ * transposing add tree shares its shuffles across the sums, where one
+ * reduce_tile per token would repeat them. */
+BNK_AVX512 static inline __m512i reduce_sums16(const __m512i lo[4], const __m512i hi[4], __m512i order) {
     __m512i x[4];
-    for (int k = 0; k < 4; k++) /* 128-bit lane i: four partial sums of row i */
-        x[k] = _mm512_add_epi32(_mm512_shuffle_i64x2(acc01[k], acc23[k], 0x88),
-                                _mm512_shuffle_i64x2(acc01[k], acc23[k], 0xDD));
+    for (int k = 0; k < 4; k++) /* 128-bit lane i: four partial sums of one (token, row) */
+        x[k] = _mm512_add_epi32(_mm512_shuffle_i64x2(lo[k], hi[k], 0x88), _mm512_shuffle_i64x2(lo[k], hi[k], 0xDD));
     __m512i x01 = _mm512_add_epi32(_mm512_unpacklo_epi32(x[0], x[1]), _mm512_unpackhi_epi32(x[0], x[1]));
     __m512i x23 = _mm512_add_epi32(_mm512_unpacklo_epi32(x[2], x[3]), _mm512_unpackhi_epi32(x[2], x[3]));
-    /* lane i: tokens 0, 1, 2, 3 of row i; reordered token-major */
-    __m512i s = _mm512_add_epi32(_mm512_unpacklo_epi64(x01, x23), _mm512_unpackhi_epi64(x01, x23));
-    return _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), s);
+    /* lane i, element k: x[k]'s lane i total */
+    return _mm512_permutexvar_epi32(order, _mm512_add_epi32(_mm512_unpacklo_epi64(x01, x23), _mm512_unpackhi_epi64(x01, x23)));
 }
 
-/* store_tile for tokens t..t+3 (dots from reduce_tiles4), in SIMD: the same
+/* store_tile for tokens t..t+3 (token k's row i at element 4k + i), in SIMD: the same
  * float operations in the same order as the scalar epilogue. */
 BNK_AVX512 static inline void store_tiles4(const bnk_ternary_args *a, size_t tile, size_t t, __m512i dots) {
     if (a->row_scale_stride != 1) {
@@ -149,13 +154,7 @@ BNK_AVX512 static void matvec(const bnk_ternary_args *a) {
         __m512i s23 = _mm512_add_epi32(
             _mm512_add_epi32(_mm512_srai_epi32(b3, 6), _mm512_srai_epi32(b2, 4)),
             _mm512_add_epi32(_mm512_srai_epi32(b1, 2), b0));
-        if (a->row_scale_stride == 1) {
-            store_tile_1(a, tile, 0, reduce_tile(s01, s23));
-        } else {
-            int32_t dots[BNK_TILE_ROWS];
-            _mm_storeu_si128((__m128i *)dots, reduce_tile(s01, s23));
-            store_tile(a, tile, 0, dots);
-        }
+        store_tile_1(a, tile, 0, reduce_tile(s01, s23));
     }
 }
 
@@ -204,16 +203,10 @@ matmul_tile(const bnk_ternary_args *a, size_t tile, size_t t0, const int NT) {
         }
     }
     int t = 0;
-    for (; t + 4 <= NT; t += 4) store_tiles4(a, tile, t0 + t, reduce_tiles4(acc01 + t, acc23 + t));
-    for (; t < NT; t++) {
-        if (a->row_scale_stride == 1) {
-            store_tile_1(a, tile, t0 + t, reduce_tile(acc01[t], acc23[t]));
-        } else {
-            int32_t dots[BNK_TILE_ROWS];
-            _mm_storeu_si128((__m128i *)dots, reduce_tile(acc01[t], acc23[t]));
-            store_tile(a, tile, t0 + t, dots);
-        }
-    }
+    /* acc01[t + k] / acc23[t + k]: token k's rows 0|1 and 2|3; lane i of x[k] is row i. */
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    for (; t + 4 <= NT; t += 4) store_tiles4(a, tile, t0 + t, reduce_sums16(acc01 + t, acc23 + t, order));
+    for (; t < NT; t++) store_tile_1(a, tile, t0 + t, reduce_tile(acc01[t], acc23[t]));
 }
 
 /* Eight tokens as four pairs. In
@@ -224,7 +217,7 @@ matmul_tile(const bnk_ternary_args *a, size_t tile, size_t t0, const int NT) {
  * load from a pair-interleaved copy (interleave_pairs), and the shuffles move
  * to the codes instead: one per row and field, shared by every pair. The
  * accumulator of pair p and row i holds its two tokens' partial sums in its
- * halves. Same exact int32 dots, same epilogue (store_tiles4), so the same
+ * halves. Same exact int32 dots, same reduction and epilogue (reduce_sums16, store_tiles4), so the same
  * bits. tools/bench/ternary_tile.c on Zen 4, 8 tokens: 1 thread in cache
  * +10% (2,560 and 6,912 columns), 2 threads streaming +7-10%. */
 BNK_AVX512 static inline __attribute__((always_inline)) void
@@ -253,23 +246,15 @@ matmul_pairs_tile(const bnk_ternary_args *a, const int8_t *pairs, size_t chunks,
             }
         }
     }
-    /* Two pairs at a time into reduce_tiles4's transposing tree: x[2k] holds
-     * pair k's rows 0 and 1, x[2k + 1] its rows 2 and 3, each 128-bit lane
-     * four partial sums of one (token, row). */
+    /* Two pairs at a time: x[0] holds pair 0's rows 0 and 1, x[1] its rows 2
+     * and 3, x[2] and x[3] pair 1's; lane 0 of the sums is then t0r0 t0r2
+     * t2r0 t2r2, lane 1 t1r0 t1r2 t3r0 t3r2, lanes 2 and 3 the same for rows
+     * 1 and 3, reordered token-major. */
+    const __m512i order = _mm512_setr_epi32(0, 8, 1, 9, 4, 12, 5, 13, 2, 10, 3, 11, 6, 14, 7, 15);
     for (int g = 0; g < NP / 2; g++) {
-        __m512i x[4];
-        for (int k = 0; k < 2; k++) {
-            const __m512i *pa = acc[2 * g + k];
-            x[2 * k] = _mm512_add_epi32(_mm512_shuffle_i64x2(pa[0], pa[1], 0x88), _mm512_shuffle_i64x2(pa[0], pa[1], 0xDD));
-            x[2 * k + 1] = _mm512_add_epi32(_mm512_shuffle_i64x2(pa[2], pa[3], 0x88), _mm512_shuffle_i64x2(pa[2], pa[3], 0xDD));
-        }
-        const __m512i x01 = _mm512_add_epi32(_mm512_unpacklo_epi32(x[0], x[1]), _mm512_unpackhi_epi32(x[0], x[1]));
-        const __m512i x23 = _mm512_add_epi32(_mm512_unpacklo_epi32(x[2], x[3]), _mm512_unpackhi_epi32(x[2], x[3]));
-        const __m512i sums = _mm512_add_epi32(_mm512_unpacklo_epi64(x01, x23), _mm512_unpackhi_epi64(x01, x23));
-        /* lane 0: t0r0 t0r2 t2r0 t2r2, lane 1: t1r0 t1r2 t3r0 t3r2, lane 2: the
-         * same for rows 1 and 3, lane 3 likewise; reordered token-major. */
-        const __m512i order = _mm512_setr_epi32(0, 8, 1, 9, 4, 12, 5, 13, 2, 10, 3, 11, 6, 14, 7, 15);
-        store_tiles4(a, tile, t0 + 4 * (size_t)g, _mm512_permutexvar_epi32(order, sums));
+        const __m512i *p0 = acc[2 * g], *p1 = acc[2 * g + 1];
+        const __m512i lo[4] = {p0[0], p0[2], p1[0], p1[2]}, hi[4] = {p0[1], p0[3], p1[1], p1[3]};
+        store_tiles4(a, tile, t0 + 4 * (size_t)g, reduce_sums16(lo, hi, order));
     }
 }
 
