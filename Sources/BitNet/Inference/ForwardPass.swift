@@ -100,6 +100,13 @@ final class ForwardPass {
         }
         precondition(n <= batchSize, "forward pass: \(n) rows exceed the scratch for \(batchSize)")
         guard n > 0 else { return }
+        precondition(Set(segments.map { ObjectIdentifier($0.cache) }).count == segments.count,
+                     "forward pass: two segments share a cache")
+        let attentionRows = segments.enumerated().map { s, segment in
+            TiledAttention.Rows(cache: segment.cache, startPosition: segment.startPosition, count: segment.tokens.count,
+                                queries: q.row(firstRow[s]), queryStride: q.width,
+                                output: attention.row(firstRow[s]), outputStride: attention.width)
+        }
         let embd = hp.nEmbd
         for (s, segment) in segments.enumerated() {
             for (i, token) in segment.tokens.enumerated() {
@@ -120,24 +127,21 @@ final class ForwardPass {
 
             // Attention block.
             project([(w.attnQ, q), (w.attnK, k), (w.attnV, v)], embdActivations)
-            if let qNorm = w.attnQNorm, let kNorm = w.attnKNorm {
-                for i in 0..<n {
-                    normalizeHeads(q.row(i), qNorm, heads: hp.nHead)
-                    normalizeHeads(k.row(i), kNorm, heads: hp.nHeadKV)
-                }
-            }
-            for (s, segment) in segments.enumerated() {
+            // Each segment writes only its own cache, so segments run in parallel.
+            pool.parallelFor(segments.count) { s in
+                let segment = segments[s]
                 for i in firstRow[s]..<(firstRow[s] + segment.tokens.count) {
-                    rope.apply(q.row(i), heads: hp.nHead, table: ropeTable.row(i))
-                    rope.apply(k.row(i), heads: hp.nHeadKV, table: ropeTable.row(i))
+                    if let qNorm = w.attnQNorm, let kNorm = w.attnKNorm {
+                        self.normalizeHeads(self.q.row(i), qNorm, heads: self.hp.nHead)
+                        self.normalizeHeads(self.k.row(i), kNorm, heads: self.hp.nHeadKV)
+                    }
+                    self.rope.apply(self.q.row(i), heads: self.hp.nHead, table: self.ropeTable.row(i))
+                    self.rope.apply(self.k.row(i), heads: self.hp.nHeadKV, table: self.ropeTable.row(i))
                     segment.cache.store(layer: layer, position: segment.startPosition + i - firstRow[s],
-                                        keys: k.row(i), values: v.row(i))
+                                        keys: self.k.row(i), values: self.v.row(i))
                 }
-                attentionTiles.attend(cache: segment.cache, layer: layer, startPosition: segment.startPosition,
-                                      count: segment.tokens.count,
-                                      queries: q.row(firstRow[s]), queryStride: q.width,
-                                      output: attention.row(firstRow[s]), outputStride: attention.width, pool: pool)
             }
+            attentionTiles.attend(attentionRows, layer: layer, pool: pool)
             forEachRow(n) { i in
                 if let subNorm = w.attnSubNorm {
                     self.normalizeAndQuantize(self.attention, row: i, subNorm, into: self.attnOutActivations)

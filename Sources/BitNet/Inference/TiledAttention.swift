@@ -58,13 +58,17 @@ final class TiledAttention {
     private let threads: Int
     private let slots: [Scratch]
     private let nextItem = Atomic<Int>(0)
-    /// Decode: the scaled queries of every KV head, [nHeadKV][paddedDim][decodeRows],
-    /// shared by the threads: the tile kernel's transposed layout (row r of
-    /// dimension d at d * decodeRows + r), or with `usesDecode4` the four-row
-    /// kernels' (at d * 16 + 4r + j for j = 0..3: each row 4 times).
-    private let decodeQueries: UnsafeMutablePointer<Float>
+    /// Decode: the scaled queries of every KV head of each sequence,
+    /// [sequences][nHeadKV][paddedDim][decodeRows], shared by the threads: the
+    /// tile kernel's transposed layout (row r of dimension d at
+    /// d * decodeRows + r), or with `usesDecode4` the four-row kernels' (at
+    /// d * 16 + 4r + j for j = 0..3: each row 4 times). Grown on demand; the
+    /// padding rows stay 0.
+    private var decodeQueries: UnsafeMutablePointer<Float>?
+    private var decodeQuerySequences = 0
     /// Decode: each (superblock, KV head)'s state, groupSize rows:
     /// max and sum [superblocks][nHeadKV][groupSize], output [...][groupSize][paddedDim].
+    /// A batched step stacks its sequences' superblocks.
     private var parts: UnsafeMutablePointer<Float>?
     private var partsSuperblocks = 0
 
@@ -168,16 +172,24 @@ final class TiledAttention {
                                      heads: nHeadKV, decodeRows: decodeRows))
         }
         self.slots = slots
-        let queryCount = try Memory.checkedProduct([nHeadKV, paddedDim, decodeRows, MemoryLayout<Float>.size],
-                                                   what: "attention scratch")
-        decodeQueries = try Memory.allocate(bytes: queryCount, what: "attention scratch")
-            .bindMemory(to: Float.self, capacity: queryCount / MemoryLayout<Float>.size)
-        decodeQueries.initialize(repeating: 0, count: queryCount / MemoryLayout<Float>.size)
     }
 
     deinit {
         free(decodeQueries)
         free(parts)
+    }
+
+    /// One sequence's query rows for `attend`: positions
+    /// startPosition..<startPosition + count of the sequence `cache` holds,
+    /// rows `queryStride` / `outputStride` floats apart.
+    struct Rows {
+        let cache: KVCache
+        let startPosition: Int
+        let count: Int
+        let queries: UnsafePointer<Float>
+        let queryStride: Int
+        let output: UnsafeMutablePointer<Float>
+        let outputStride: Int
     }
 
     /// output[i][h·headDim ..< (h+1)·headDim] = attention of head h for the
@@ -187,11 +199,30 @@ final class TiledAttention {
     func attend(cache: KVCache, layer: Int, startPosition: Int, count n: Int,
                 queries: UnsafePointer<Float>, queryStride: Int,
                 output: UnsafeMutablePointer<Float>, outputStride: Int, pool: ThreadPool) {
-        guard n > 0 else { return }
-        if n == 1, reserveParts(superblocks: startPosition / TiledAttention.superblock + 1) {
-            decode(cache: cache, layer: layer, position: startPosition, query: queries, output: output, pool: pool)
-            return
+        attend([Rows(cache: cache, startPosition: startPosition, count: n, queries: queries, queryStride: queryStride,
+                     output: output, outputStride: outputStride)], layer: layer, pool: pool)
+    }
+
+    /// `attend` for several sequences of one layer (each with its own cache).
+    /// The single-position ones (a batched decode step's) share one parallel
+    /// loop over all their work items: one by one, each of 8 short sequences
+    /// paid a dispatch, a serial query and merge phase and the imbalance of
+    /// its few items (BENCHMARKS.md, "Batched decoding"). Every output is the
+    /// same, bit for bit, as the sequence's alone.
+    func attend(_ sequences: [Rows], layer: Int, pool: ThreadPool) {
+        let decoding = sequences.filter { $0.count == 1 }
+        let batched = !decoding.isEmpty && reserveDecode(decoding)
+        if batched { decode(decoding, layer: layer, pool: pool) }
+        for rows in sequences where rows.count > 1 || (rows.count == 1 && !batched) {
+            attendTiles(rows, layer: layer, pool: pool)
         }
+    }
+
+    /// The prompt path: work items of (KV head, query tile) for one sequence.
+    private func attendTiles(_ rows: Rows, layer: Int, pool: ThreadPool) {
+        let (cache, startPosition, n) = (rows.cache, rows.startPosition, rows.count)
+        let (queries, queryStride, output, outputStride) = (rows.queries, rows.queryStride, rows.output, rows.outputStride)
+        guard n > 0 else { return }
         let tiles = (n + positionsPerTile - 1) / positionsPerTile
         let items = tiles * nHeadKV
         let workers = min(pool.threadCount, threads, items)
@@ -306,19 +337,45 @@ final class TiledAttention {
 
     // MARK: - Decode (one position)
 
-    /// Makes room for the states of `superblocks` superblocks; false when the
-    /// memory is not there (the caller then takes the prompt path, which gives
-    /// the same bits).
-    private func reserveParts(superblocks: Int) -> Bool {
-        if superblocks <= partsSuperblocks { return true }
-        let wanted = max(superblocks, 2 * partsSuperblocks)
-        guard let count = try? Memory.checkedProduct([wanted, nHeadKV, groupSize, paddedDim + 2, MemoryLayout<Float>.size],
-                                                     what: "attention states"),
-              let memory = try? Memory.allocate(bytes: count, what: "attention states") else { return false }
-        free(parts)
-        parts = memory.bindMemory(to: Float.self, capacity: count / MemoryLayout<Float>.size)
-        partsSuperblocks = wanted
+    /// Superblocks (decode's unit of work) a query at `position` sees.
+    private static func superblocks(at position: Int) -> Int { position / superblock + 1 }
+
+    /// Makes room for the queries and the superblock states of `sequences`;
+    /// false when the memory is not there (the caller then takes the prompt
+    /// path, which gives the same bits).
+    private func reserveDecode(_ sequences: [Rows]) -> Bool {
+        var superblocks = 0
+        for rows in sequences {
+            let (sum, overflow) = superblocks.addingReportingOverflow(Self.superblocks(at: rows.startPosition))
+            guard !overflow else { return false }
+            superblocks = sum
+        }
+        if superblocks > partsSuperblocks {
+            let wanted = max(superblocks, 2 * partsSuperblocks)
+            guard let count = try? Memory.checkedProduct([wanted, nHeadKV, groupSize, paddedDim + 2,
+                                                          MemoryLayout<Float>.size], what: "attention states"),
+                  let memory = try? Memory.allocate(bytes: count, what: "attention states") else { return false }
+            free(parts)
+            parts = memory.bindMemory(to: Float.self, capacity: count / MemoryLayout<Float>.size)
+            partsSuperblocks = wanted
+        }
+        if sequences.count > decodeQuerySequences {
+            guard let count = try? Memory.checkedProduct([sequences.count, nHeadKV, paddedDim, decodeRows],
+                                                         what: "attention scratch"),
+                  let memory = try? Memory.allocate(bytes: count * MemoryLayout<Float>.size, what: "attention scratch")
+            else { return false }
+            free(decodeQueries)
+            decodeQueries = memory.bindMemory(to: Float.self, capacity: count)
+            decodeQueries.unsafelyUnwrapped.initialize(repeating: 0, count: count)
+            decodeQuerySequences = sequences.count
+        }
         return true
+    }
+
+    /// KV head g's scaled queries of the sequence at `slot` of a decode step.
+    @inline(__always)
+    private func queries(slot: Int, kvHead g: Int) -> UnsafeMutablePointer<Float> {
+        decodeQueries.unsafelyUnwrapped + (slot * nHeadKV + g) * paddedDim * decodeRows
     }
 
     /// The (superblock b, KV head g) state's rows in `parts`.
@@ -330,36 +387,30 @@ final class TiledAttention {
         return (base + index, base + states + index, base + 2 * states + index * paddedDim)
     }
 
-    /// Attention of one position: work items are (superblock, KV heads), each
-    /// computing those heads' state over the superblock's keys; the states are
-    /// then merged per row in superblock order, as the prompt path does.
-    private func decode(cache: KVCache, layer: Int, position: Int, query: UnsafePointer<Float>,
-                        output: UnsafeMutablePointer<Float>, pool: ThreadPool) {
-        let rp = decodeRows, dp = paddedDim, dim = headDim
-        let scale = 1 / Float(dim).squareRoot()
-        for g in 0..<nHeadKV {
-            let qt = decodeQueries + g * dp * rp
-            for member in 0..<groupSize {
-                let q = query + (g * groupSize + member) * dim
-                if usesDecode4 {
-                    // Built once here rather than by the kernel on every tile,
-                    // which took about 5% of its time with the rows in cache
-                    // (tools/bench/decode_attention.c, 1 thread, Zen 3).
-                    for d in 0..<dim { (qt + d * rp + 4 * member).update(repeating: q[d] * scale, count: 4) }
-                } else {
-                    for d in 0..<dim { qt[d * rp + member] = q[d] * scale }
-                }
-            }
-        }
-        let superblocks = position / TiledAttention.superblock + 1
+    /// Attention of one position of every sequence: work items are
+    /// (sequence, superblock, KV heads), each computing those heads' state over
+    /// the superblock's keys, all in one parallel loop; each sequence's states
+    /// are then merged per row in superblock order, as the prompt path does.
+    private func decode(_ sequences: [Rows], layer: Int, pool: ThreadPool) {
+        let dim = headDim, scale = 1 / Float(dim).squareRoot()
         let available = min(pool.threadCount, threads)
+        pool.parallelFor(sequences.count) { slot in
+            prepareQueries(sequences[slot].queries, slot: slot, scale: scale)
+        }
         // A superblock's keys and values of all KV heads are one contiguous
         // stretch of the cache per layer: an item reads it whole whenever
-        // there are two superblocks or more (the last one is partial, so two
-        // threads still split the work about evenly), else each KV head is an
-        // item. Head by head, a tile is read in strided pieces that wait on
-        // memory (tg32 at depth 512 was ~15% slower that way).
-        let headsPerItem = superblocks >= 2 ? nHeadKV : 1
+        // there are enough superblocks to keep the threads busy (one
+        // sequence: two, since the last one is partial), else each KV head is
+        // an item. Head by head, a tile is read in strided pieces that wait
+        // on memory (tg32 at depth 512 was ~15% slower that way).
+        var firstPart: [Int] = []  // each sequence's first superblock state in `parts`
+        var superblocks = 0
+        for rows in sequences {
+            firstPart.append(superblocks)
+            superblocks += Self.superblocks(at: rows.startPosition)
+        }
+        let wholeHeads = sequences.count == 1 ? superblocks >= 2 : superblocks >= 2 * available
+        let headsPerItem = wholeHeads ? nHeadKV : 1
         let itemsPerSuperblock = nHeadKV / headsPerItem
         let items = superblocks * itemsPerSuperblock
         let workers = min(available, items)
@@ -367,38 +418,78 @@ final class TiledAttention {
         let claim = { () -> DecodeItem? in
             let item = self.nextItem.wrappingAdd(1, ordering: .relaxed).oldValue
             guard item < items else { return nil }
-            let first = (item % itemsPerSuperblock) * headsPerItem
-            return DecodeItem(superblock: item / itemsPerSuperblock, kvHeads: first..<(first + headsPerItem))
+            var slot = 0
+            while slot + 1 < sequences.count, firstPart[slot + 1] * itemsPerSuperblock <= item { slot += 1 }
+            let local = item - firstPart[slot] * itemsPerSuperblock
+            let first = (local % itemsPerSuperblock) * headsPerItem
+            return DecodeItem(slot: slot, superblock: local / itemsPerSuperblock, part: firstPart[slot],
+                              kvHeads: first..<(first + headsPerItem))
         }
         pool.parallelFor(workers) { worker in
             let scratch = slots[worker]
             var item = claim()
             while let current = item {
-                item = decodeItem(cache: cache, layer: layer, position: position, current, scratch: scratch,
-                                  claimFollowing: claim)
+                item = decodeItem(sequences, layer: layer, current, scratch: scratch, claimFollowing: claim)
             }
         }
+        pool.parallelFor(sequences.count) { slot in
+            mergeParts(of: sequences[slot], from: firstPart[slot])
+        }
+    }
+
+    /// The scaled queries of one sequence's position into its slot.
+    private func prepareQueries(_ query: UnsafePointer<Float>, slot: Int, scale: Float) {
+        let rp = decodeRows, dim = headDim
+        for g in 0..<nHeadKV {
+            let qt = queries(slot: slot, kvHead: g)
+            let q = query + g * groupSize * dim
+            if usesDecode4 {
+                // Built once here rather than by the kernel on every tile,
+                // which took about 5% of its time with the rows in cache
+                // (tools/bench/decode_attention.c, 1 thread, Zen 3). One
+                // vector per dimension: element by element this took 0.75 ms
+                // of an 8-sequence step on Zen 4.
+                for d in 0..<dim {
+                    let (a, b, c, e) = (q[d] * scale, q[dim + d] * scale, q[2 * dim + d] * scale, q[3 * dim + d] * scale)
+                    UnsafeMutableRawPointer(qt + d * rp).storeBytes(
+                        of: SIMD16<Float>(a, a, a, a, b, b, b, b, c, c, c, c, e, e, e, e), as: SIMD16<Float>.self)
+                }
+            } else {
+                for member in 0..<groupSize {
+                    for d in 0..<dim { qt[d * rp + member] = q[member * dim + d] * scale }
+                }
+            }
+        }
+    }
+
+    /// One sequence's output from its superblock states (`parts` from
+    /// `firstPart` on), merged in superblock order.
+    private func mergeParts(of rows: Rows, from firstPart: Int) {
+        let dp = paddedDim, dim = headDim, superblocks = Self.superblocks(at: rows.startPosition)
         for g in 0..<nHeadKV {
             for member in 0..<groupSize {
-                let first = part(0, g)
+                let first = part(firstPart, g)
                 var m = first.rowMax[member], sum = first.rowSum[member]
                 let accumulator = first.output + member * dp
                 for b in 1..<superblocks {
-                    let other = part(b, g)
+                    let other = part(firstPart + b, g)
                     AttentionState.merge(kernel, max: &m, sum: &sum, output: accumulator,
                                          max: other.rowMax[member], sum: other.rowSum[member],
                                          output: other.output + member * dp, dim: dp)
                 }
-                let o = output + (g * groupSize + member) * dim
+                let o = rows.output + (g * groupSize + member) * dim
                 let inverse = 1 / sum
                 for d in 0..<dim { o[d] = accumulator[d] * inverse }
             }
         }
     }
 
-    /// A decode work item: KV heads `kvHeads` over superblock `superblock`.
+    /// A decode work item: KV heads `kvHeads` over superblock `superblock` of
+    /// the sequence at `slot`, whose superblock states start at `part`.
     private struct DecodeItem {
+        let slot: Int
         let superblock: Int
+        let part: Int
         let kvHeads: Range<Int>
     }
 
@@ -413,9 +504,10 @@ final class TiledAttention {
     /// `ahead`) and a token 1.6-2.1 ms longer (BENCHMARKS.md). Which worker
     /// takes which item changes no result: each item's state depends only on
     /// its keys.
-    private func decodeItem(cache: KVCache, layer: Int, position: Int, _ item: DecodeItem, scratch: Scratch,
+    private func decodeItem(_ sequences: [Rows], layer: Int, _ item: DecodeItem, scratch: Scratch,
                             claimFollowing: () -> DecodeItem?) -> DecodeItem? {
         let b = item.superblock, kvHeads = item.kvHeads
+        let cache = sequences[item.slot].cache, position = sequences[item.slot].startPosition
         let rp = decodeRows, dp = paddedDim
         for g in kvHeads {
             State(rowMax: scratch.decode.rowMax + g * rp, rowSum: scratch.decode.rowSum + g * rp,
@@ -432,21 +524,25 @@ final class TiledAttention {
             let keys = min(TiledAttention.keyTile, end - tileStart)
             for r in 0..<rp { scratch.limit[r] = r < groupSize ? Int32(keys) : 0 }
             // The tile the calls prefetch: the item's next one, or after its
-            // last the following item's first, when it covers the same heads.
-            var nextStart = tileStart + TiledAttention.keyTile, nextRows = 0
+            // last the following item's first (of its sequence, maybe
+            // another), when it covers the same heads.
+            var nextStart = tileStart + TiledAttention.keyTile, nextRows = 0, nextCache = cache
             if nextStart < end {
                 nextRows = min(TiledAttention.keyTile, end - nextStart)
             } else {
                 following = claimFollowing()
                 if let next = following, next.kvHeads == kvHeads {
+                    let sequence = sequences[next.slot]
+                    nextCache = sequence.cache
                     nextStart = next.superblock * TiledAttention.superblock
-                    nextRows = min(TiledAttention.keyTile, position + 1 - nextStart)
+                    nextRows = min(TiledAttention.keyTile, sequence.startPosition + 1 - nextStart)
                 }
             }
             #if !arch(arm64)
             if inPlace {
-                decodeTileInPlace(cache: cache, layer: layer, tileStart: tileStart, keys: keys, nextStart: nextStart,
-                                  nextRows: nextRows, kvHeads: kvHeads, scratch: scratch)
+                decodeTileInPlace(cache: cache, layer: layer, tileStart: tileStart, keys: keys, nextCache: nextCache,
+                                  nextStart: nextStart, nextRows: nextRows, slot: item.slot, kvHeads: kvHeads,
+                                  scratch: scratch)
                 tileStart += TiledAttention.keyTile
                 continue
             }
@@ -471,18 +567,18 @@ final class TiledAttention {
                 if usesDecode4 {
                     // Four rows: (row, key) pairs in the lanes, the same bits.
                     let decode4 = kernel == .avx512 ? bnk_attention_decode4_avx512 : bnk_attention_decode4_avx2
-                    decode4(decodeQueries + g * dp * rp, staged.keys, staged.values, keys, dp,
+                    decode4(queries(slot: item.slot, kvHead: g), staged.keys, staged.values, keys, dp,
                             Int32(keys), state.rowMax, state.rowSum, state.output, scratch.decode4)
                     continue
                 }
                 #endif
-                step(qt: decodeQueries + g * dp * rp, state: state, scratch: scratch, keys: keys, rowsPadded: rp,
+                step(qt: queries(slot: item.slot, kvHead: g), state: state, scratch: scratch, keys: keys, rowsPadded: rp,
                      staged: staged)
             }
             tileStart += TiledAttention.keyTile
         }
         for g in kvHeads {
-            let target = part(b, g)
+            let target = part(item.part + b, g)
             for member in 0..<groupSize {
                 target.rowMax[member] = scratch.decode.rowMax[g * rp + member]
                 target.rowSum[member] = scratch.decode.rowSum[g * rp + member]
@@ -514,8 +610,8 @@ final class TiledAttention {
     /// 1280 bytes apart on 2B4T, reached about half that bandwidth in
     /// tools/bench/decode_attention.c). With one head, its own rows of the
     /// next tile.
-    private func decodeTileInPlace(cache: KVCache, layer: Int, tileStart: Int, keys: Int, nextStart: Int,
-                                   nextRows: Int, kvHeads: Range<Int>, scratch: Scratch) {
+    private func decodeTileInPlace(cache: KVCache, layer: Int, tileStart: Int, keys: Int, nextCache: KVCache,
+                                   nextStart: Int, nextRows: Int, slot: Int, kvHeads: Range<Int>, scratch: Scratch) {
         let rp = decodeRows, dp = paddedDim, stride = cache.rowBytes / 2
         let keyRows = cache.keys(layer: layer, position: tileStart).assumingMemoryBound(to: UInt16.self)
         let valueRows = cache.values(layer: layer, position: tileStart).assumingMemoryBound(to: UInt16.self)
@@ -526,16 +622,16 @@ final class TiledAttention {
             if wholeRows {
                 let first = call * nextRows / kvHeads.count, last = (call + 1) * nextRows / kvHeads.count
                 next = bnk_attention_prefetch(
-                    keys: UnsafePointer(cache.keys(layer: layer, position: nextStart + first)
+                    keys: UnsafePointer(nextCache.keys(layer: layer, position: nextStart + first)
                         .assumingMemoryBound(to: UInt8.self)),
-                    values: UnsafePointer(cache.values(layer: layer, position: nextStart + first)
+                    values: UnsafePointer(nextCache.values(layer: layer, position: nextStart + first)
                         .assumingMemoryBound(to: UInt8.self)),
-                    stride: cache.rowBytes, rows: last - first, row_bytes: cache.rowBytes)
+                    stride: nextCache.rowBytes, rows: last - first, row_bytes: nextCache.rowBytes)
             } else {
-                next = rowsOfHead(cache: cache, layer: layer, kvHead: g, tileStart: nextStart, rows: nextRows)
+                next = rowsOfHead(cache: nextCache, layer: layer, kvHead: g, tileStart: nextStart, rows: nextRows)
             }
             decode4F16(
-                decodeQueries + g * dp * rp, keyRows + g * headDim, valueRows + g * headDim, stride, keys, dp,
+                queries(slot: slot, kvHead: g), keyRows + g * headDim, valueRows + g * headDim, stride, keys, dp,
                 Int32(keys), scratch.decode.rowMax + g * rp, scratch.decode.rowSum + g * rp,
                 scratch.decode.output + g * rp * dp, scratch.decode4, &next)
         }

@@ -169,6 +169,54 @@ import CBitNetKernels
         }
     }
 
+    /// Several sequences in one `attend` (a batched step: single positions at
+    /// depths on both sides of superblock boundaries, so items hold one KV
+    /// head or all of them, next to a prompt chunk) give each sequence the
+    /// bits of its own call, for every kernel and cache type.
+    @Test(arguments: KVType.allCases, AttentionTile.Kernel.supportedCases)
+    func sequencesAttendedTogetherMatchEachAloneBitForBit(kv: KVType, kernel: AttentionTile.Kernel) throws {
+        let shape = Shape(nHead: 20, nHeadKV: 5, headDim: 128)  // 2B4T: the four-row decode kernels
+        let pool = try ThreadPool(threadCount: 2)
+        var rng = SplitMix64(seed: 41 + UInt64(kv.rawValue))
+        let width = shape.nHead * shape.headDim
+        // (start, count); the Swift twin runs unoptimized in debug tests: shallower.
+        let cases = kernel == .reference ? [(0, 1), (70, 1), (5, 9), (33, 1)]
+            : [(0, 1), (63, 1), (255, 1), (256, 1), (300, 1), (7, 20), (520, 1), (64, 1)]
+        let caches = try cases.map { try Self.randomCache(shape, kv: kv, start: $0.0, count: $0.1, rng: &rng) }
+        let queries = cases.map { Self.random($0.1 * width, &rng) }
+        for threads in [1, 2] {
+            let attention = try TiledAttention(nHead: shape.nHead, nHeadKV: shape.nHeadKV, headDim: shape.headDim,
+                                               threads: threads, kernel: kernel)
+            let alone = cases.indices.map {
+                Self.tiled(attention, caches[$0], queries: queries[$0], start: cases[$0].0, count: cases[$0].1,
+                           pool: pool)
+            }
+            for sequences in [cases.count, 3] {  // all of them, and too few to split by whole heads
+                let inputs = queries.prefix(sequences).map { q in
+                    let copy = UnsafeMutableBufferPointer<Float>.allocate(capacity: q.count)
+                    _ = copy.initialize(from: q)
+                    return copy
+                }
+                let outputs = cases.prefix(sequences).map { c in
+                    let out = UnsafeMutableBufferPointer<Float>.allocate(capacity: c.1 * width)
+                    out.initialize(repeating: .nan)
+                    return out
+                }
+                defer { (inputs + outputs).forEach { $0.deallocate() } }
+                let rows = (0..<sequences).map { i in
+                    TiledAttention.Rows(cache: caches[i], startPosition: cases[i].0, count: cases[i].1,
+                                        queries: UnsafePointer(inputs[i].baseAddress!), queryStride: width,
+                                        output: outputs[i].baseAddress!, outputStride: width)
+                }
+                attention.attend(rows, layer: 0, pool: pool)
+                for i in 0..<sequences {
+                    #expect(outputs[i].map(\.bitPattern) == alone[i].map(\.bitPattern),
+                            "\(kv) \(kernel) \(threads) threads, \(sequences) sequences: sequence \(i) at \(cases[i].0)")
+                }
+            }
+        }
+    }
+
     /// The C tile kernels (AVX-512 and AVX2, or NEON) against `AttentionTile.stepReference`
     /// over several consecutive tiles, with limits of 0, partial and full.
     @Test(arguments: AttentionTile.Kernel.supportedCases.filter { $0 != .reference },
