@@ -552,8 +552,8 @@ BITNET_API int32_t bitnet_context_shift(bitnet_context *ctx, int32_t *n_dropped)
  * every pending decode token plus prompt chunks of at most prompt_chunk
  * tokens, so a newcomer's prompt is read between the others' decode steps.
  * A sequence that pauses, finishes, is cancelled or interrupted stops
- * submitting and the others go on without it (they wait for it at most ~2 ms
- * once). bitnet_context_interrupt on a batched context takes effect between
+ * submitting and the others go on without it (they wait for it at most an
+ * eighth of a step, 2-10 ms, once). bitnet_context_interrupt on a batched context takes effect between
  * steps. Driving two contexts of one batch from ONE thread in turn works but
  * gains nothing (each call waits for its own step).
  *

@@ -54,7 +54,8 @@ public struct BatchStatistics: Sendable, Equatable {
 /// threads. The batch's steps run on its own thread plus `threads - 1`
 /// workers. A sequence that pauses, finishes or is cancelled simply stops
 /// submitting: the others never wait for it beyond the short gathering window
-/// after a step (`StepScheduler.gatherWindow`).
+/// after a step (`StepScheduler.gatherWindow(after:)`: an eighth of a step,
+/// 2–10 ms).
 ///
 /// Determinism: a sequence's logits do not depend on what shares its steps
 /// (`ForwardPass.run(_:)`), so its tokens equal those it gets alone with the

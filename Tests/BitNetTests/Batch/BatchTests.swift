@@ -191,6 +191,14 @@ import Testing
         #expect(released == nil)
     }
 
+    /// The gathering window follows the step (an eighth of it) within 2–10 ms.
+    @Test func theGatheringWindowFollowsTheStep() {
+        #expect(StepScheduler.gatherWindow(after: .zero) == .milliseconds(2))
+        #expect(StepScheduler.gatherWindow(after: .milliseconds(10)) == .milliseconds(2))
+        #expect(StepScheduler.gatherWindow(after: .milliseconds(60)) == .microseconds(7500))
+        #expect(StepScheduler.gatherWindow(after: .seconds(3)) == .milliseconds(10))
+    }
+
     @Test func membershipIsChecked() throws {
         let model = try Model.load(path: Self.modelPath)
         var batchOptions = BatchOptions()
