@@ -172,7 +172,9 @@ import CBitNetKernels
     /// Several sequences in one `attend` (a batched step: single positions at
     /// depths on both sides of superblock boundaries, so items hold one KV
     /// head or all of them, next to a prompt chunk) give each sequence the
-    /// bits of its own call, for every kernel and cache type.
+    /// bits of its own call, for every kernel and cache type; every other
+    /// sequence has the next cache type (contexts of one batch may differ,
+    /// and an item prefetches the next item's cache, maybe of another type).
     @Test(arguments: KVType.allCases, AttentionTile.Kernel.supportedCases)
     func sequencesAttendedTogetherMatchEachAloneBitForBit(kv: KVType, kernel: AttentionTile.Kernel) throws {
         let shape = Shape(nHead: 20, nHeadKV: 5, headDim: 128)  // 2B4T: the four-row decode kernels
@@ -182,7 +184,10 @@ import CBitNetKernels
         // (start, count); the Swift twin runs unoptimized in debug tests: shallower.
         let cases = kernel == .reference ? [(0, 1), (70, 1), (5, 9), (33, 1)]
             : [(0, 1), (63, 1), (255, 1), (256, 1), (300, 1), (7, 20), (520, 1), (64, 1)]
-        let caches = try cases.map { try Self.randomCache(shape, kv: kv, start: $0.0, count: $0.1, rng: &rng) }
+        let other = KVType.allCases[(KVType.allCases.firstIndex(of: kv)! + 1) % KVType.allCases.count]
+        let caches = try cases.indices.map {
+            try Self.randomCache(shape, kv: $0 % 2 == 0 ? kv : other, start: cases[$0].0, count: cases[$0].1, rng: &rng)
+        }
         let queries = cases.map { Self.random($0.1 * width, &rng) }
         for threads in [1, 2] {
             let attention = try TiledAttention(nHead: shape.nHead, nHeadKV: shape.nHeadKV, headDim: shape.headDim,
