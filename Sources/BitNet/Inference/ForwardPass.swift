@@ -100,7 +100,7 @@ final class ForwardPass {
         }
         precondition(n <= batchSize, "forward pass: \(n) rows exceed the scratch for \(batchSize)")
         guard n > 0 else { return }
-        precondition(Set(segments.map { ObjectIdentifier($0.cache) }).count == segments.count,
+        precondition(segments.count == 1 || Set(segments.map { ObjectIdentifier($0.cache) }).count == segments.count,
                      "forward pass: two segments share a cache")
         let attentionRows = segments.enumerated().map { s, segment in
             TiledAttention.Rows(cache: segment.cache, startPosition: segment.startPosition, count: segment.tokens.count,

@@ -213,7 +213,7 @@ final class TiledAttention {
         let decoding = sequences.filter { $0.count == 1 }
         let batched = !decoding.isEmpty && reserveDecode(decoding)
         if batched { decode(decoding, layer: layer, pool: pool) }
-        for rows in sequences where rows.count > 1 || (rows.count == 1 && !batched) {
+        for rows in sequences where !(batched && rows.count == 1) {
             attendTiles(rows, layer: layer, pool: pool)
         }
     }
