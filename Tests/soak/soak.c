@@ -1,6 +1,7 @@
 /* Soak: N generations (default 10000) across 4 contexts sharing one model,
  * driven by 2 threads that pick contexts at random (so they also collide:
- * BITNET_E_BUSY), with random pauses (resumed or abandoned), callback
+ * BITNET_E_BUSY), with random pauses (resumed, abandoned, or discarded by
+ * the other thread's call on the same context), callback
  * cancels, interrupts from the other thread, pull streams cancelled or freed
  * mid-way, prefix-cache warms and context shifts.
  *
@@ -33,7 +34,13 @@ static bitnet_context *contexts[N_CONTEXTS];
 static long total;
 static atomic_long started, finished;
 static atomic_long n_cancelled, n_paused, n_resumed, n_abandoned, n_interrupts, n_busy, n_streams, n_stream_cancels,
-    n_tokens, n_warms, n_shifts, n_context_full, n_unexpected;
+    n_tokens, n_warms, n_shifts, n_context_full, n_taken_over, n_unexpected;
+/* Per context, driver visits in progress and visits begun (a visit opens
+ * before it counts as begun). Any call on a context discards a paused
+ * generation there, so a resume finds none exactly when another visit
+ * overlapped the pause: one open when it returned, or one begun since. */
+static atomic_int visits_open[N_CONTEXTS];
+static atomic_long visits_begun[N_CONTEXTS];
 static atomic_int stop_all;
 
 static const char *prompts[] = {
@@ -130,7 +137,8 @@ static void count_outcome(int32_t rc) {
     else if (rc == BITNET_E_CONTEXT_FULL) atomic_fetch_add(&n_context_full, 1);
 }
 
-static void push_generation(bitnet_context *ctx, uint64_t *rng) {
+static void push_generation(int index, uint64_t *rng) {
+    bitnet_context *ctx = contexts[index];
     bitnet_generation_params gp;
     bitnet_generation_params_init(&gp);
     gp.max_new_tokens = 1 + (int32_t)(next_random(rng) % 16);
@@ -152,11 +160,17 @@ static void push_generation(bitnet_context *ctx, uint64_t *rng) {
     if (!generation_status_ok(rc)) { unexpected("bitnet_generate", rc); return; }
     count_outcome(rc);
     while (rc == BITNET_PAUSED) {
+        const long begun = atomic_load(&visits_begun[index]);
+        const int others = atomic_load(&visits_open[index]) - 1;
         atomic_fetch_add(&n_paused, 1);
         if (next_random(rng) % 4 == 0) { atomic_fetch_add(&n_abandoned, 1); return; } /* the next call discards it */
         p.pause_at = 0;
         rc = bitnet_generate_resume(ctx, on_chunk, &p, &res);
         atomic_fetch_add(&n_resumed, 1);
+        if (rc == BITNET_E_INVALID_ARGUMENT && (others > 0 || atomic_load(&visits_begun[index]) != begun)) {
+            atomic_fetch_add(&n_taken_over, 1); /* the other thread's call discarded it */
+            return;
+        }
         if (!generation_status_ok(rc)) { unexpected("bitnet_generate_resume", rc); return; }
         count_outcome(rc);
     }
@@ -198,9 +212,12 @@ static void pull_generation(bitnet_context *ctx, uint64_t *rng) {
 static void *driver(void *arg) {
     uint64_t rng = 0x50A4 + (uint64_t)(uintptr_t)arg * 7919;
     while (!atomic_load(&stop_all) && atomic_fetch_add(&started, 1) < total) {
-        bitnet_context *ctx = contexts[next_random(&rng) % N_CONTEXTS];
+        const int index = (int)(next_random(&rng) % N_CONTEXTS);
+        bitnet_context *ctx = contexts[index];
+        atomic_fetch_add(&visits_open[index], 1);
+        atomic_fetch_add(&visits_begun[index], 1);
         uint64_t kind = next_random(&rng) % 20;
-        if (kind < 13) push_generation(ctx, &rng);
+        if (kind < 13) push_generation(index, &rng);
         else if (kind < 18) pull_generation(ctx, &rng);
         else if (kind == 18) {
             int32_t rc = bitnet_cache_warm(ctx, prompts[next_random(&rng) % N_PROMPTS]);
@@ -208,14 +225,15 @@ static void *driver(void *arg) {
             else if (rc == BITNET_E_BUSY) atomic_fetch_add(&n_busy, 1);
             else if (rc != BITNET_E_INVALID_ARGUMENT && rc != BITNET_E_CANCELLED && rc != BITNET_E_CONTEXT_FULL)
                 unexpected("bitnet_cache_warm", rc); /* INVALID: cache disabled on that context */
-            push_generation(ctx, &rng);
+            push_generation(index, &rng);
         } else {
             int32_t rc = bitnet_context_shift(ctx, NULL);
             if (rc == BITNET_OK) atomic_fetch_add(&n_shifts, 1);
             else if (rc == BITNET_E_BUSY) atomic_fetch_add(&n_busy, 1);
             else if (rc != BITNET_E_CONTEXT_FULL) unexpected("bitnet_context_shift", rc);
-            push_generation(ctx, &rng);
+            push_generation(index, &rng);
         }
+        atomic_fetch_sub(&visits_open[index], 1);
         /* Interrupt some context now and then: maybe the other thread's running call. */
         if (next_random(&rng) % 6 == 0) {
             bitnet_context_interrupt(contexts[next_random(&rng) % N_CONTEXTS]);
@@ -291,10 +309,11 @@ int main(int argc, char **argv) {
 
     printf("soak: %ld generations in %.1f s on %d threads, %d contexts, one model\n", total, seconds, N_THREADS,
            N_CONTEXTS);
-    printf("  tokens %ld, streams %ld (cut short %ld), pauses %ld (resumed %ld, abandoned %ld), cancelled %ld,\n"
+    printf("  tokens %ld, streams %ld (cut short %ld), pauses %ld (resumed %ld, abandoned %ld, taken over %ld), "
+           "cancelled %ld,\n"
            "  interrupts sent %ld, busy collisions %ld, context full %ld, prefix warms %ld, shifts %ld, unexpected %ld\n",
            atomic_load(&n_tokens), atomic_load(&n_streams), atomic_load(&n_stream_cancels), atomic_load(&n_paused),
-           atomic_load(&n_resumed), atomic_load(&n_abandoned), atomic_load(&n_cancelled),
+           atomic_load(&n_resumed), atomic_load(&n_abandoned), atomic_load(&n_taken_over), atomic_load(&n_cancelled),
            atomic_load(&n_interrupts), atomic_load(&n_busy), atomic_load(&n_context_full), atomic_load(&n_warms),
            atomic_load(&n_shifts), atomic_load(&n_unexpected));
     printf("  RSS curve (KiB, every 10%%): before load %ld |", rss_before);
