@@ -71,10 +71,10 @@ struct Bench: ParsableCommand {
     @Flag(help: "Skip the memory bandwidth probe.")
     var noProbe = false
 
-    @Option(help: "Context depths, comma-separated list: tokens evaluated (untimed, once per depth) before each timed prompt and generation run, like llama-bench's -d; a test at depth D > 0 is named ppN@dD or tgN@dD.")
+    @Option(help: "Context depths, comma-separated list: tokens evaluated (untimed, once per depth) before each timed prompt and generation run, like llama-bench's -d; a test at depth D > 0 is named ppN@dD or tgN@dD. Batched tests (--sequences) read it as each sequence's prompt: tgN×S@dD.")
     var depth = CountList([0])
 
-    @Option(help: "Concurrent sequences for batched generation tests, comma-separated list: S contexts in one batch, each on its own thread, each generating -n tokens after a 16-token prompt (like llama-batched-bench -npl). The row tgN×S gives the aggregate t/s; per-stream t/s and the mean batch size follow the table.")
+    @Option(help: "Concurrent sequences for batched generation tests, comma-separated list: S contexts in one batch, each on its own thread, each generating -n tokens after a prompt of 16 tokens, or of each --depth (like llama-batched-bench -npl and -npp). The row tgN×S gives the aggregate t/s; per-stream t/s and the mean batch size follow the table.")
     var sequences = CountList([])
 
     @Flag(help: "Print JSON instead of a table.")
@@ -84,7 +84,7 @@ struct Bench: ParsableCommand {
     struct Result {
         let name: String
         let threads: Int
-        let speeds: [Double]
+        var speeds: [Double]
         /// Prompt tests: milliseconds until the last position's logits, per run.
         let firstTokenMilliseconds: [Double]?
         /// Generation tests: the generated tokens (0 for prompt tests).
@@ -181,21 +181,27 @@ struct Bench: ParsableCommand {
                 }
             }
             results += promptResults + generationResults
-            for count in sequences.values where count > 0 {
-                for generatedCount in n.values where generatedCount > 0 {
-                    let test = BatchedGenerationTest(model: loaded, threads: threadCount, kvType: options.kvType,
-                                                     promptLength: 16, generated: generatedCount)
-                    var result = Result(name: "tg\(generatedCount)×\(count)", threads: threadCount, speeds: [],
-                                        firstTokenMilliseconds: nil, generated: generatedCount, depth: 16)
-                    result.sequences = count
-                    for repetition in 0..<repetitions {
-                        let outcome = try test.run(sequences: count, vocabulary: vocab, seed: UInt64(repetition) &* 7919)
-                        result = Result(name: result.name, threads: threadCount, speeds: result.speeds + [outcome.aggregate],
-                                        firstTokenMilliseconds: nil, generated: generatedCount, depth: 16,
-                                        sequences: count, perStream: result.perStream + [outcome.perStream],
-                                        meanBatchSize: result.meanBatchSize + [outcome.meanBatchSize])
+            for depth in depth.values {
+                // Every sequence reads a prompt of max(depth, 16) tokens first (untimed), like
+                // llama-batched-bench's -npp; at depth 0 the rows keep their plain names.
+                let promptLength = Swift.max(depth, Self.batchedPromptLength)
+                for count in sequences.values where count > 0 {
+                    for generatedCount in n.values where generatedCount > 0 {
+                        let test = BatchedGenerationTest(model: loaded, threads: threadCount, kvType: options.kvType,
+                                                         promptLength: promptLength, generated: generatedCount)
+                        var result = Result(name: Self.testName("tg\(generatedCount)×\(count)", depth: depth),
+                                            threads: threadCount, speeds: [], firstTokenMilliseconds: nil,
+                                            generated: generatedCount, depth: promptLength)
+                        result.sequences = count
+                        for repetition in 0..<repetitions {
+                            let outcome = try test.run(sequences: count, vocabulary: vocab,
+                                                       seed: UInt64(repetition) &* 7919)
+                            result.speeds.append(outcome.aggregate)
+                            result.perStream.append(outcome.perStream)
+                            result.meanBatchSize.append(outcome.meanBatchSize)
+                        }
+                        results.append(result)
                     }
-                    results.append(result)
                 }
             }
             if longestGeneration > 0, !noProbe, let weights = loaded.weights {
@@ -213,8 +219,15 @@ struct Bench: ParsableCommand {
 
     /// llama-bench's names: pp512, tg128, and pp512@d4096 at a depth.
     static func testName(_ kind: String, _ count: Int, depth: Int) -> String {
-        depth > 0 ? "\(kind)\(count)@d\(depth)" : "\(kind)\(count)"
+        testName("\(kind)\(count)", depth: depth)
     }
+
+    static func testName(_ base: String, depth: Int) -> String {
+        depth > 0 ? "\(base)@d\(depth)" : base
+    }
+
+    /// The prompt each batched test's sequences read before decoding, at depth 0.
+    static let batchedPromptLength = 16
 
     private func printJSON(_ results: [Result], _ floors: [Floor], model: String) {
         let entries = results.map { result in

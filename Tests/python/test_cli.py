@@ -91,6 +91,24 @@ def test_bench_takes_a_depth_list_with_a_floor_per_row(tmp_path, make_model):
         assert r["floor_tps"] == pytest.approx(result["read_gbps"] * 1e9 / r["bytes_per_token"])
 
 
+def test_bench_batched_rows_take_the_depth_list(tmp_path, make_model):
+    """--sequences S runs S contexts in one batch; with --depth D each first reads a D-token prompt
+    (llama-batched-bench's -npp), and the row is named tgN×S@dD."""
+    model = make_model(tmp_path / "m.gguf", seed=10)
+    result = json.loads(run("bench", "-m", str(model), "-p", "0", "-n", "4", "-t", "2", "-r", "1",
+                            "--depth", "0,24", "--sequences", "1,3", "--json"))
+    rows = {r["test"]: r for r in result["results"]}
+    assert set(rows) == {"tg4", "tg4@d24", "tg4×1", "tg4×3", "tg4×1@d24", "tg4×3@d24"}
+    for name in ("tg4×1", "tg4×3", "tg4×1@d24", "tg4×3@d24"):
+        r = rows[name]
+        assert r["sequences"] == int(name.split("×")[1].split("@")[0])
+        assert r["mean_tps"] > 0 and r["per_stream_tps"] > 0
+        assert 1 <= r["mean_batch_size"] <= r["sequences"]
+        # The prompt before decoding: 16 tokens at depth 0, else the depth.
+        assert r["depth"] == (24 if name.endswith("@d24") else 16)
+    assert rows["tg4×3"]["mean_tps"] == pytest.approx(3 * rows["tg4×3"]["per_stream_tps"])
+
+
 def test_depth_interleaved_tool_times_every_depth(tmp_path, make_model):
     """tools/bench/depth_interleaved.py (BENCHMARKS.md's ratio at depth) keeps working: a row per
     depth, each a share of the first depth's speed."""
